@@ -1,0 +1,1 @@
+"""The catalogue: database, settings, errors, identity, and the datasets, samples and variant index."""

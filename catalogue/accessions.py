@@ -1,0 +1,27 @@
+"""Stable accessions (GGD000001, GGO000001, ...) handed out from a counter row per prefix."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from catalogue.models import IdCounter
+
+__all__ = ["PREFIXES", "next_accession"]
+
+PREFIXES = {"dataset": "GGD", "organisation": "GGO", "dac": "GGC", "file": "GGF"}
+
+
+def next_accession(session: Session, kind: str) -> str:
+    """The next accession of `kind`; the counter row is locked until the caller's transaction ends."""
+    prefix = PREFIXES[kind]
+    statement = (
+        update(IdCounter).where(IdCounter.prefix == prefix)  # type: ignore[arg-type]
+        .values(value=IdCounter.value + 1).returning(IdCounter.value)
+    )
+    value = session.execute(statement).scalar_one_or_none()
+    if value is None:  # a prefix added after the migration that seeded the others
+        session.add(IdCounter(prefix=prefix, value=1))
+        session.flush()
+        value = 1
+    return f"{prefix}{value:06d}"

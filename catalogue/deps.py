@@ -1,0 +1,64 @@
+"""Typed FastAPI dependencies: the runtime, a database session, and the caller (anonymous or signed in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from catalogue.database import session_scope
+from catalogue.errors import Unauthenticated
+from catalogue.identity import Caller
+from catalogue.runtime import Runtime
+from catalogue.services.roles import caller_for
+from catalogue.settings import Settings
+
+__all__ = ["CallerDep", "RuntimeDep", "SessionDep", "SettingsDep", "SignedInDep"]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with session_scope(runtime.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
+    """Anonymous without an Authorization header; 401 for a bad token; else the principal and its roles."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return Caller()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    principal = runtime.verifier.verify(token.strip())
+    request.state.subject = principal.subject  # for the access log
+    return caller_for(session, principal)
+
+
+def get_signed_in(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    if not caller.authenticated:
+        raise Unauthenticated("this needs a signed-in caller: send Authorization: Bearer <token>")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+SignedInDep = Annotated[Caller, Depends(get_signed_in)]

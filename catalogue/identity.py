@@ -1,0 +1,63 @@
+"""Who the caller is (a Principal from a verified token) and which roles the database gives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Caller", "Principal", "Roles"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated person or service, as named by a verified token."""
+
+    subject: str
+    issuer: str
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """The roles a subject holds; kept in the database, never taken from tokens."""
+
+    admin: bool = False
+    steward_of: frozenset[str] = field(default_factory=frozenset)
+    dac_member_of: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The caller of one request or CLI command: anonymous, or a principal with roles.
+
+    The CLI runs as the operator (`operator=True`), who may do what an admin may.
+    """
+
+    principal: Principal | None = None
+    roles: Roles = field(default_factory=Roles)
+    operator: bool = False
+
+    @property
+    def subject(self) -> str | None:
+        return self.principal.subject if self.principal else None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.principal is not None or self.operator
+
+    @property
+    def is_admin(self) -> bool:
+        return self.operator or self.roles.admin
+
+    def stewards(self, organisation_id: str) -> bool:
+        return self.is_admin or organisation_id in self.roles.steward_of
+
+    def sits_on(self, dac_id: str) -> bool:
+        return dac_id in self.roles.dac_member_of
+
+    @classmethod
+    def cli_operator(cls, subject: str = "operator@cli") -> Caller:
+        return cls(principal=Principal(subject=subject, issuer="cli"), operator=True)
+
+
+ANONYMOUS = Caller()

@@ -1,0 +1,275 @@
+"""Catalogue tables and their Create/Update/Public families: organisations, DACs, roles, datasets, files, samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import EmailStr, field_validator
+from sqlalchemy import JSON, BigInteger, Column, DateTime, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Assembly", "Dac", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
+    "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
+    "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
+    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Assembly(StrEnum):
+    GRCh37 = "GRCh37"
+    GRCh38 = "GRCh38"
+
+
+class SecurityLevel(StrEnum):
+    PUBLIC = "PUBLIC"
+    REGISTERED = "REGISTERED"
+    CONTROLLED = "CONTROLLED"
+
+
+class DatasetStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    retired = "retired"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    steward = "steward"
+    dac_member = "dac-member"
+
+
+class IdCounter(SQLModel, table=True):
+    """The last number handed out per accession prefix (GGD, GGO, ...)."""
+
+    __tablename__ = "catalogue_id_counter"
+    prefix: str = Field(primary_key=True, max_length=8)
+    value: int = 0
+
+
+# --- organisations -----------------------------------------------------------------------------------
+
+class OrganisationCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    contact_email: EmailStr | None = None
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "catalogue_organisation"
+    id: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=200, unique=True)
+    contact_email: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts()
+
+
+class OrganisationPublic(SQLModel):
+    id: str
+    name: str
+    contact_email: str | None
+    created_at: datetime
+
+
+# --- data access committees --------------------------------------------------------------------------
+
+class DacCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    contact_email: EmailStr
+    description: str = Field("", max_length=5_000)
+    quorum: int = Field(1, ge=1, le=50, description="votes needed for a decision (1: any member decides)")
+
+
+class Dac(SQLModel, table=True):
+    __tablename__ = "catalogue_dac"
+    id: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=200, unique=True)
+    contact_email: str = Field(max_length=320)
+    description: str = Field(default="", max_length=5_000)
+    quorum: int = 1
+    created_at: datetime = _ts()
+
+
+class DacPublic(SQLModel):
+    id: str
+    name: str
+    contact_email: str
+    description: str
+    quorum: int
+    created_at: datetime
+
+
+# --- roles -------------------------------------------------------------------------------------------
+
+class RoleGrantCreate(SQLModel):
+    subject: str = Field(min_length=1, max_length=320)
+    role: Role
+    organisation_id: str | None = None
+    dac_id: str | None = None
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role held by a subject: admin everywhere, steward of one organisation, member of one DAC."""
+
+    __tablename__ = "catalogue_role_grant"
+    __table_args__ = (UniqueConstraint("subject", "role", "organisation_id", "dac_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=320, index=True)
+    role: str = Field(max_length=16)
+    organisation_id: str | None = Field(default=None, foreign_key="catalogue_organisation.id", max_length=16)
+    dac_id: str | None = Field(default=None, foreign_key="catalogue_dac.id", max_length=16)
+    granted_by: str = Field(max_length=320)
+    created_at: datetime = _ts()
+
+
+class RoleGrantPublic(SQLModel):
+    id: int
+    subject: str
+    role: Role
+    organisation_id: str | None
+    dac_id: str | None
+    granted_by: str
+    created_at: datetime
+
+
+# --- datasets ----------------------------------------------------------------------------------------
+
+class DatasetBase(SQLModel):
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=20_000)
+    assembly: Assembly = Field(sa_type=String(16))
+    security: SecurityLevel = Field(sa_type=String(16))
+    contact_email: EmailStr | None = Field(None, sa_type=String(320))
+    licence: str = Field("", max_length=200, description="licence of the metadata/data (SPDX id or URL)")
+    dua_text: str = Field("", max_length=50_000, description="data access agreement text")
+    dua_version: str = Field("1", max_length=40)
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        if len(value) > 50 or any(len(k) > 100 or not k.strip() for k in value):
+            raise ValueError("at most 50 keywords of 1 to 100 characters each")
+        return [k.strip() for k in value]
+
+
+class DatasetCreate(DatasetBase):
+    organisation_id: str = Field(max_length=16)
+    dac_id: str | None = Field(None, max_length=16)
+    duo: list[str] = Field(default_factory=list, max_length=30, description="data use conditions (DUO CURIEs)")
+    disease_terms: list[str] = Field(default_factory=list, max_length=30)
+
+
+class DatasetUpdate(SQLModel):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=20_000)
+    contact_email: EmailStr | None = None
+    licence: str | None = Field(None, max_length=200)
+    dua_text: str | None = Field(None, max_length=50_000)
+    dua_version: str | None = Field(None, max_length=40)
+    keywords: list[str] | None = None
+    dac_id: str | None = Field(None, max_length=16)
+    security: SecurityLevel | None = None
+    duo: list[str] | None = Field(None, max_length=30)
+    disease_terms: list[str] | None = Field(None, max_length=30)
+
+
+class Dataset(DatasetBase, table=True):
+    __tablename__ = "catalogue_dataset"
+    id: str = Field(primary_key=True, max_length=16)
+    organisation_id: str = Field(foreign_key="catalogue_organisation.id", max_length=16, index=True)
+    dac_id: str | None = Field(default=None, foreign_key="catalogue_dac.id", max_length=16)
+    duo: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    disease_terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=DatasetStatus.draft, max_length=16, index=True)
+    version: int = 1
+    statistics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class DatasetCondition(SQLModel, table=True):
+    """One DUO term of a dataset, kept as rows so that search can filter and count by term."""
+
+    __tablename__ = "catalogue_dataset_condition"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    term: str = Field(primary_key=True, max_length=16, index=True)
+
+
+class DatasetFile(SQLModel, table=True):
+    __tablename__ = "catalogue_dataset_file"
+    id: str = Field(primary_key=True, max_length=16)
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", max_length=16, index=True)
+    name: str = Field(max_length=500)
+    uri: str = Field(max_length=2_000)
+    format: str = Field(max_length=16)
+    size: int = Field(sa_type=BigInteger)
+    md5: str = Field(max_length=32)
+    sha256: str = Field(max_length=64)
+    index_uri: str | None = Field(default=None, max_length=2_000)
+    created_at: datetime = _ts()
+
+
+class DatasetFilePublic(SQLModel):
+    id: str
+    name: str
+    format: str
+    size: int = Field(sa_type=BigInteger)
+    md5: str
+    sha256: str
+    has_index: bool
+
+
+class DatasetPublic(DatasetBase):
+    id: str
+    organisation_id: str
+    dac_id: str | None
+    duo: list[str]
+    disease_terms: list[str]
+    status: DatasetStatus
+    version: int
+    statistics: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    files: list[DatasetFilePublic] = []
+    url: str = ""
+
+
+class DatasetsPublic(SQLModel):
+    data: list[DatasetPublic]
+    count: int
+    limit: int
+    offset: int
+    facets: dict[str, dict[str, int]]
+
+
+# --- samples -----------------------------------------------------------------------------------------
+
+class Sample(SQLModel, table=True):
+    """An individual whose genome is in a dataset, with the metadata its sample sheet gave."""
+
+    __tablename__ = "catalogue_sample"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    sample_id: str = Field(primary_key=True, max_length=200)
+    sex: str = Field(default="unknown", max_length=16)
+    population: str | None = Field(default=None, max_length=100)
+    phenotypes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    diseases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SamplePublic(SQLModel):
+    sample_id: str
+    sex: str
+    population: str | None
+    phenotypes: list[str]
+    diseases: list[str]

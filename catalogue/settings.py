@@ -1,0 +1,115 @@
+"""Settings: every knob, its environment variable (GENOMEGATE_*) and default, validated once at start-up."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "load_settings"]
+
+DEV_SECRET = "dev-insecure-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class TrustedIssuer(BaseModel):
+    """An external OIDC/JWT issuer whose tokens are accepted (e.g. LS Login, Keycloak, another node)."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TrustedIssuer:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError(f"issuer {self.issuer}: give exactly one of jwks_url or jwks_file")
+        return self
+
+
+class Settings(BaseSettings):
+    """GenomeGate's configuration; each field is read from GENOMEGATE_<FIELD> (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="GENOMEGATE_", extra="ignore")
+
+    env: Environment = Field(Environment.development, description="development or production")
+    data_dir: Path = Field(Path(".genomegate"), description="keys, managed files and the SQLite database")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite in the data dir")
+    import_dir: Path | None = Field(None, description="files the ingest API may read; default data_dir/import")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="URL this node is reached at")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated origins allowed by CORS"
+    )
+    secret_key: str = Field(DEV_SECRET, description="signs short-lived URLs; must be set in production")
+    token_audience: str = Field("genomegate", description="audience of tokens issued by the local issuer")
+    local_issuer: bool = Field(True, description="run the built-in token issuer (development, single node)")
+    trusted_issuers: Annotated[list[TrustedIssuer], NoDecode] = Field(
+        default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
+    )
+    log_level: str = Field("INFO", description="logging level")
+    max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_issuers", mode="before")
+    @classmethod
+    def _parse_issuers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'genomegate.db'}"
+        if self.env is Environment.production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("GENOMEGATE_SECRET_KEY: set it to 32+ random characters in production "
+                                 "(the development default is refused)")
+        return self
+
+    @property
+    def import_root(self) -> Path:
+        return (self.import_dir or self.data_dir / "import").resolve()
+
+    @property
+    def issuer_url(self) -> str:
+        """The `iss` of tokens from the built-in issuer."""
+        return self.public_base_url
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; each line of the message names a setting and what is wrong."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and overrides), turning validation errors into one line each."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"GENOMEGATE_{loc.split('.')[0].upper()}: {msg}" if loc else msg)
+        raise SettingsError("\n".join(lines)) from None

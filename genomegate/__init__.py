@@ -1,0 +1,1 @@
+"""Composition root: the app factory, the CLI, settings wiring and migrations."""

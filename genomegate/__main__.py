@@ -1,0 +1,5 @@
+"""`python -m genomegate` runs the CLI."""
+
+from genomegate.cli import main
+
+main()

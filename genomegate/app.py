@@ -1,0 +1,67 @@
+"""The app factory: one FastAPI app with every area's routers, error mapping, logging and CORS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalogue.api import router as catalogue_router
+from catalogue.api import wellknown_router
+from catalogue.deps import RuntimeDep
+from catalogue.problems import install_problem_handlers
+from catalogue.runtime import Runtime, build_runtime
+from catalogue.settings import Settings, load_settings
+from genomegate import __doc__ as _doc
+from genomegate.observability import access_log_middleware, configure_logging
+from genomegate.schema import schema_status
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the application; settings come from the environment unless given."""
+    runtime = runtime or build_runtime(settings or load_settings())
+    configure_logging(runtime.settings.log_level)
+    app = FastAPI(
+        title="GenomeGate",
+        version="0.1.0",
+        summary="Genomic data catalogue, GA4GH Beacon v2 and data access requests",
+        description=_doc or "",
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.middleware("http")(access_log_middleware)
+    if runtime.settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.include_router(wellknown_router)
+    app.include_router(catalogue_router)
+    _add_health(app)
+    return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process is up (anyone)")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Database reachable and schema current (anyone)",
+             responses={503: {"description": "not ready"}})
+    def readyz(runtime: RuntimeDep) -> Any:
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status = schema_status(runtime.engine)
+        except SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        if not status.is_current:
+            return JSONResponse({"status": "unavailable", "database": "ok",
+                                 "schema": {"current": status.current, "head": status.head},
+                                 "hint": "run: genomegate db upgrade"}, status_code=503)
+        return {"status": "ok", "database": "ok", "schema": {"current": status.current, "head": status.head}}

@@ -1,0 +1,94 @@
+"""Demo data for `make demo`: a lab, a DAC, example datasets and users; safe to run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from catalogue.identity import Caller
+from catalogue.models import (
+    Assembly,
+    Dac,
+    DacCreate,
+    Dataset,
+    DatasetCreate,
+    DatasetStatus,
+    Organisation,
+    OrganisationCreate,
+    Role,
+    RoleGrantCreate,
+    SecurityLevel,
+)
+from catalogue.services import datasets, registry, roles
+
+__all__ = ["DEMO_USERS", "DemoResult", "seed_demo"]
+
+DEMO_USERS = {
+    "admin": "admin@genomegate.example",
+    "steward": "steward@biobank.example",
+    "dac": "dac-chair@biobank.example",
+    "researcher": "researcher@university.example",
+}
+_ORG = "Demo Biobank"
+_DAC = "Demo Biobank Data Access Committee"
+
+
+@dataclass(slots=True)
+class DemoResult:
+    organisation: str = ""
+    dac: str = ""
+    datasets: dict[str, str] = field(default_factory=dict)  # title -> id
+    created: list[str] = field(default_factory=list)
+
+
+_DATASETS = (
+    DatasetCreate(
+        title="Demo population panel", assembly=Assembly.GRCh38, security=SecurityLevel.PUBLIC,
+        organisation_id="", duo=["GRU"], keywords=["WGS", "population", "demo"], licence="CC-BY-4.0",
+        description="Simulated whole genomes of a reference population; allele counts are public.",
+    ),
+    DatasetCreate(
+        title="Demo cardiomyopathy cohort", assembly=Assembly.GRCh38, security=SecurityLevel.CONTROLLED,
+        organisation_id="", duo=["DS", "IRB", "NPUNCU"], disease_terms=["MONDO:0004994"],
+        keywords=["WGS", "cardiomyopathy", "demo"], description="Simulated patients with cardiomyopathy; "
+        "individual-level data released by the DAC for cardiomyopathy research.",
+        dua_text="The recipient uses the data only for the approved project and never tries to identify "
+                 "participants.", dua_version="1.0",
+    ),
+)
+
+
+def seed_demo(session: Session, operator: Caller) -> DemoResult:
+    """Create whatever of the demo organisation, DAC, roles and datasets does not exist yet."""
+    result = DemoResult()
+    org = session.exec(select(Organisation).where(Organisation.name == _ORG)).first()
+    if org is None:
+        org = registry.create_organisation(session, operator, OrganisationCreate(
+            name=_ORG, contact_email="contact@biobank.example"))
+        result.created.append(f"organisation {org.id}")
+    dac = session.exec(select(Dac).where(Dac.name == _DAC)).first()
+    if dac is None:
+        dac = registry.create_dac(session, operator, DacCreate(name=_DAC, contact_email="dac@biobank.example"))
+        result.created.append(f"DAC {dac.id}")
+    result.organisation, result.dac = org.id, dac.id
+    for subject, role, org_id, dac_id in (
+        (DEMO_USERS["admin"], Role.admin, None, None),
+        (DEMO_USERS["steward"], Role.steward, org.id, None),
+        (DEMO_USERS["dac"], Role.dac_member, None, dac.id),
+    ):
+        roles.grant_role(session, operator, RoleGrantCreate(subject=subject, role=role, organisation_id=org_id,
+                                                            dac_id=dac_id))
+    for template in _DATASETS:
+        existing = session.exec(select(Dataset).where(
+            Dataset.organisation_id == org.id, Dataset.title == template.title)).first()
+        if existing is None:
+            data = template.model_copy(update={
+                "organisation_id": org.id,
+                "dac_id": dac.id if template.security is SecurityLevel.CONTROLLED else None})
+            existing = datasets.create_dataset(session, operator, data)
+            result.created.append(f"dataset {existing.id}")
+        if existing.status == DatasetStatus.draft:
+            datasets.publish_dataset(session, operator, existing.id)
+        result.datasets[existing.title] = existing.id
+    return result

@@ -1,0 +1,1 @@
+"""Alembic migrations of GenomeGate's schema (every area's tables)."""
