@@ -7,14 +7,13 @@ from sqlmodel import Session
 
 from catalogue.models import IdCounter
 
-__all__ = ["PREFIXES", "next_accession"]
+__all__ = ["DAC", "DATASET", "FILE", "ORGANISATION", "next_accession"]
 
-PREFIXES = {"dataset": "GGD", "organisation": "GGO", "dac": "GGC", "file": "GGF"}
+DATASET, ORGANISATION, DAC, FILE = "GGD", "GGO", "GGC", "GGF"
 
 
-def next_accession(session: Session, kind: str) -> str:
-    """The next accession of `kind`; the counter row is locked until the caller's transaction ends."""
-    prefix = PREFIXES[kind]
+def next_accession(session: Session, prefix: str) -> str:
+    """The next accession with `prefix`; the counter row is locked until the caller's transaction ends."""
     statement = (
         update(IdCounter).where(IdCounter.prefix == prefix)  # type: ignore[arg-type]
         .values(value=IdCounter.value + 1).returning(IdCounter.value)

@@ -14,7 +14,7 @@ __all__ = [
     "Assembly", "Dac", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
-    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "utcnow",
+    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "Variant", "utcnow",
 ]
 
 
@@ -273,3 +273,30 @@ class SamplePublic(SQLModel):
     population: str | None
     phenotypes: list[str]
     diseases: list[str]
+
+
+# --- the variant index -------------------------------------------------------------------------------
+
+class Variant(SQLModel, table=True):
+    """One allele of a dataset: (chrom, pos, ref, alt) normalised, with counts from its genotypes.
+
+    `groups` holds the same counts per sample group ("population:EUR", "sex:female") as
+    [ac, an, het, hom_alt] lists, when the sample sheet gave groups.
+    """
+
+    __tablename__ = "catalogue_variant"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    chrom: str = Field(primary_key=True, max_length=8)
+    pos: int = Field(primary_key=True)
+    ref: str = Field(primary_key=True)
+    alt: str = Field(primary_key=True)
+    file_id: str = Field(foreign_key="catalogue_dataset_file.id", max_length=16, index=True)
+    end: int
+    variant_type: str = Field(max_length=8)
+    length: int
+    ac: int
+    an: int
+    het: int
+    hom_alt: int
+    hemi_alt: int
+    groups: dict[str, list[int]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         return (self.import_dir or self.data_dir / "import").resolve()
 
     @property
+    def store_root(self) -> Path:
+        """Where ingested files are kept (bgzipped, indexed, named by checksum)."""
+        return (self.data_dir / "store").resolve()
+
+    @property
     def issuer_url(self) -> str:
         """The `iss` of tokens from the built-in issuer."""
         return self.public_base_url

@@ -19,6 +19,7 @@ from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
 from genomegate.observability import access_log_middleware, configure_logging
 from genomegate.schema import schema_status
+from ingest.api import router as ingest_router
 
 __all__ = ["create_app"]
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(wellknown_router)
     app.include_router(catalogue_router)
+    app.include_router(ingest_router)
     _add_health(app)
     return app
 

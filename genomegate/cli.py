@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlmodel import Session
 
@@ -37,6 +40,8 @@ from catalogue.services.search import DatasetQuery, search_datasets
 from catalogue.settings import SettingsError, load_settings
 from catalogue.tokens import parse_duration
 from genomegate.schema import schema_status, upgrade
+from ingest.models import IngestionPublic
+from ingest.services import fail_interrupted_jobs
 
 __all__ = ["app", "main"]
 
@@ -144,6 +149,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
             raise Exit(f"the database schema is at {status.current or 'nothing'}, the code needs {status.head}: "
                        "run `genomegate db upgrade` (or `genomegate serve --migrate`)")
         upgrade(rt.engine)
+    interrupted = fail_interrupted_jobs(rt.engine)
+    if interrupted:
+        err.print(f"{interrupted} ingestion(s) left unfinished by the last run were marked failed (nothing changed)")
     rt.engine.dispose()
     err.print(f"GenomeGate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("genomegate.app:create_app", factory=True, host=host, port=port, workers=workers,
@@ -335,6 +343,58 @@ def _show_dataset(d: DatasetPublic) -> None:
     for f in d.files:
         table.add_row("file", f"{f.id} {f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]}…)")
     out.print(table)
+
+
+@app.command()
+@friendly
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="VCF (plain or bgzipped) or BCF files", show_default=False)],
+    dataset: Annotated[str, typer.Option(help="dataset id, e.g. GGD000001")],
+    samples: Annotated[Path | None, typer.Option(help="sample sheet (TSV/CSV)")] = None,
+    reference: Annotated[Path | None, typer.Option(help="indexed FASTA: check REF, left-align indels")] = None,
+    jobs: Annotated[int, typer.Option(help="worker processes (one chromosome each)")] = 1,
+    pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
+    from ingest.services import run_job, start_ingestion
+
+    with operator_session() as (session, rt):
+        job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
+                              samples=samples.resolve() if samples else None,
+                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
+    with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
+        done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
+    if as_json:
+        print(IngestionPublic.model_validate(done).model_dump_json(indent=2))
+        return
+    counts = done.counts
+    out.print(f"[green]{done.id} succeeded[/green] in {done.provenance.get('duration_s', 0):.1f} s: "
+              f"{counts['records_read']:,} records read, {counts['variants_written']:,} variants written "
+              f"({counts['records_skipped_filter']:,} records skipped by FILTER, "
+              f"{counts['records_skipped_other']:,} others skipped); {counts['samples']:,} samples; "
+              f"dataset now holds {counts['dataset_variants']:,} variants")
+    for warning in done.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+@contextmanager
+def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar with records/s and ETA on stderr (nothing when output is for scripts)."""
+    if quiet:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} records/s"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None, rate="-")
+        started = time.monotonic()
+
+        def tick(done: int, total: int | None) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
+
+        yield tick
 
 
 def main(argv: Sequence[str] | None = None) -> None:

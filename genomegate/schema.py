@@ -18,6 +18,7 @@ __all__ = ["SchemaStatus", "alembic_config", "import_all_models", "schema_status
 def import_all_models() -> None:
     """Import every area's tables, so that SQLModel.metadata holds the whole schema."""
     import catalogue.models  # noqa: F401
+    import ingest.models  # noqa: F401
 
 
 def alembic_config(url: str) -> Config:

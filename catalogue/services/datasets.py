@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from catalogue.accessions import next_accession
+from catalogue.accessions import DATASET, next_accession
 from catalogue.duo import validate_conditions
 from catalogue.errors import Conflict, Forbidden, InvalidInput, NotFound
 from catalogue.identity import Caller
@@ -82,7 +82,7 @@ def create_dataset(session: Session, caller: Caller, data: DatasetCreate) -> Dat
     if clash:
         raise Conflict(f"{data.organisation_id} already has a dataset titled {data.title!r} ({clash})",
                        field="title")
-    dataset = Dataset(id=next_accession(session, "dataset"),
+    dataset = Dataset(id=next_accession(session, DATASET),
                       **data.model_dump(exclude={"duo", "contact_email"}),
                       contact_email=str(data.contact_email) if data.contact_email else None, duo=duo)
     session.add(dataset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from catalogue.accessions import next_accession
+from catalogue.accessions import DAC, ORGANISATION, next_accession
 from catalogue.errors import Conflict, NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dac, DacCreate, Organisation, OrganisationCreate, Role, RoleGrant
@@ -22,7 +22,7 @@ def create_organisation(session: Session, caller: Caller, data: OrganisationCrea
     require_admin(caller)
     if session.exec(select(Organisation).where(Organisation.name == data.name)).first():
         raise Conflict(f"an organisation named {data.name!r} exists already", field="name")
-    org = Organisation(id=next_accession(session, "organisation"), **data.model_dump())
+    org = Organisation(id=next_accession(session, ORGANISATION), **data.model_dump())
     session.add(org)
     _commit_unique(session, f"an organisation named {data.name!r} exists already")
     return org
@@ -33,7 +33,7 @@ def create_dac(session: Session, caller: Caller, data: DacCreate) -> Dac:
     require_admin(caller)
     if session.exec(select(Dac).where(Dac.name == data.name)).first():
         raise Conflict(f"a DAC named {data.name!r} exists already", field="name")
-    dac = Dac(id=next_accession(session, "dac"), **data.model_dump())
+    dac = Dac(id=next_accession(session, DAC), **data.model_dump())
     session.add(dac)
     _commit_unique(session, f"a DAC named {data.name!r} exists already")
     return dac

@@ -1,0 +1,162 @@
+"""The variant index of a dataset: its files, samples and variants, written in bulk, and its statistics.
+
+Nothing here commits: ingest writes a whole ingestion in one transaction and commits once, so that a
+failed or killed ingest leaves the catalogue exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import psycopg
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from catalogue.accessions import FILE, next_accession
+from catalogue.database import is_sqlite
+from catalogue.errors import Conflict
+from catalogue.models import Dataset, DatasetFile, Sample, Variant, utcnow
+
+__all__ = [
+    "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics", "register_file",
+    "remove_file", "replace_file", "upsert_samples", "write_variants",
+]
+
+_COLUMNS = ("dataset_id", "chrom", "pos", "ref", "alt", "file_id", "end", "variant_type", "length",
+            "ac", "an", "het", "hom_alt", "hemi_alt", "groups")
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in _COLUMNS)  # quoted: END is reserved in PostgreSQL
+
+
+class VariantRecord(Protocol):
+    chrom: str
+    pos: int
+    end: int
+    ref: str
+    alt: str
+    variant_type: str
+    length: int
+    ac: int
+    an: int
+    het: int
+    hom_alt: int
+    hemi_alt: int
+    groups: Mapping[str, Sequence[int]]
+
+
+class SampleRecord(Protocol):
+    sample_id: str
+    sex: str
+    population: str | None
+    phenotypes: Sequence[str]
+    diseases: Sequence[str]
+
+
+def file_by_name(session: Session, dataset_id: str, name: str) -> DatasetFile | None:
+    return session.exec(select(DatasetFile).where(
+        DatasetFile.dataset_id == dataset_id, DatasetFile.name == name)).first()
+
+
+def file_by_checksum(session: Session, dataset_id: str, sha256: str) -> DatasetFile | None:
+    return session.exec(select(DatasetFile).where(
+        DatasetFile.dataset_id == dataset_id, DatasetFile.sha256 == sha256)).first()
+
+
+def register_file(session: Session, *, dataset_id: str, name: str, uri: str, fmt: str, size: int, md5: str,
+                  sha256: str, index_uri: str | None) -> DatasetFile:
+    """Record a file of the dataset (kept in the managed store); its accession is assigned."""
+    row = DatasetFile(id=next_accession(session, FILE), dataset_id=dataset_id, name=name, uri=uri,
+                      format=fmt, size=size, md5=md5, sha256=sha256, index_uri=index_uri)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def replace_file(session: Session, old: DatasetFile, *, uri: str, size: int, md5: str, sha256: str,
+                 index_uri: str | None) -> DatasetFile:
+    """A changed file keeps its accession; its variants are removed, to be written anew."""
+    session.execute(delete(Variant).where(col(Variant.file_id) == old.id))
+    old.uri, old.size, old.md5, old.sha256, old.index_uri = uri, size, md5, sha256, index_uri
+    old.created_at = utcnow()
+    session.add(old)
+    session.flush()
+    return old
+
+
+def remove_file(session: Session, file: DatasetFile) -> None:
+    session.execute(delete(Variant).where(col(Variant.file_id) == file.id))
+    session.delete(file)
+    session.flush()
+
+
+def _row(dataset_id: str, file_id: str, v: VariantRecord) -> tuple[Any, ...]:
+    groups = json.dumps({k: list(c) for k, c in v.groups.items()}, separators=(",", ":")) if v.groups else None
+    return (dataset_id, v.chrom, v.pos, v.ref, v.alt, file_id, v.end, v.variant_type, v.length,
+            v.ac, v.an, v.het, v.hom_alt, v.hemi_alt, groups)
+
+
+def write_variants(session: Session, dataset_id: str, file_id: str,
+                   batches: Iterable[Sequence[VariantRecord]]) -> int:
+    """Insert every batch of variants of one file; SQLite uses executemany, PostgreSQL COPY.
+
+    Conflict when a variant is in the dataset already (from another file).
+    """
+    connection = session.connection()
+    raw: Any = connection.connection.driver_connection
+    written = 0
+    try:
+        if is_sqlite(connection.engine):
+            statement = (f"INSERT INTO catalogue_variant ({_COLUMN_LIST}) "
+                         f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+            cursor = raw.cursor()
+            for batch in batches:
+                cursor.executemany(statement, [_row(dataset_id, file_id, v) for v in batch])
+                written += len(batch)
+            return written
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
+            for batch in batches:
+                for v in batch:
+                    copy.write_row(_row(dataset_id, file_id, v))
+                written += len(batch)
+        return written
+    except (sqlite3.IntegrityError, psycopg.IntegrityError):
+        raise Conflict(f"dataset {dataset_id} holds some of these variants already") from None
+
+
+def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRecord]) -> int:
+    """Add the dataset's samples, or update their metadata when they exist already."""
+    existing = {s.sample_id: s for s in session.exec(select(Sample).where(Sample.dataset_id == dataset_id))}
+    count = 0
+    for record in samples:
+        row = existing.get(record.sample_id) or Sample(dataset_id=dataset_id, sample_id=record.sample_id)
+        row.sex, row.population = record.sex, record.population
+        row.phenotypes, row.diseases = list(record.phenotypes), list(record.diseases)
+        session.add(row)
+        count += 1
+    session.flush()
+    return count
+
+
+def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
+    """Recount samples, variants, per-chromosome and per-type variants from the index itself."""
+    samples = session.exec(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)).one()
+    per_chrom = dict(session.exec(select(Variant.chrom, func.count()).where(Variant.dataset_id == dataset_id)
+                                  .group_by(Variant.chrom)).all())
+    per_type = dict(session.exec(select(Variant.variant_type, func.count()).where(Variant.dataset_id == dataset_id)
+                                 .group_by(Variant.variant_type)).all())
+    files = session.exec(select(func.count()).select_from(DatasetFile)
+                         .where(DatasetFile.dataset_id == dataset_id)).one()
+    stats = {
+        "samples": samples, "variants": sum(per_chrom.values()), "files": files,
+        "per_chromosome": {c: per_chrom[c] for c in sorted(per_chrom, key=_chrom_rank)},
+        "per_type": dict(sorted(per_type.items())),
+    }
+    session.execute(update(Dataset).where(col(Dataset.id) == dataset_id).values(statistics=stats))
+    return stats
+
+
+def _chrom_rank(chrom: str) -> tuple[int, str]:
+    return (int(chrom), "") if chrom.isdigit() else (100, chrom)

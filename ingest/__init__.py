@@ -1,0 +1,1 @@
+"""Ingest: VCF/BCF files and sample sheets into the catalogue's tables."""

@@ -1,0 +1,46 @@
+"""HTTP API of ingestion: ask for one (stewards), follow its progress and result."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, status
+
+from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
+from catalogue.errors import DomainError
+from catalogue.runtime import Runtime
+from ingest import services
+from ingest.models import IngestionCreate, IngestionPublic
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["ingestion"])
+log = logging.getLogger("genomegate.ingest")
+
+
+def _run(runtime: Runtime, job_id: str) -> None:
+    try:
+        services.run_job(runtime.engine, job_id, store_root=runtime.settings.store_root)
+    except DomainError:
+        pass  # the job is marked failed with the message; nothing else to do
+    except Exception:  # run_job logged it and marked the job failed; keep the worker alive
+        log.debug("ingestion %s ended with an internal error", job_id)
+
+
+@router.post("/datasets/{dataset_id}/ingestions", status_code=status.HTTP_202_ACCEPTED,
+             summary="Ingest files from the import directory into a dataset (stewards of its organisation; admins)")
+def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDep, caller: SignedInDep,
+                      runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:
+    job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root)
+    background.add_task(_run, runtime, job.id)
+    return IngestionPublic.model_validate(job)
+
+
+@router.get("/datasets/{dataset_id}/ingestions", summary="A dataset's ingestions, newest first (stewards; admins)")
+def list_ingestions(dataset_id: str, session: SessionDep, caller: SignedInDep) -> list[IngestionPublic]:
+    return [IngestionPublic.model_validate(j) for j in services.list_jobs(session, caller, dataset_id)]
+
+
+@router.get("/ingestions/{job_id}", summary="State, progress, counts and errors of an ingestion (stewards; admins)")
+def get_ingestion(job_id: str, session: SessionDep, caller: SignedInDep) -> IngestionPublic:
+    return IngestionPublic.model_validate(services.get_job(session, caller, job_id))

@@ -1,0 +1,65 @@
+"""Ingestion jobs: what was asked, how far it got, what it found, and its provenance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, String
+from sqlmodel import Field, SQLModel
+
+from catalogue.models import utcnow
+
+__all__ = ["IngestionCreate", "IngestionJob", "IngestionPublic", "JobState"]
+
+
+class JobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class IngestionCreate(SQLModel):
+    """An ingestion asked for over HTTP: paths relative to the import directory."""
+
+    files: list[str] = Field(min_length=1, max_length=200)
+    samples: str | None = Field(None, max_length=1_000, description="sample sheet (TSV/CSV)")
+    reference: str | None = Field(None, max_length=1_000, description="indexed FASTA for left-alignment")
+    pass_only: bool = True
+
+
+class IngestionJob(SQLModel, table=True):
+    __tablename__ = "ingest_job"
+    id: str = Field(primary_key=True, max_length=16)
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", max_length=16, index=True)
+    state: str = Field(default=JobState.queued, sa_type=String(16))
+    requested_by: str = Field(max_length=320)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    records_done: int = 0
+    records_total: int | None = None
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    error: str | None = None
+    provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class IngestionPublic(SQLModel):
+    id: str
+    dataset_id: str
+    state: JobState
+    requested_by: str
+    options: dict[str, Any]
+    records_done: int
+    records_total: int | None
+    counts: dict[str, Any]
+    warnings: list[str]
+    error: str | None
+    provenance: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -1,0 +1,627 @@
+"""Streaming VCF/BCF reader: split, normalise and count alleles into one row per variant."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from cyvcf2 import VCF
+
+from catalogue.assemblies import canonical_contig, check_contig_lengths
+from ingest.errors import (
+    BadAllele,
+    GenotypeError,
+    IngestInputError,
+    InvalidAllele,
+    MalformedFile,
+    ReferenceMismatch,
+    UnsortedRecords,
+    WrongAssembly,
+)
+from ingest.normalise import AlleleKind, allele_kind, classify, is_bases, left_align, trim
+
+__all__ = [
+    "HeaderInfo",
+    "ReadSummary",
+    "VariantReader",
+    "VariantRow",
+    "file_checksums",
+    "read_variants",
+    "scan_header",
+]
+
+# Rows are held back until the reader is this many bases past them, so that rows moved by trimming
+# (rightwards) or left-alignment (leftwards) still come out sorted.
+SORT_WINDOW = 10_000
+
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_CONTIG_LINE = re.compile(r"^##contig=<(.*)>\s*$", re.MULTILINE)
+_REGION = re.compile(r"^([^:]+)(?::([\d,]+)(?:-([\d,]+))?)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    """One (chrom, pos, ref, alt) after splitting multi-allelic records and normalising.
+
+    `het` counts carriers with the ALT on some but not all called alleles, `hom_alt` carriers of
+    ploidy two or more whose called alleles are all this ALT, `hemi_alt` haploid carriers.
+    `groups` maps a group key ("population:EUR", "sex:female") to (ac, an, het, hom_alt).
+    """
+
+    chrom: str
+    pos: int
+    end: int
+    ref: str
+    alt: str
+    variant_type: str
+    length: int
+    ac: int
+    an: int
+    het: int
+    hom_alt: int
+    hemi_alt: int
+    groups: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ReadSummary:
+    """What a read saw; complete once the reader is exhausted."""
+
+    path: str
+    samples: list[str] = field(default_factory=list)
+    records_read: int = 0
+    records_kept: int = 0
+    records_skipped_filter: int = 0
+    records_skipped_other: int = 0
+    alleles_skipped: int = 0
+    rows: int = 0
+    rows_merged: int = 0
+    rows_per_chromosome: Counter[str] = field(default_factory=Counter)
+    rows_per_type: Counter[str] = field(default_factory=Counter)
+    contigs_seen: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderInfo:
+    """What a file's header declares."""
+
+    path: str
+    format: str  # "VCF" or "BCF"
+    samples: list[str]
+    contigs: dict[str, int | None]
+    has_genotypes: bool
+    info_fields: frozenset[str]
+
+
+def file_checksums(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> tuple[int, str, str]:
+    """Return (size in bytes, md5 hex, sha256 hex), reading the file in chunks."""
+    md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            size += len(chunk)
+            md5.update(chunk)
+            sha256.update(chunk)
+    return size, md5.hexdigest(), sha256.hexdigest()
+
+
+def _check_container(path: str) -> str:
+    """Fail early on unreadable or truncated files (htslib would stop silently); return the format."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(18)
+            compressed = head[:2] == b"\x1f\x8b"
+            if compressed:
+                handle.seek(max(os.path.getsize(path) - len(_BGZF_EOF), 0))
+                tail = handle.read()
+    except OSError as exc:
+        raise MalformedFile(path, f"cannot be read ({exc.strerror}); check the path and permissions") from None
+    if not head:
+        raise MalformedFile(path, "is empty; re-export or re-upload it")
+    if not compressed:
+        return "VCF"
+    if not (head[3] & 4 and head[12:14] == b"BC"):
+        raise MalformedFile(
+            path, "is gzip-compressed but not BGZF, so it cannot be indexed; recompress it with `bgzip`"
+        )
+    if tail != _BGZF_EOF:
+        raise MalformedFile(
+            path, "is truncated (no BGZF end-of-file block); re-upload it, `bgzip -t` shows the damage"
+        )
+    try:
+        with gzip.open(path, "rb") as handle:
+            magic = handle.read(5)
+    except (OSError, EOFError) as exc:
+        raise MalformedFile(path, f"is not valid gzip/BGZF data ({exc}); re-compress it with bgzip") from None
+    return "BCF" if magic[:3] == b"BCF" else "VCF"
+
+
+def _open(path: str, **kwargs: Any) -> VCF:
+    malformed = "has a malformed header (needs ##fileformat=VCF... and a #CHROM line); check `bcftools view -h`"
+    try:
+        vcf = VCF(path, **kwargs)
+    except OSError:
+        raise MalformedFile(path, "is not a VCF or BCF file; check it with `bcftools view -h`") from None
+    except Exception as exc:  # cyvcf2 raises a bare Exception("cannot parse VCF header")
+        raise MalformedFile(path, f"{malformed} ({exc})") from None
+    header = vcf.raw_header
+    if not header.startswith("##fileformat=VCF") or "\n#CHROM\t" not in "\n" + header:
+        vcf.close()
+        raise MalformedFile(path, malformed)
+    return vcf
+
+
+def _header_contigs(raw_header: str) -> dict[str, int | None]:
+    contigs: dict[str, int | None] = {}
+    for body in _CONTIG_LINE.findall(raw_header):
+        fields = dict(part.split("=", 1) for part in re.findall(r"(\w+=[^,]*)", body))
+        if "ID" in fields:
+            length = fields.get("length", "")
+            contigs[fields["ID"]] = int(length) if length.isdigit() else None
+    return contigs
+
+
+def scan_header(path: str | os.PathLike[str]) -> HeaderInfo:
+    """Read only the header: samples, contigs with lengths, whether genotypes are present, format."""
+    path = os.fspath(path)
+    fmt = _check_container(path)
+    vcf = _open(path)
+    try:
+        infos = frozenset(h["ID"] for h in vcf.header_iter() if h.type == "INFO")
+        formats = {h["ID"] for h in vcf.header_iter() if h.type == "FORMAT"}
+        samples = list(vcf.samples)
+        return HeaderInfo(
+            path=path,
+            format=fmt,
+            samples=samples,
+            contigs=_header_contigs(vcf.raw_header),
+            has_genotypes=bool(samples) and "GT" in formats,
+            info_fields=infos,
+        )
+    finally:
+        vcf.close()
+
+
+class _Counter:
+    """Allele counts from cyvcf2's genotype array without per-sample Python work.
+
+    Most ALT alleles are rare, so the counts look only at the few cells that hold the allele
+    (and at missing cells for AN) instead of reducing over every sample.
+    """
+
+    def __init__(self, samples: Sequence[str], sample_groups: Mapping[str, Sequence[str]] | None) -> None:
+        keys = sorted({key for groups in (sample_groups or {}).values() for key in groups})
+        self.keys = keys
+        self.membership: np.ndarray | None = None
+        self.group_sizes: np.ndarray | None = None
+        if keys:
+            column = {key: i for i, key in enumerate(keys)}
+            membership = np.zeros((len(samples), len(keys)), dtype=np.float64)
+            for i, sample in enumerate(samples):
+                for key in (sample_groups or {}).get(sample, ()):
+                    membership[i, column[key]] = 1.0
+            self.membership = membership
+            self.group_sizes = membership.sum(axis=0)
+
+    def count(self, gt: np.ndarray, n_alt: int) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
+        """Per ALT index 1..n_alt: (ac, an, het, hom_alt, hemi_alt, group counts 4 x G or None).
+
+        `gt` is `genotype.array()`: allele indices, -1 missing, -2 past the sample's ploidy, and a
+        last column holding the phase flag (0 or 1).
+        """
+        stride = gt.shape[1]
+        width = stride - 1
+        flat = gt.ravel()
+        uncalled = np.flatnonzero(flat < 0)
+        an = gt.shape[0] * width - len(uncalled)
+        membership = self.membership
+        group_an = None
+        if membership is not None:
+            assert self.group_sizes is not None
+            group_an = self.group_sizes * width - membership[uncalled // stride].sum(axis=0)
+        results = []
+        for k in range(1, n_alt + 1):
+            cells = np.flatnonzero(flat == k)
+            if k == 1 and len(cells):
+                cells = cells[cells % stride != width]  # the phase column holds 0/1 too
+            if not len(cells):
+                groups = None
+                if group_an is not None:
+                    groups = np.zeros((4, len(group_an)))
+                    groups[1] = group_an
+                results.append((0, an, 0, 0, 0, groups))
+                continue
+            if len(cells) * 16 > len(gt):
+                results.append(self._dense(gt, k, len(cells), an, group_an))
+                continue
+            owners = cells // stride  # sorted, as cells are
+            if width == 1:
+                carriers, per_sample = owners, np.ones(len(owners), dtype=np.int64)
+            else:
+                first = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
+                carriers = owners[first]
+                per_sample = np.diff(np.append(first, len(owners)))
+            rows = gt[carriers, :width]
+            whole = per_sample == (rows >= 0).sum(axis=1)
+            ploidy = width - (rows == -2).sum(axis=1) if width > 1 else 1
+            hom = whole & (ploidy >= 2)
+            het = ~whole
+            groups = None
+            if membership is not None:
+                groups = np.vstack((per_sample, per_sample, het, hom)).astype(np.float64) @ membership[carriers]
+                groups[1] = group_an
+            results.append(
+                (
+                    len(cells),
+                    an,
+                    int(np.count_nonzero(het)),
+                    int(np.count_nonzero(hom)),
+                    len(carriers) - int(np.count_nonzero(het)) - int(np.count_nonzero(hom)),
+                    groups,
+                )
+            )
+        return results
+
+
+    def _dense(
+        self, gt: np.ndarray, k: int, ac: int, an: int, group_an: np.ndarray | None
+    ) -> tuple[int, int, int, int, int, np.ndarray | None]:
+        """Counts for a common allele: element-wise over the allele columns, no per-axis reductions."""
+        width = gt.shape[1] - 1
+        per_sample = np.zeros(len(gt), dtype=np.int8)
+        called = np.zeros(len(gt), dtype=np.int8)
+        for j in range(width):
+            column = gt[:, j]
+            per_sample += (column == k).view(np.int8)
+            called += (column >= 0).view(np.int8)
+        carrier = per_sample > 0
+        whole = carrier & (per_sample == called)
+        # Ploidy markers (-2) fill a sample's cells from the right, so column 1 tells diploid-or-more.
+        multi = gt[:, 1] != -2 if width > 1 else np.zeros(len(gt), dtype=bool)
+        hom = whole & multi
+        het = carrier & ~whole
+        n_het, n_hom = int(np.count_nonzero(het)), int(np.count_nonzero(hom))
+        groups = None
+        if self.membership is not None:
+            groups = np.vstack((per_sample, per_sample, het, hom)).astype(np.float64) @ self.membership
+            groups[1] = group_an
+        return ac, an, n_het, n_hom, int(np.count_nonzero(whole)) - n_hom, groups
+
+
+class _Reference:
+    """REF checks and left-alignment against an indexed FASTA whose contig names are canonicalised."""
+
+    def __init__(self, path: str, assembly: str) -> None:
+        import pysam
+
+        try:
+            self.fasta = pysam.FastaFile(path)
+        except (OSError, ValueError) as exc:
+            raise MalformedFile(path, f"cannot be opened as an indexed FASTA ({exc}); run `samtools faidx`") from None
+        self.path = path
+        self.names = {}
+        for name in self.fasta.references:
+            chrom = canonical_contig(name, assembly)
+            if chrom is not None:
+                self.names[chrom] = name
+
+    def fetcher(self, chrom: str) -> Callable[[int, int], str] | None:
+        name = self.names.get(chrom)
+        if name is None:
+            return None
+        fasta = self.fasta
+
+        def fetch(start: int, end: int) -> str:
+            return fasta.fetch(name, start, end)
+
+        return fetch
+
+
+def _matches(ref: str, expected: str) -> bool:
+    if len(ref) != len(expected):
+        return False
+    return all(a == b or a == "N" or b == "N" for a, b in zip(ref, expected, strict=True))
+
+
+def _parse_region(region: str, contigs: Sequence[str], assembly: str, path: str) -> str:
+    """Translate "1:100-200" or "chr1" into the file's own contig spelling."""
+    match = _REGION.match(region.strip())
+    if not match:
+        raise IngestInputError(path, f"region {region!r} is not CHROM or CHROM:START-END, e.g. chr1:1-1000000")
+    chrom = canonical_contig(match.group(1), assembly)
+    if chrom is None:
+        raise WrongAssembly(path, f"region {region!r} is not on a chromosome of {assembly}")
+    spelled = next((c for c in contigs if canonical_contig(c, assembly) == chrom), match.group(1))
+    rest = region.strip()[len(match.group(1)) :]
+    return spelled + rest.replace(",", "")
+
+
+class VariantReader:
+    """Iterate over batches of VariantRow; `summary` is complete once iteration ends.
+
+    Rows of one contig come out sorted by (pos, ref, alt) with one row per key; records that
+    normalise to the same key are merged by summing their counts.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        assembly: str,
+        pass_only: bool = True,
+        reference: str | os.PathLike[str] | None = None,
+        sample_groups: Mapping[str, Sequence[str]] | None = None,
+        region: str | None = None,
+        batch_size: int = 10_000,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.assembly = assembly
+        self.pass_only = pass_only
+        self.reference = None if reference is None else os.fspath(reference)
+        self.sample_groups = sample_groups
+        self.region = region
+        self.batch_size = batch_size
+        self.summary = ReadSummary(path=self.path)
+
+    def __iter__(self) -> Iterator[list[VariantRow]]:
+        return self._batches()
+
+    def _fail(self, cls: type[IngestInputError], reason: str, record: int, chrom: str, pos: int) -> IngestInputError:
+        return cls(self.path, reason, record=record, locus=f"{chrom}:{pos}")
+
+    def _batches(self) -> Iterator[list[VariantRow]]:
+        path, summary = self.path, self.summary
+        _check_container(path)
+        vcf = _open(path)
+        contigs = _header_contigs(vcf.raw_header)
+        problems = check_contig_lengths(contigs, self.assembly)
+        if problems:
+            raise WrongAssembly(path, "; ".join(problems))
+        samples = list(vcf.samples)
+        summary.samples = samples
+        counter = _Counter(samples, self.sample_groups) if samples else None
+        group_keys = counter.keys if counter else []
+        reference = _Reference(self.reference, self.assembly) if self.reference else None
+        records: Iterator[Any] = iter(vcf)
+        if self.region:
+            if not any(os.path.exists(path + suffix) for suffix in (".tbi", ".csi")):
+                raise MalformedFile(
+                    path, f"has no index (.tbi or .csi) to read region {self.region!r} from; "
+                    "index it with `bcftools index`"
+                )
+            spelled = _parse_region(self.region, list(contigs), self.assembly, path)
+            # A contig the file does not declare has no records; htslib would raise instead.
+            records = iter(vcf(spelled)) if spelled.split(":", 1)[0] in contigs else iter(())
+
+        canonical: dict[str, str | None] = {}
+        finished: set[str] = set()
+        current: str | None = None
+        fetch: Callable[[int, int], str] | None = None
+        last_pos = 0
+        pending: dict[tuple[int, str, str], list[Any]] = {}
+        last_key: tuple[int, str, str] | None = None
+        out: list[VariantRow] = []
+        number = 0
+        pass_only = self.pass_only
+
+        def flush(before: int | None) -> None:
+            nonlocal last_key
+            assert current is not None
+            ready = sorted(k for k in pending if before is None or k[0] < before)
+            for key in ready:
+                end, vtype, length, ac, an, het, hom, hemi, groups = pending.pop(key)
+                group_counts = {}
+                if groups is not None:
+                    for j, gkey in enumerate(group_keys):
+                        g = groups[:, j]
+                        group_counts[gkey] = (int(g[0]), int(g[1]), int(g[2]), int(g[3]))
+                out.append(
+                    VariantRow(
+                        current, key[0], end, key[1], key[2], vtype, length, ac, an, het, hom, hemi, group_counts
+                    )
+                )
+                summary.rows_per_chromosome[current] += 1
+                summary.rows_per_type[vtype] += 1
+                last_key = key
+            summary.rows += len(ready)
+
+        try:
+            while True:
+                try:
+                    variant = next(records)
+                except StopIteration:
+                    break
+                except Exception as exc:  # htslib parse failures surface as bare exceptions from cyvcf2
+                    raise MalformedFile(
+                        path, f"cannot be parsed after record {number} ({exc}); check it with `bcftools view`"
+                    ) from None
+                number += 1
+                raw_chrom = variant.CHROM
+                pos = variant.POS
+                chrom = canonical.get(raw_chrom, "")
+                if chrom == "":
+                    chrom = canonical[raw_chrom] = canonical_contig(raw_chrom, self.assembly)
+                if chrom is None:
+                    raise self._fail(
+                        WrongAssembly, f"contig {raw_chrom} is not a chromosome of {self.assembly}; "
+                        "declare the right assembly or drop the contig (`bcftools view -t ^CONTIG`)",
+                        number, raw_chrom, pos,
+                    )
+                if chrom != current:
+                    if chrom in finished:
+                        raise self._fail(
+                            UnsortedRecords, f"contig {raw_chrom} appears again after other contigs; "
+                            "sort the file with `bcftools sort`", number, raw_chrom, pos,
+                        )
+                    if current is not None:
+                        flush(None)
+                        finished.add(current)
+                    current, last_pos, last_key = chrom, 0, None
+                    summary.contigs_seen.append(chrom)
+                    if reference is not None:
+                        fetch = reference.fetcher(chrom)
+                elif pos < last_pos:
+                    raise self._fail(
+                        UnsortedRecords, f"position goes backwards (after {last_pos}); sort the file with "
+                        "`bcftools sort`", number, raw_chrom, pos,
+                    )
+                last_pos = pos
+                summary.records_read += 1
+                if pass_only and variant.FILTER is not None:
+                    summary.records_skipped_filter += 1
+                    continue
+                self._record(variant, number, chrom, pos, counter, reference, fetch, pending, last_key)
+                if len(pending) >= self.batch_size:
+                    flush(pos - SORT_WINDOW)
+                    if len(out) >= self.batch_size:
+                        yield out
+                        out = []
+        finally:
+            vcf.close()
+        if current is not None:
+            flush(None)
+        if out:
+            yield out
+
+    def _record(
+        self,
+        variant: Any,
+        number: int,
+        chrom: str,
+        pos: int,
+        counter: _Counter | None,
+        reference: _Reference | None,
+        fetch: Callable[[int, int], str] | None,
+        pending: dict[tuple[int, str, str], list[Any]],
+        last_key: tuple[int, str, str] | None,
+    ) -> None:
+        summary = self.summary
+        raw_ref = variant.REF
+        ref = raw_ref.upper()
+        if not is_bases(ref):
+            raise self._fail(BadAllele, f"REF {raw_ref!r} has bases other than A,C,G,T,N", number, variant.CHROM, pos)
+        alts = variant.ALT
+        kinds = []
+        for alt in alts:
+            try:
+                kinds.append(allele_kind(alt.upper()))
+            except InvalidAllele as exc:
+                raise self._fail(BadAllele, exc.message, number, variant.CHROM, pos) from None
+        if not any(kind is not AlleleKind.SKIP for kind in kinds):
+            summary.records_skipped_other += 1
+            summary.alleles_skipped += len(kinds)
+            return
+        if reference is not None:
+            if fetch is None:
+                raise self._fail(
+                    ReferenceMismatch, f"the reference {reference.path} has no contig {chrom}",
+                    number, variant.CHROM, pos,
+                )
+            expected = fetch(pos - 1, pos - 1 + len(ref)).upper()
+            if not _matches(ref, expected):
+                raise self._fail(
+                    ReferenceMismatch, f"REF {ref} differs from the reference ({expected or 'beyond its end'})",
+                    number, variant.CHROM, pos,
+                )
+        counts = self._counts(variant, number, pos, len(alts), counter)
+        summary.records_kept += 1
+        info = variant.INFO
+        for index, (alt, kind) in enumerate(zip(alts, kinds, strict=True)):
+            if kind is AlleleKind.SKIP:
+                summary.alleles_skipped += 1
+                continue
+            alt = alt.upper()
+            if kind is AlleleKind.SYMBOLIC:
+                end = info.get("END")
+                svlen = info.get("SVLEN")
+                if isinstance(svlen, tuple):
+                    svlen = svlen[index] if index < len(svlen) else None
+                vtype, length, row_end = classify(pos, ref, alt, end=end, svlen=svlen)
+                key = (pos, ref, alt)
+            else:
+                npos, nref, nalt = left_align(pos, ref, alt, fetch) if fetch else trim(pos, ref, alt)
+                vtype, length, row_end = classify(npos, nref, nalt)
+                key = (npos, nref, nalt)
+            if last_key is not None and key <= last_key:
+                raise self._fail(
+                    UnsortedRecords, f"normalised to {key[0]} {key[1]}>{key[2]}, before rows already written "
+                    f"(more than {SORT_WINDOW} bases back); normalise the file with `bcftools norm -f` "
+                    "and sort it first", number, variant.CHROM, pos,
+                )
+            ac, an, het, hom, hemi, groups = counts[index]
+            row = pending.get(key)
+            if row is None:
+                pending[key] = [row_end, vtype.value, length, ac, an, het, hom, hemi, groups]
+            else:
+                summary.rows_merged += 1
+                row[0] = max(row[0], row_end)
+                row[3] += ac
+                row[4] += an
+                row[5] += het
+                row[6] += hom
+                row[7] += hemi
+                if groups is not None:
+                    row[8] = groups if row[8] is None else row[8] + groups
+
+    def _counts(
+        self, variant: Any, number: int, pos: int, n_alt: int, counter: _Counter | None
+    ) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
+        if counter is not None:
+            genotype = variant.genotype
+            if genotype is not None:
+                gt = genotype.array()
+                # The phase column holds only 0/1, so the maximum over everything is the top allele.
+                top = int(gt.max())
+                if top > n_alt:
+                    raise self._fail(
+                        GenotypeError, f"a genotype refers to allele {top} but the record "
+                        f"has {n_alt} ALT allele(s)", number, variant.CHROM, pos,
+                    )
+                return counter.count(gt, n_alt)
+        info = variant.INFO
+        ac_info, an_info = info.get("AC"), info.get("AN")
+        if ac_info is None or an_info is None:
+            raise self._fail(
+                GenotypeError, "no genotypes and no INFO AC/AN to count alleles from",
+                number, variant.CHROM, pos,
+            )
+        acs = ac_info if isinstance(ac_info, tuple) else (ac_info,)
+        if len(acs) != n_alt:
+            raise self._fail(
+                GenotypeError, f"INFO AC has {len(acs)} value(s) for {n_alt} ALT allele(s) (AC is Number=A)",
+                number, variant.CHROM, pos,
+            )
+        return [(int(ac), int(an_info), 0, 0, 0, None) for ac in acs]
+
+
+def read_variants(
+    path: str | os.PathLike[str],
+    *,
+    assembly: str,
+    pass_only: bool = True,
+    reference: str | os.PathLike[str] | None = None,
+    sample_groups: Mapping[str, Sequence[str]] | None = None,
+    region: str | None = None,
+    batch_size: int = 10_000,
+) -> VariantReader:
+    """Stream a VCF/BCF as batches of VariantRow; see VariantReader. Errors are IngestInputError.
+
+    `sample_groups` maps a sample id to its group keys; `region` ("chr1" or "chr1:1-1000000")
+    reads one slice through the index; `reference` is an indexed FASTA that REF must match and
+    indels are left-aligned against.
+    """
+    return VariantReader(
+        path,
+        assembly=assembly,
+        pass_only=pass_only,
+        reference=reference,
+        sample_groups=sample_groups,
+        region=region,
+        batch_size=batch_size,
+    )

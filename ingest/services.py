@@ -1,0 +1,349 @@
+"""Ingestion use cases: ask for an ingestion, run it all-or-nothing, report on it."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import cyvcf2
+import pysam
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from catalogue.accessions import next_accession
+from catalogue.assemblies import check_contig_lengths
+from catalogue.database import session_scope
+from catalogue.errors import Conflict, DomainError, InvalidInput, NotFound
+from catalogue.identity import Caller
+from catalogue.models import Dataset, utcnow
+from catalogue.services import index
+from catalogue.services.datasets import get_dataset_for_update
+from ingest.errors import MalformedFile, SampleMismatch, WrongAssembly
+from ingest.models import IngestionCreate, IngestionJob, JobState
+from ingest.reader import HeaderInfo, ReadSummary, VariantRow, read_variants, scan_header
+from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
+from ingest.store import StoredFile, count_records, store_file
+
+__all__ = [
+    "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_job",
+    "start_ingestion",
+]
+
+log = logging.getLogger("genomegate.ingest")
+INGESTION = "GGI"
+Progress = Callable[[int, int | None], None]
+
+
+def _resolve_under(root: Path, relative: str, what: str) -> Path:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise InvalidInput(f"{relative}: {what} must lie inside the import directory", field="files")
+    if not path.is_file():
+        raise NotFound(f"{relative}: no such file in the import directory", field="files")
+    return path
+
+
+def start_ingestion(session: Session, caller: Caller, dataset_id: str, *, files: Sequence[Path],
+                    samples: Path | None = None, reference: Path | None = None, pass_only: bool = True,
+                    jobs: int = 1) -> IngestionJob:
+    """Record a queued ingestion of `files` into a dataset the caller stewards."""
+    dataset = get_dataset_for_update(session, caller, dataset_id)
+    if jobs < 1 or jobs > 64:
+        raise InvalidInput("jobs must be between 1 and 64", field="jobs")
+    for path in (*files, *(p for p in (samples, reference) if p)):
+        if not path.is_file():
+            raise NotFound(f"{path}: no such file", field="files")
+    job = IngestionJob(
+        id=next_accession(session, INGESTION), dataset_id=dataset.id, requested_by=caller.subject or "operator",
+        options={"files": [str(p) for p in files], "samples": str(samples) if samples else None,
+                 "reference": str(reference) if reference else None, "pass_only": pass_only, "jobs": jobs},
+    )
+    session.add(job)
+    session.commit()
+    return job
+
+
+def request_ingestion(session: Session, caller: Caller, dataset_id: str, data: IngestionCreate,
+                      import_root: Path) -> IngestionJob:
+    """An ingestion asked for over HTTP: every path must lie inside the import directory."""
+    get_dataset_for_update(session, caller, dataset_id)
+    files = [_resolve_under(import_root, f, "a file") for f in data.files]
+    samples = _resolve_under(import_root, data.samples, "a sample sheet") if data.samples else None
+    reference = _resolve_under(import_root, data.reference, "a reference") if data.reference else None
+    return start_ingestion(session, caller, dataset_id, files=files, samples=samples, reference=reference,
+                           pass_only=data.pass_only)
+
+
+def get_job(session: Session, caller: Caller, job_id: str) -> IngestionJob:
+    """A job, for stewards of its dataset's organisation and admins."""
+    job = session.get(IngestionJob, job_id)
+    if job is None:
+        raise NotFound(f"ingestion {job_id} does not exist")
+    get_dataset_for_update(session, caller, job.dataset_id)
+    return job
+
+
+def list_jobs(session: Session, caller: Caller, dataset_id: str) -> list[IngestionJob]:
+    get_dataset_for_update(session, caller, dataset_id)
+    return list(session.exec(select(IngestionJob).where(IngestionJob.dataset_id == dataset_id)
+                             .order_by(col(IngestionJob.created_at).desc())).all())
+
+
+def fail_interrupted_jobs(engine: Engine) -> int:
+    """Mark jobs left running by a dead process as failed; their data was never committed."""
+    with session_scope(engine) as session:
+        stale = session.exec(select(IngestionJob).where(
+            col(IngestionJob.state).in_([JobState.running.value, JobState.queued.value]))).all()
+        for job in stale:
+            job.state, job.finished_at = JobState.failed, utcnow()
+            job.error = "interrupted before it finished (the process stopped); nothing was changed: run it again"
+            session.add(job)
+        session.commit()
+        return len(stale)
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Totals:
+    records_read: int = 0
+    records_kept: int = 0
+    skipped_filter: int = 0
+    skipped_other: int = 0
+    alleles_skipped: int = 0
+    rows: int = 0
+    rows_merged: int = 0
+    per_file: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, name: str, summary: ReadSummary) -> None:
+        self.records_read += summary.records_read
+        self.records_kept += summary.records_kept
+        self.skipped_filter += summary.records_skipped_filter
+        self.skipped_other += summary.records_skipped_other
+        self.alleles_skipped += summary.alleles_skipped
+        self.rows += summary.rows
+        self.rows_merged += summary.rows_merged
+        entry = self.per_file.setdefault(name, {"records_read": 0, "rows": 0})
+        entry["records_read"] += summary.records_read
+        entry["rows"] += summary.rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records_read": self.records_read, "records_kept": self.records_kept,
+            "records_skipped_filter": self.skipped_filter, "records_skipped_other": self.skipped_other,
+            "alleles_skipped": self.alleles_skipped, "variants_written": self.rows,
+            "variants_merged": self.rows_merged,
+        }
+
+
+def run_job(engine: Engine, job_id: str, *, store_root: Path, progress: Progress | None = None) -> IngestionJob:
+    """Run a queued ingestion. Its data and its `succeeded` state are committed together, or not at all."""
+    with session_scope(engine) as session:
+        job = session.get(IngestionJob, job_id)
+        if job is None:
+            raise NotFound(f"ingestion {job_id} does not exist")
+        job.state, job.started_at = JobState.running, utcnow()
+        session.add(job)
+        session.commit()
+    started = time.perf_counter()
+    try:
+        with session_scope(engine) as session:
+            job = session.get(IngestionJob, job_id)
+            assert job is not None
+            _ingest(session, job, store_root, progress)
+            job.state, job.finished_at = JobState.succeeded, utcnow()
+            job.provenance = {**job.provenance, "duration_s": round(time.perf_counter() - started, 3)}
+            session.add(job)
+            session.commit()
+            return job
+    except DomainError as exc:
+        _mark_failed(engine, job_id, exc.message)
+        raise
+    except Exception:
+        log.exception("ingestion %s failed", job_id)
+        _mark_failed(engine, job_id, "internal error (logged on the server); nothing was changed")
+        raise
+
+
+def _mark_failed(engine: Engine, job_id: str, message: str) -> None:
+    with session_scope(engine) as session:
+        job = session.get(IngestionJob, job_id)
+        if job is not None:
+            job.state, job.error, job.finished_at = JobState.failed, message, utcnow()
+            session.add(job)
+            session.commit()
+
+
+def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Progress | None) -> None:
+    dataset = session.get(Dataset, job.dataset_id)
+    assert dataset is not None
+    options = job.options
+    sources = [Path(p) for p in options["files"]]
+    for source in sources:
+        if not source.is_file():
+            raise MalformedFile(str(source), "no such file (it was moved or deleted)")
+    headers = [scan_header(source) for source in sources]
+    for header in headers:  # checked before anything is copied into the store
+        problems = check_contig_lengths(header.contigs, dataset.assembly)
+        if problems:
+            raise WrongAssembly(header.path, "; ".join(problems))
+    vcf_samples = _common_samples(headers)
+    warnings: list[str] = []
+    sheet = _sample_sheet(options.get("samples"), vcf_samples, warnings)
+    groups = sample_groups(sheet.values()) or None
+
+    todo: list[StoredFile] = []
+    for source in sources:
+        stored = store_file(source, store_root)
+        same = index.file_by_checksum(session, dataset.id, stored.sha256)
+        if same is not None:
+            warnings.append(f"{source.name}: unchanged since it was ingested as {same.id}; skipped")
+            continue
+        todo.append(stored)
+    totals = _Totals()
+    total_records = sum(n for n in (count_records(s.path) for s in todo) if n is not None) or None
+    job.records_total = total_records
+    reader_options = {"assembly": dataset.assembly, "pass_only": bool(options.get("pass_only", True)),
+                      "reference": options.get("reference"), "sample_groups": groups}
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total_records)
+
+    with _Reads(todo, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
+        for stored in todo:
+            existing = index.file_by_name(session, dataset.id, stored.name)
+            record = dict(uri=str(stored.path), size=stored.size, md5=stored.md5, sha256=stored.sha256,
+                          index_uri=str(stored.index_path))
+            file = (index.replace_file(session, existing, **record) if existing else index.register_file(
+                session, dataset_id=dataset.id, name=stored.name, fmt=stored.format, **record))
+            try:
+                index.write_variants(session, dataset.id, file.id, reads.batches(stored))
+                session.flush()
+            except Conflict:
+                raise InvalidInput(f"{stored.name}: holds variants that another file of {dataset.id} holds too "
+                                   "(is one chromosome in two files?)", field="files") from None
+
+    if vcf_samples:
+        index.upsert_samples(session, dataset.id, [
+            sheet.get(s) or SampleMeta(sample_id=s)
+            for s in vcf_samples])
+    stats = index.refresh_statistics(session, dataset.id)
+    job.records_done = done
+    job.counts = {**totals.as_dict(), "files_ingested": len(todo), "files_unchanged": len(sources) - len(todo),
+                  "samples": len(vcf_samples), "dataset_variants": stats["variants"]}
+    job.warnings = warnings
+    job.provenance = {
+        "files": [{"name": s.name, "stored_as": s.path.name, "size": s.size, "md5": s.md5, "sha256": s.sha256,
+                   **totals.per_file.get(s.name, {})} for s in todo],
+        "software": {"genomegate": version("genomegate"), "cyvcf2": cyvcf2.__version__,
+                     "pysam": pysam.__version__, "htslib": pysam.version.__htslib_version__},
+        "options": {k: v for k, v in options.items() if k != "files"},
+        "requested_by": job.requested_by,
+    }
+
+
+def _common_samples(headers: Sequence[HeaderInfo]) -> list[str]:
+    first = headers[0]
+    for other in headers[1:]:
+        if other.samples != first.samples:
+            raise SampleMismatch(other.path, f"its samples differ from those of {Path(first.path).name}; "
+                                             "files ingested together must hold the same samples")
+    return list(first.samples)
+
+
+def _sample_sheet(path: str | None, vcf_samples: list[str], warnings: list[str]) -> dict[str, SampleMeta]:
+    if not path:
+        return {}
+    sheet = read_sample_sheet(Path(path))
+    matched, missing, extra = reconcile(vcf_samples, sheet)
+    if missing:
+        warnings.append(f"{len(missing)} VCF sample(s) have no row in {Path(path).name}: {_few(missing)}")
+    if extra:
+        warnings.append(f"{len(extra)} row(s) of {Path(path).name} name no VCF sample: {_few(extra)}")
+    return {m.sample_id: m for m in matched}
+
+
+def _few(names: Sequence[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+# --- reading, in this process or in several --------------------------------------------------------
+
+def _read_region(path: str, region: str | None, options: dict[str, Any], spool: str) -> ReadSummary:
+    """Worker: read one contig of a file into a spool file of pickled batches (bounded memory)."""
+    reader = read_variants(path, region=region, **options)
+    with open(spool, "wb") as out:
+        for batch in reader:
+            pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return reader.summary
+
+
+def _spooled(spool: Path) -> Iterator[list[VariantRow]]:
+    with spool.open("rb") as handle:
+        while True:
+            try:
+                yield pickle.load(handle)
+            except EOFError:
+                break
+    spool.unlink()
+
+
+def _contigs_with_records(path: Path) -> list[str]:
+    with pysam.VariantFile(str(path)) as vf:
+        return list(vf.index.keys()) if vf.index is not None else []
+
+
+class _Reads:
+    """The batches of each file: read in this process (jobs=1), or by worker processes one contig each,
+    spooled to disk so that memory stays bounded while this process writes to the database."""
+
+    def __init__(self, files: Sequence[StoredFile], options: dict[str, Any], jobs: int,
+                 tick: Callable[[int], None], totals: _Totals) -> None:
+        self.options, self.tick, self.totals = options, tick, totals
+        self.pool: ProcessPoolExecutor | None = None
+        self.parts: dict[str, list[tuple[Future[ReadSummary], Path]]] = {}
+        if jobs > 1:
+            self.spool_dir = Path(tempfile.mkdtemp(prefix="genomegate-ingest-"))
+            self.pool = ProcessPoolExecutor(max_workers=jobs)
+            for stored in files:
+                self.parts[stored.name] = [
+                    (self.pool.submit(_read_region, str(stored.path), contig, options, str(spool)), spool)
+                    for i, contig in enumerate(_contigs_with_records(stored.path))
+                    for spool in [self.spool_dir / f"{stored.sha256}.{i}"]]
+
+    def __enter__(self) -> _Reads:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
+
+    def batches(self, stored: StoredFile) -> Iterator[list[VariantRow]]:
+        if self.pool is None:
+            reader = read_variants(str(stored.path), **self.options)
+            seen = 0
+            for batch in reader:
+                self.tick(reader.summary.records_read - seen)
+                seen = reader.summary.records_read
+                yield batch
+            self.totals.add(stored.name, reader.summary)
+            return
+        for future, spool in self.parts[stored.name]:
+            summary = future.result()
+            self.tick(summary.records_read)
+            self.totals.add(stored.name, summary)
+            yield from _spooled(spool)
