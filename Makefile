@@ -17,8 +17,9 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo-data: install
+	$(BIN)/python examples/make_example_data.py examples/data
 	$(BIN)/genomegate db upgrade
-	$(BIN)/genomegate demo
+	$(BIN)/genomegate demo --examples examples/data
 
 demo: demo-data
 	$(BIN)/genomegate serve --host $(HOST) --port $(PORT)

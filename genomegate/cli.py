@@ -397,23 +397,33 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None]
         yield tick
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="genomegate")
-
-
 @app.command()
 @friendly
-def demo() -> None:
-    """Set up the demo: a biobank, its DAC, example datasets and users (safe to run again)."""
-    from genomegate.demo import DEMO_USERS, seed_demo
+def demo(examples: Annotated[Path | None, typer.Option(help="example data made by examples/make_example_data.py")]
+         = None) -> None:
+    """Set up the demo: a biobank, its DAC, example datasets (ingested) and users; safe to run again."""
+    from genomegate.demo import DEMO_FILES, DEMO_USERS, seed_demo
+    from ingest.services import run_job, start_ingestion
 
     with operator_session() as (session, rt):
         result = seed_demo(session, OPERATOR)
-    out.print(f"demo organisation {result.organisation}, DAC {result.dac}; "
-              f"{'created ' + ', '.join(result.created) if result.created else 'nothing new to create'}")
-    for title, dataset_id in result.datasets.items():
-        out.print(f"  {dataset_id}  {title}")
+        out.print(f"demo organisation {result.organisation}, DAC {result.dac}; "
+                  f"{'created ' + ', '.join(result.created) if result.created else 'nothing new to create'}")
+        for title, dataset_id in result.datasets.items():
+            if examples is None or title not in DEMO_FILES:
+                continue
+            names, sheet, reference = DEMO_FILES[title]
+            job = start_ingestion(session, OPERATOR, dataset_id, files=[examples / n for n in names],
+                                  samples=examples / sheet, reference=examples / reference if reference else None)
+            done = run_job(rt.engine, job.id, store_root=rt.settings.store_root)
+            state = ("unchanged" if done.counts["files_unchanged"] == len(names)
+                     else f"ingested {done.counts['variants_written']:,} variants")
+            out.print(f"  {dataset_id}  {title}: {state}, {done.counts['dataset_variants']:,} variants in all")
     if rt.issuer is not None:
         out.print("demo users (tokens valid 8 h; send as 'Authorization: Bearer <token>'):")
         for label, subject in DEMO_USERS.items():
             out.print(f"  {label:<10} {subject}\n    {rt.issuer.issue(subject)}", soft_wrap=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="genomegate")

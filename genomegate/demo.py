@@ -22,13 +22,18 @@ from catalogue.models import (
 )
 from catalogue.services import datasets, registry, roles
 
-__all__ = ["DEMO_USERS", "DemoResult", "seed_demo"]
+__all__ = ["DEMO_FILES", "DEMO_USERS", "DemoResult", "seed_demo"]
 
 DEMO_USERS = {
     "admin": "admin@genomegate.example",
     "steward": "steward@biobank.example",
     "dac": "dac-chair@biobank.example",
     "researcher": "researcher@university.example",
+}
+# dataset title -> (data files, sample sheet, reference) as examples/make_example_data.py names them
+DEMO_FILES = {
+    "Demo population panel": (["public_cohort.vcf.gz"], "public_samples.tsv", "reference.fa"),
+    "Demo cardiomyopathy cohort": (["controlled_cohort.bcf"], "controlled_samples.tsv", None),
 }
 _ORG = "Demo Biobank"
 _DAC = "Demo Biobank Data Access Committee"

@@ -8,7 +8,6 @@ __all__ = [
     "BadAllele",
     "GenotypeError",
     "IngestInputError",
-    "InvalidAllele",
     "MalformedFile",
     "ReferenceMismatch",
     "SampleMismatch",
@@ -16,10 +15,6 @@ __all__ = [
     "UnsortedRecords",
     "WrongAssembly",
 ]
-
-
-class InvalidAllele(InvalidInput):
-    """An allele string is not bases (A, C, G, T, N) nor a symbolic `<...>` allele. Correct the allele."""
 
 
 class IngestInputError(InvalidInput):

@@ -14,18 +14,17 @@ from typing import Any
 import numpy as np
 from cyvcf2 import VCF
 
+from catalogue.alleles import AlleleKind, InvalidAllele, allele_kind, classify, is_bases, left_align, trim
 from catalogue.assemblies import canonical_contig, check_contig_lengths
 from ingest.errors import (
     BadAllele,
     GenotypeError,
     IngestInputError,
-    InvalidAllele,
     MalformedFile,
     ReferenceMismatch,
     UnsortedRecords,
     WrongAssembly,
 )
-from ingest.normalise import AlleleKind, allele_kind, classify, is_bases, left_align, trim
 
 __all__ = [
     "HeaderInfo",

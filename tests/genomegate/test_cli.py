@@ -92,3 +92,19 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "-> " in result.stdout
+
+
+def test_the_demo_ingests_its_examples_and_can_run_again(cli: CliRunner, tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    script = Path(__file__).resolve().parents[2] / "examples" / "make_example_data.py"
+    made = subprocess.run([sys.executable, str(script), str(examples)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    _ok(cli, "db", "upgrade")
+    first = _ok(cli, "demo", "--examples", str(examples))
+    assert "ingested" in first
+    second = _ok(cli, "demo", "--examples", str(examples))
+    assert "nothing new to create" in second
+    assert second.count("unchanged") == 2
+    listed = json.loads(_ok(cli, "dataset", "list", "--json"))
+    assert {d["security"] for d in listed} == {"PUBLIC", "CONTROLLED"}
+    assert all(d["statistics"]["variants"] > 1000 for d in listed)

@@ -7,8 +7,16 @@ from pathlib import Path
 import pysam
 import pytest
 
-from ingest.errors import InvalidAllele
-from ingest.normalise import AlleleKind, VariantType, allele_kind, classify, left_align, normalise, trim
+from catalogue.alleles import (
+    AlleleKind,
+    InvalidAllele,
+    VariantType,
+    allele_kind,
+    classify,
+    left_align,
+    normalise,
+    trim,
+)
 from tests.ingest._tools import bcftools
 
 

@@ -1,4 +1,7 @@
-"""Pure allele normalisation: validation, minimal trimming, left-alignment and variant classes."""
+"""The normal form of the variant index's keys: allele validation, trimming, left-alignment, variant classes.
+
+Ingest normalises records with it and the Beacon normalises queries with it, so both meet in one form.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from ingest.errors import InvalidAllele
+from catalogue.errors import InvalidInput
 
 __all__ = [
+    "InvalidAllele",
     "AlleleKind",
     "VariantType",
     "allele_kind",
@@ -18,6 +22,11 @@ __all__ = [
     "normalise",
     "trim",
 ]
+
+
+class InvalidAllele(InvalidInput):
+    """An allele string is not bases (A, C, G, T, N) nor a symbolic `<...>` allele. Correct the allele."""
+
 
 _BASES = re.compile(r"[ACGTN]+")
 _SYMBOLIC = re.compile(r"<[A-Za-z0-9_:.*-]+>")
