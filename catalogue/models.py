@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr, field_validator
-from sqlalchemy import JSON, BigInteger, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "Assembly", "Dac", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
+    "Assembly", "Dac", "Gene", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "Variant", "utcnow",
@@ -190,6 +190,11 @@ class Dataset(DatasetBase, table=True):
     duo: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     disease_terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=DatasetStatus.draft, max_length=16, index=True)
+    beacon_granularity: str = Field(default="boolean", sa_type=String(16),
+                                    description="what a CONTROLLED dataset tells callers without record-level "
+                                                "rights: none, boolean or count")
+    count_threshold: int = Field(default=5, description="counts below this are hidden from callers without "
+                                                        "record-level rights (0 shows every count)")
     version: int = 1
     statistics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
@@ -277,6 +282,18 @@ class SamplePublic(SQLModel):
 
 # --- the variant index -------------------------------------------------------------------------------
 
+class Gene(SQLModel, table=True):
+    """A gene's extent on an assembly, loaded from an annotation (GFF3 or BED) for Beacon gene queries."""
+
+    __tablename__ = "catalogue_gene"
+    assembly: str = Field(primary_key=True, sa_type=String(16))
+    symbol: str = Field(primary_key=True, max_length=64)
+    chrom: str = Field(max_length=8)
+    start: int = Field(description="1-based, inclusive")
+    end: int = Field(description="1-based, inclusive")
+    gene_id: str | None = Field(default=None, max_length=64, description="e.g. an Ensembl or HGNC id")
+
+
 class Variant(SQLModel, table=True):
     """One allele of a dataset: (chrom, pos, ref, alt) normalised, with counts from its genotypes.
 
@@ -285,6 +302,7 @@ class Variant(SQLModel, table=True):
     """
 
     __tablename__ = "catalogue_variant"
+    __table_args__ = (Index("ix_catalogue_variant_locus", "chrom", "pos"),)
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
     chrom: str = Field(primary_key=True, max_length=8)
     pos: int = Field(primary_key=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
+from access.models import AccessRequest, AccessRequestDataset, Entitlement
+from catalogue.accessions import next_accession
 from catalogue.identity import Caller
 from catalogue.models import (
     Assembly,
@@ -18,6 +21,7 @@ from catalogue.models import (
     Role,
     RoleGrantCreate,
     SecurityLevel,
+    utcnow,
 )
 from catalogue.services import datasets, registry, roles
 
@@ -48,3 +52,23 @@ def make_dataset(session: Session, *, organisation_id: str, publish: bool = Fals
 
 def grant(session: Session, subject: str, role: Role, *, org: str | None = None, dac: str | None = None) -> None:
     roles.grant_role(session, OPERATOR, RoleGrantCreate(subject=subject, role=role, organisation_id=org, dac_id=dac))
+
+
+def make_entitlement(session: Session, subject: str, dataset_id: str, *, days: float = 365,
+                     start_days_ago: float = 0, revoked: bool = False) -> Entitlement:
+    """An entitlement as an approval leaves it (with an approved request behind it), optionally expired/revoked."""
+    dataset = session.get(Dataset, dataset_id)
+    assert dataset is not None and dataset.dac_id is not None, "entitlements are for datasets with a DAC"
+    now = utcnow()
+    request = AccessRequest(id=next_accession(session, "GGR"), applicant=subject, dac_id=dataset.dac_id,
+                            state="approved", project_title="Test project", purpose=["DUO:0000042"])
+    session.add(request)
+    session.flush()
+    session.add(AccessRequestDataset(request_id=request.id, dataset_id=dataset_id))
+    start = now - timedelta(days=start_days_ago)
+    entitlement = Entitlement(subject=subject, dataset_id=dataset_id, request_id=request.id, start=start,
+                              end=start + timedelta(days=days), granted_by="dac@example.org",
+                              revoked_at=now if revoked else None)
+    session.add(entitlement)
+    session.commit()
+    return entitlement

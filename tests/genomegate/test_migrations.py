@@ -41,12 +41,18 @@ def test_each_revision_upgrades_a_database_of_the_previous_one_keeping_its_data(
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO catalogue_organisation (id, name, created_at) "
                           "VALUES ('GGO000001', 'Old lab', CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO catalogue_dataset (id, title, description, assembly, security, licence, dua_text, "
+            "dua_version, keywords, organisation_id, duo, disease_terms, status, version, statistics, created_at, "
+            "updated_at) VALUES ('GGD000001', 'Old cohort', '', 'GRCh38', 'PUBLIC', '', '', '1', '[]', 'GGO000001', "
+            "'[]', '[]', 'published', 1, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
     for revision in revisions[1:]:
         upgrade(engine, revision)
         assert schema_status(engine).current == revision
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM catalogue_organisation")).scalar_one() == "Old lab"
+        assert conn.execute(text("SELECT title FROM catalogue_dataset")).scalar_one() == "Old cohort"
     assert schema_status(engine).is_current
     engine.dispose()
 

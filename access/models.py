@@ -1,0 +1,281 @@
+"""Access tables and their API families: requests, their history, votes, attachments, entitlements, audit, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import EmailStr
+from sqlalchemy import JSON, Column, DateTime, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from catalogue.models import utcnow
+
+__all__ = [
+    "AccessRequest", "AccessRequestDataset", "Attachment", "AttachmentPublic", "AuditEvent", "AuditEventPublic",
+    "Command", "Entitlement", "EntitlementPublic", "Notification", "RequestCreate", "RequestEvent",
+    "RequestEventPublic", "RequestPublic", "RequestState", "RequestUpdate", "Vote", "VoteChoice", "VotePublic",
+]
+
+
+def _ts(nullable: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RequestState(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    closed = "closed"
+
+
+class Command(StrEnum):
+    submit = "submit"
+    return_ = "return"
+    approve = "approve"
+    reject = "reject"
+    withdraw = "withdraw"
+    close = "close"
+    comment = "comment"
+    vote = "vote"
+    recuse = "recuse"
+    revoke = "revoke"
+
+
+class VoteChoice(StrEnum):
+    approve = "approve"
+    reject = "reject"
+
+
+class RequestBase(SQLModel):
+    project_title: str = Field(min_length=1, max_length=300)
+    lay_summary: str = Field("", max_length=10_000)
+    purpose: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False),
+                               description="research purpose as DUO terms (e.g. HMB, DS, POA, DUO:0000031)")
+    disease_terms: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False))
+    institution: str = Field("", max_length=300)
+    for_profit: bool = Field(False, description="the applicant's organisation is commercial / for profit")
+    co_applicants: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False),
+                                     description="subjects who may read the request and are entitled on approval")
+
+
+class RequestCreate(RequestBase):
+    datasets: list[str] = Field(min_length=1, max_length=50)
+    renewal_of: str | None = None
+
+
+class RequestUpdate(SQLModel):
+    project_title: str | None = Field(None, min_length=1, max_length=300)
+    lay_summary: str | None = Field(None, max_length=10_000)
+    purpose: list[str] | None = Field(None, max_length=20)
+    disease_terms: list[str] | None = Field(None, max_length=20)
+    institution: str | None = Field(None, max_length=300)
+    for_profit: bool | None = None
+    co_applicants: list[str] | None = Field(None, max_length=20)
+    accept_agreements: dict[str, str] | None = Field(
+        None, description="dataset id -> version of its data access agreement the applicant accepts")
+
+
+class AccessRequest(RequestBase, table=True):
+    __tablename__ = "access_request"
+    id: str = Field(primary_key=True, max_length=16)
+    applicant: str = Field(max_length=320, index=True)
+    applicant_email: str | None = Field(default=None, max_length=320)
+    dac_id: str = Field(max_length=16, index=True)
+    state: str = Field(default=RequestState.draft, sa_type=String(16), index=True)
+    accepted_agreements: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    duo_verdict: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    renewal_of: str | None = Field(default=None, max_length=16)
+    decision_reason: str | None = Field(default=None, sa_type=Text)
+    decided_by: str | None = Field(default=None, max_length=320)
+    access_end: datetime | None = _ts(nullable=True)
+    version: int = Field(default=1, description="bumped by every state change: guards concurrent decisions")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    submitted_at: datetime | None = _ts(nullable=True)
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+class AccessRequestDataset(SQLModel, table=True):
+    __tablename__ = "access_request_dataset"
+    request_id: str = Field(foreign_key="access_request.id", primary_key=True, max_length=16)
+    dataset_id: str = Field(primary_key=True, max_length=16, index=True)
+
+
+class RequestEvent(SQLModel, table=True):
+    """The request's history as its members see it: commands, comments, votes, decisions."""
+
+    __tablename__ = "access_request_event"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="access_request.id", max_length=16, index=True)
+    actor: str = Field(max_length=320)
+    kind: str = Field(sa_type=String(16))
+    message: str = Field(default="", sa_type=Text)
+    from_state: str | None = Field(default=None, sa_type=String(16))
+    to_state: str | None = Field(default=None, sa_type=String(16))
+    visible_to_applicant: bool = True
+    created_at: datetime = _ts()
+
+
+class Vote(SQLModel, table=True):
+    __tablename__ = "access_vote"
+    __table_args__ = (UniqueConstraint("request_id", "member", "round"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="access_request.id", max_length=16, index=True)
+    member: str = Field(max_length=320)
+    round: int = Field(description="the request's submission round the vote belongs to")
+    choice: str = Field(sa_type=String(16))
+    reason: str = Field(default="", sa_type=Text)
+    created_at: datetime = _ts()
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "access_attachment"
+    id: str = Field(primary_key=True, max_length=16)
+    request_id: str = Field(foreign_key="access_request.id", max_length=16, index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    path: str = Field(max_length=2_000)
+    uploaded_by: str = Field(max_length=320)
+    created_at: datetime = _ts()
+
+
+class Entitlement(SQLModel, table=True):
+    """A subject's right to a dataset's record-level data, from `start` until `end` unless revoked."""
+
+    __tablename__ = "access_entitlement"
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=320, index=True)
+    dataset_id: str = Field(max_length=16, index=True)
+    request_id: str = Field(foreign_key="access_request.id", max_length=16, index=True)
+    granted_use: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    start: datetime = _ts()
+    end: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    granted_by: str = Field(max_length=320)
+    revoked_at: datetime | None = _ts(nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=320)
+    revoke_reason: str | None = Field(default=None, sa_type=Text)
+    reminded_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One line of the append-only audit log; `hash` covers the line and the previous line's hash."""
+
+    __tablename__ = "access_audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=64, index=True)
+    dataset_id: str | None = Field(default=None, max_length=16, index=True)
+    request_id: str | None = Field(default=None, max_length=16)
+    entitlement_id: int | None = None
+    visa_jti: str | None = Field(default=None, max_length=200)
+    client: str | None = Field(default=None, max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: e-mails to send, delivered by SMTP when configured."""
+
+    __tablename__ = "access_notification"
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=Text)
+    kind: str = Field(max_length=32)
+    request_id: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+# --- API families -------------------------------------------------------------------------------------
+
+class RequestPublic(RequestBase):
+    id: str
+    applicant: str
+    dac_id: str
+    state: RequestState
+    datasets: list[str]
+    accepted_agreements: dict[str, str]
+    duo_verdict: dict[str, Any]
+    renewal_of: str | None
+    decision_reason: str | None
+    decided_by: str | None
+    access_end: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+
+
+class RequestEventPublic(SQLModel):
+    id: int
+    actor: str
+    kind: str
+    message: str
+    from_state: str | None
+    to_state: str | None
+    created_at: datetime
+
+
+class VotePublic(SQLModel):
+    member: str
+    round: int
+    choice: VoteChoice
+    reason: str
+    created_at: datetime
+
+
+class AttachmentPublic(SQLModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+
+
+class EntitlementPublic(SQLModel):
+    id: int
+    subject: str
+    dataset_id: str
+    request_id: str
+    granted_use: list[str]
+    start: datetime
+    end: datetime
+    granted_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoke_reason: str | None
+    active: bool = False
+
+
+class AuditEventPublic(SQLModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    dataset_id: str | None
+    request_id: str | None
+    entitlement_id: int | None
+    visa_jti: str | None
+    client: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+class ContactEmail(SQLModel):
+    email: EmailStr
