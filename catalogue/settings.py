@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "load_settings"]
+__all__ = [
+    "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "TrustedVisaIssuer", "load_settings",
+]
 
 DEV_SECRET = "dev-insecure-change-me"
 
@@ -35,6 +37,14 @@ class TrustedIssuer(BaseModel):
         return self
 
 
+class TrustedVisaIssuer(BaseModel):
+    """A GA4GH visa issuer whose visas are accepted: the (iss, jku) pair is allow-listed before any key is fetched."""
+
+    iss: str
+    jku: str
+    jwks_file: Path | None = Field(None, description="the JWKS at jku, read from disk instead of fetched")
+
+
 class Settings(BaseSettings):
     """GenomeGate's configuration; each field is read from GENOMEGATE_<FIELD> (upper case)."""
 
@@ -54,6 +64,18 @@ class Settings(BaseSettings):
     trusted_issuers: Annotated[list[TrustedIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
     )
+    access_days: int = Field(365, ge=1, le=3650, description="default length of an approved access, in days")
+    visa_lifetime: int = Field(3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
+    trusted_visa_issuers: Annotated[list[TrustedVisaIssuer], NoDecode] = Field(
+        default_factory=list, description="JSON list of {iss, jku[, jwks_file]} whose visas are accepted")
+    attachment_max_bytes: int = Field(10_000_000, ge=1_000, description="largest attachment of a request")
+    reminder_days: int = Field(30, ge=1, description="remind applicants this many days before access ends")
+    smtp_host: str | None = Field(None, description="SMTP server for notifications (none: kept in the outbox)")
+    smtp_port: int = Field(25, description="SMTP port")
+    smtp_user: str | None = Field(None, description="SMTP user name")
+    smtp_password: str | None = Field(None, description="SMTP password")
+    smtp_starttls: bool = Field(False, description="use STARTTLS")
+    smtp_from: str = Field("genomegate@localhost", description="sender of notifications")
     log_level: str = Field("INFO", description="logging level")
     max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
 
@@ -64,7 +86,7 @@ class Settings(BaseSettings):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
-    @field_validator("trusted_issuers", mode="before")
+    @field_validator("trusted_issuers", "trusted_visa_issuers", mode="before")
     @classmethod
     def _parse_issuers(cls, value: Any) -> Any:
         if isinstance(value, str):

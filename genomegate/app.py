@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from access.api import router as access_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
 from catalogue.deps import RuntimeDep
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(wellknown_router)
     app.include_router(catalogue_router)
     app.include_router(ingest_router)
+    app.include_router(access_router)
     _add_health(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete
@@ -29,7 +30,8 @@ from catalogue.services.registry import get_dac, get_organisation
 from catalogue.services.roles import require_authenticated
 
 __all__ = [
-    "can_see", "create_dataset", "dataset_files", "dataset_public", "dataset_samples", "get_dataset",
+    "can_see", "create_dataset", "dataset_files", "datasets_of_dacs", "dataset_public", "dataset_samples",
+    "get_dataset",
     "get_dataset_for_update", "public_catalogue", "publish_dataset", "retire_dataset", "update_dataset",
 ]
 
@@ -141,6 +143,14 @@ def retire_dataset(session: Session, caller: Caller, dataset_id: str) -> Dataset
     session.add(dataset)
     session.commit()
     return dataset
+
+
+def datasets_of_dacs(session: Session, dac_ids: Iterable[str]) -> list[str]:
+    """Ids of the datasets that the given DACs govern."""
+    ids = list(dac_ids)
+    if not ids:
+        return []
+    return list(session.exec(select(Dataset.id).where(col(Dataset.dac_id).in_(ids)).order_by(col(Dataset.id))).all())
 
 
 def dataset_files(session: Session, dataset_id: str) -> list[DatasetFile]:

@@ -1,25 +1,13 @@
-"""The `genomegate` command: operators and labs run the same services the HTTP API calls."""
+"""CLI commands of the catalogue and operations: serve, db, auth, admin, org, dac, dataset, demo."""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlmodel import Session
 
-from catalogue.database import session_scope
-from catalogue.errors import DomainError
-from catalogue.identity import Caller
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -33,107 +21,32 @@ from catalogue.models import (
     RoleGrantPublic,
     SecurityLevel,
 )
-from catalogue.runtime import Runtime, build_runtime
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
 from catalogue.services.search import DatasetQuery, search_datasets
-from catalogue.settings import SettingsError, load_settings
 from catalogue.tokens import parse_duration
+from genomegate.cli.common import (
+    OPERATOR,
+    Exit,
+    JsonOpt,
+    admin_app,
+    app,
+    auth_app,
+    cell,
+    dac_app,
+    dataset_app,
+    db_app,
+    emit,
+    err,
+    friendly,
+    operator_session,
+    org_app,
+    out,
+    runtime,
+)
 from genomegate.schema import schema_status, upgrade
-from ingest.models import IngestionPublic
 from ingest.services import fail_interrupted_jobs
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(help="GenomeGate: genomic data catalogue, Beacon v2 and access requests.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-auth_app = typer.Typer(help="Tokens from the built-in issuer.", no_args_is_help=True)
-admin_app = typer.Typer(help="Roles: admin, steward, dac-member.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations (labs, biobanks).", no_args_is_help=True)
-dac_app = typer.Typer(help="Data access committees.", no_args_is_help=True)
-dataset_app = typer.Typer(help="Datasets in the catalogue.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (auth_app, "auth"), (admin_app, "admin"), (org_app, "org"),
-                  (dac_app, "dac"), (dataset_app, "dataset")):
-    app.add_typer(sub, name=name)
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
-OPERATOR = Caller.cli_operator()
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class Exit(Exception):
-    """A CLI failure already explained to the user; carries the exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Report domain and settings errors as one line on stderr with a non-zero exit, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except DomainError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            err.print(f"[red]error{where}:[/red] {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-        except SettingsError as exc:
-            for line in str(exc).splitlines():
-                err.print(f"[red]configuration:[/red] {line}", highlight=False)
-            raise typer.Exit(2) from None
-        except Exit as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(exc.code) from None
-
-    return wrapper
-
-
-def runtime() -> Runtime:
-    return build_runtime(load_settings())
-
-
-@contextmanager
-def operator_session() -> Iterator[tuple[Session, Runtime]]:
-    """A session on a database whose schema is current (refusing otherwise, with what to run)."""
-    rt = runtime()
-    status = schema_status(rt.engine)
-    if not status.is_current:
-        raise Exit(f"the database schema is at {status.current or 'nothing'}, the code needs {status.head}: "
-                   "run `genomegate db upgrade`")
-    with session_scope(rt.engine) as session:
-        yield session, rt
-    rt.engine.dispose()
-
-
-def emit(rows: Sequence[Any], columns: Sequence[str], as_json: bool, title: str | None = None) -> None:
-    """Print models as a table for people, or as JSON for scripts."""
-    dumped = [r.model_dump(mode="json") for r in rows]
-    if as_json:
-        print(json.dumps(dumped, indent=2))
-        return
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, no_wrap=column == "id")
-    for row in dumped:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    out.print(table)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-# --- serve and db ------------------------------------------------------------------------------------
 
 @app.command()
 @friendly
@@ -332,7 +245,7 @@ def _show_dataset(d: DatasetPublic) -> None:
                          ("security", d.security), ("organisation", d.organisation_id), ("DAC", d.dac_id),
                          ("data use", ", ".join(d.duo)), ("diseases", ", ".join(d.disease_terms)),
                          ("keywords", ", ".join(d.keywords)), ("description", d.description)):
-        table.add_row(label, _cell(value))
+        table.add_row(label, cell(value))
     stats = d.statistics
     if stats:
         table.add_row("samples", str(stats.get("samples", 0)))
@@ -344,57 +257,6 @@ def _show_dataset(d: DatasetPublic) -> None:
         table.add_row("file", f"{f.id} {f.name} ({f.size:,} bytes, sha256 {f.sha256[:12]}…)")
     out.print(table)
 
-
-@app.command()
-@friendly
-def ingest(
-    files: Annotated[list[Path], typer.Argument(help="VCF (plain or bgzipped) or BCF files", show_default=False)],
-    dataset: Annotated[str, typer.Option(help="dataset id, e.g. GGD000001")],
-    samples: Annotated[Path | None, typer.Option(help="sample sheet (TSV/CSV)")] = None,
-    reference: Annotated[Path | None, typer.Option(help="indexed FASTA: check REF, left-align indels")] = None,
-    jobs: Annotated[int, typer.Option(help="worker processes (one chromosome each)")] = 1,
-    pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
-    as_json: JsonOpt = False,
-) -> None:
-    """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
-    from ingest.services import run_job, start_ingestion
-
-    with operator_session() as (session, rt):
-        job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
-                              samples=samples.resolve() if samples else None,
-                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
-    with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
-        done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
-    if as_json:
-        print(IngestionPublic.model_validate(done).model_dump_json(indent=2))
-        return
-    counts = done.counts
-    out.print(f"[green]{done.id} succeeded[/green] in {done.provenance.get('duration_s', 0):.1f} s: "
-              f"{counts['records_read']:,} records read, {counts['variants_written']:,} variants written "
-              f"({counts['records_skipped_filter']:,} records skipped by FILTER, "
-              f"{counts['records_skipped_other']:,} others skipped); {counts['samples']:,} samples; "
-              f"dataset now holds {counts['dataset_variants']:,} variants")
-    for warning in done.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-
-
-@contextmanager
-def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None], None]]:
-    """A progress bar with records/s and ETA on stderr (nothing when output is for scripts)."""
-    if quiet:
-        yield lambda done, total: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} records/s"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None, rate="-")
-        started = time.monotonic()
-
-        def tick(done: int, total: int | None) -> None:
-            rate = done / max(time.monotonic() - started, 1e-6)
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
-
-        yield tick
 
 
 @app.command()
@@ -424,6 +286,3 @@ def demo(examples: Annotated[Path | None, typer.Option(help="example data made b
         for label, subject in DEMO_USERS.items():
             out.print(f"  {label:<10} {subject}\n    {rt.issuer.issue(subject)}", soft_wrap=True)
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="genomegate")

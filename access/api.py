@@ -1,0 +1,245 @@
+"""HTTP API of the access workflow under /api/access: requests, review, entitlements, passports, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from access.models import (
+    AttachmentPublic,
+    AuditEventPublic,
+    Command,
+    EntitlementPublic,
+    RequestCreate,
+    RequestEventPublic,
+    RequestPublic,
+    RequestState,
+    RequestUpdate,
+    VoteChoice,
+    VotePublic,
+)
+from access.notifications import deliver_outbox
+from access.services import attachments, audit_log, entitlements, requests, review
+from access.visas import PassportCheck, VisaVerifier, issue_passport
+from catalogue.database import session_scope
+from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
+from catalogue.errors import InvalidInput, Unauthenticated
+from catalogue.runtime import Runtime
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/access", tags=["access"])
+
+
+class Decision(BaseModel):
+    decision: Command = Field(description="approve, reject or return")
+    reason: str = Field("", max_length=5_000, description="required to reject or return")
+    access_end: datetime | None = Field(None, description="end of access when approving (default: policy)")
+
+
+class CommentIn(BaseModel):
+    message: str = Field(min_length=1, max_length=10_000)
+    internal: bool = Field(False, description="visible to the DAC only")
+
+
+class VoteIn(BaseModel):
+    choice: VoteChoice
+    reason: str = Field("", max_length=5_000)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=5_000)
+
+
+class Passport(BaseModel):
+    ga4gh_passport_v1: list[str]
+
+
+class PassportIn(BaseModel):
+    passport: list[str] = Field(max_length=1_000)
+
+
+class ChainStatus(BaseModel):
+    ok: bool
+    checked: int
+    broken_at: int | None
+    reason: str
+
+
+def _deliver(runtime: Runtime) -> None:
+    if runtime.settings.smtp_host:
+        with session_scope(runtime.engine) as session:
+            deliver_outbox(session, runtime.settings)
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+@router.post("/requests", status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
+def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, requests.create_request(session, caller, data))
+
+
+@router.get("/requests", summary="My requests (scope=mine) or my DACs' queue (scope=dac) (signed-in callers)")
+def list_requests(session: SessionDep, caller: SignedInDep, scope: str = "mine",
+                  state: RequestState | None = None) -> list[RequestPublic]:
+    return [requests.request_public(session, r)
+            for r in requests.list_requests(session, caller, scope=scope, state=state)]
+
+
+@router.get("/requests/{request_id}", summary="One request (its applicants, its DAC, admins)")
+def get_request(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, requests.get_request(session, caller, request_id))
+
+
+@router.patch("/requests/{request_id}", summary="Edit a draft/returned request, accept agreements (the applicant)")
+def update_request(request_id: str, data: RequestUpdate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, requests.update_request(session, caller, request_id, data))
+
+
+@router.get("/requests/{request_id}/duo-check",
+            summary="The DUO verdict of the purpose against each dataset's conditions (readers of the request)")
+def duo_check(request_id: str, session: SessionDep, caller: SignedInDep) -> dict[str, Any]:
+    return requests.preview_use(session, caller, request_id)
+
+
+@router.post("/requests/{request_id}/submit", summary="Submit to the DAC (the applicant)")
+def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
+           background: BackgroundTasks) -> RequestPublic:
+    request = review.submit_request(session, caller, request_id)
+    background.add_task(_deliver, runtime)
+    return requests.request_public(session, request)
+
+
+@router.post("/requests/{request_id}/withdraw", summary="Withdraw before a decision (the applicant)")
+def withdraw(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, review.withdraw_request(session, caller, request_id))
+
+
+@router.post("/requests/{request_id}/decision",
+             summary="Approve, reject or return (members of the request's DAC who are not applicants in it)")
+def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
+           background: BackgroundTasks) -> RequestPublic:
+    request = review.decide(session, caller, request_id, data.decision, reason=data.reason,
+                            access_end=data.access_end, default_days=runtime.settings.access_days)
+    background.add_task(_deliver, runtime)
+    return requests.request_public(session, request)
+
+
+@router.post("/requests/{request_id}/comments", status_code=status.HTTP_201_CREATED,
+             summary="Comment (applicants; DAC members, also internally)")
+def comment(request_id: str, data: CommentIn, session: SessionDep, caller: SignedInDep) -> RequestEventPublic:
+    event = review.comment(session, caller, request_id, data.message, internal=data.internal)
+    return RequestEventPublic.model_validate(event)
+
+
+@router.get("/requests/{request_id}/events", summary="History of the request (readers; internal events: DAC only)")
+def events(request_id: str, session: SessionDep, caller: SignedInDep) -> list[RequestEventPublic]:
+    return [RequestEventPublic.model_validate(e) for e in review.history(session, caller, request_id)]
+
+
+@router.post("/requests/{request_id}/votes", status_code=status.HTTP_201_CREATED,
+             summary="Vote in the current round (DAC members who are not applicants in it)")
+def vote(request_id: str, data: VoteIn, session: SessionDep, caller: SignedInDep) -> VotePublic:
+    return VotePublic.model_validate(review.vote(session, caller, request_id, data.choice, data.reason))
+
+
+@router.get("/requests/{request_id}/votes", summary="Votes on the request (its DAC; admins)")
+def list_votes(request_id: str, session: SessionDep, caller: SignedInDep) -> list[VotePublic]:
+    return [VotePublic.model_validate(v) for v in review.votes(session, caller, request_id)]
+
+
+@router.post("/requests/{request_id}/close", summary="Close for good, revoking its entitlements (its DAC; admins)")
+def close(request_id: str, data: ReasonIn, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, review.close_request(session, caller, request_id, data.reason))
+
+
+@router.post("/requests/{request_id}/renew", status_code=status.HTTP_201_CREATED,
+             summary="A pre-filled renewal of an approved request, as a draft (the applicant)")
+def renew(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
+    return requests.request_public(session, review.renew_request(session, caller, request_id))
+
+
+@router.post("/requests/{request_id}/attachments", status_code=status.HTTP_201_CREATED,
+             summary="Attach a document: the body is the file, its Content-Type one of PDF, PNG, JPEG, text "
+                     "(the applicant)")
+async def attach(request_id: str, request: Request, session: SessionDep, caller: SignedInDep,
+                 runtime: RuntimeDep,
+                 filename: Annotated[str, Query(min_length=1, max_length=255)]) -> AttachmentPublic:
+    limit = runtime.settings.attachment_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise InvalidInput(f"the attachment has {int(declared):,} bytes; at most {limit:,} are accepted", field="file")
+    data = await request.body()
+    row = attachments.add_attachment(
+        session, caller, request_id, filename=filename, content_type=request.headers.get("content-type", ""),
+        data=data, root=runtime.settings.data_dir / "attachments", max_bytes=limit)
+    return AttachmentPublic.model_validate(row)
+
+
+@router.get("/requests/{request_id}/attachments", summary="Attachments of the request (its readers)")
+def list_attachments(request_id: str, session: SessionDep, caller: SignedInDep) -> list[AttachmentPublic]:
+    return [AttachmentPublic.model_validate(a) for a in attachments.list_attachments(session, caller, request_id)]
+
+
+@router.get("/requests/{request_id}/attachments/{attachment_id}", response_class=FileResponse,
+            summary="Download an attachment (readers of the request)")
+def download_attachment(request_id: str, attachment_id: str, session: SessionDep, caller: SignedInDep) -> Response:
+    row, path = attachments.get_attachment(session, caller, request_id, attachment_id)
+    return FileResponse(path, media_type=row.content_type, filename=row.filename)
+
+
+# --- entitlements, passports, audit ------------------------------------------------------------------
+
+@router.get("/entitlements", summary="My entitlements (scope=mine) or my DACs' (scope=dac) (signed-in callers)")
+def list_entitlements(session: SessionDep, caller: SignedInDep, scope: str = "mine",
+                      dataset: str | None = None) -> list[EntitlementPublic]:
+    return [entitlements.entitlement_public(e)
+            for e in entitlements.list_entitlements(session, caller, scope=scope, dataset_id=dataset)]
+
+
+@router.post("/entitlements/{entitlement_id}/revoke", summary="Revoke, effective at once (the dataset's DAC; admins)")
+def revoke(entitlement_id: int, data: ReasonIn, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
+           background: BackgroundTasks) -> EntitlementPublic:
+    entitlement = entitlements.revoke_entitlement(session, caller, entitlement_id, data.reason)
+    background.add_task(_deliver, runtime)
+    return entitlements.entitlement_public(entitlement)
+
+
+@router.get("/passport", summary="My GA4GH Passport visas, signed by this node (signed-in callers)")
+def passport(session: SessionDep, caller: SignedInDep, runtime: RuntimeDep) -> Passport:
+    if runtime.issuer is None:
+        raise Unauthenticated("this node issues no visas (its built-in issuer is off)")
+    return Passport(ga4gh_passport_v1=issue_passport(session, caller, runtime.issuer, runtime.settings))
+
+
+@router.post("/passport/verify",
+             summary="Which datasets a passport's visas grant me here, and which were ignored (signed-in callers)")
+def verify_passport(data: PassportIn, request: Request, caller: SignedInDep, runtime: RuntimeDep) -> dict[str, Any]:
+    check: PassportCheck = visa_verifier(request, runtime).check(data.passport, caller.subject or "")
+    return {"datasets": check.datasets, "rejected": check.rejected}
+
+
+def visa_verifier(request: Request, runtime: Runtime) -> VisaVerifier:
+    """One verifier per app, so that fetched issuer keys are cached."""
+    verifier = getattr(request.app.state, "visa_verifier", None)
+    if verifier is None:
+        verifier = request.app.state.visa_verifier = VisaVerifier(runtime.settings, runtime.issuer)
+    return verifier
+
+
+@router.get("/audit", summary="The audit log (admins; DAC members: their DACs' datasets and requests)")
+def audit(session: SessionDep, caller: SignedInDep, dataset: str | None = None, action: str | None = None,
+          limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+          offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEventPublic]:
+    rows = audit_log.list_audit(session, caller, dataset_id=dataset, action=action, limit=limit, offset=offset)
+    return [AuditEventPublic.model_validate(r) for r in rows]
+
+
+@router.get("/audit/verify", summary="Check the audit log's hash chain (admins)")
+def verify_audit(session: SessionDep, caller: SignedInDep) -> ChainStatus:
+    report = audit_log.verify_audit(session, caller)
+    return ChainStatus(ok=report.ok, checked=report.checked, broken_at=report.broken_at, reason=report.reason)

@@ -1,0 +1,186 @@
+"""Access requests: create, edit, read and list them; who may see each one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, or_
+from sqlmodel import Session, col, select
+
+from access import audit
+from access.domain import Verdict, check_use, combine, normalise_purpose
+from access.errors import NotYourRequest
+from access.models import (
+    AccessRequest,
+    AccessRequestDataset,
+    RequestCreate,
+    RequestEvent,
+    RequestPublic,
+    RequestState,
+    RequestUpdate,
+)
+from catalogue.accessions import next_accession
+from catalogue.duo import validate_conditions
+from catalogue.errors import InvalidInput, NotFound
+from catalogue.identity import Caller
+from catalogue.models import Dataset, DatasetStatus, SecurityLevel, utcnow
+from catalogue.services.datasets import get_dataset
+from catalogue.services.roles import require_admin, require_authenticated
+
+__all__ = [
+    "REQUEST", "can_read", "create_request", "get_request", "is_applicant", "list_requests", "preview_use",
+    "request_datasets", "request_public", "update_request", "use_verdicts",
+]
+
+REQUEST = "GGR"
+EDITABLE = (RequestState.draft, RequestState.returned)
+
+
+def is_applicant(caller: Caller, request: AccessRequest) -> bool:
+    return caller.subject is not None and (caller.subject == request.applicant
+                                           or caller.subject in request.co_applicants)
+
+
+def can_read(caller: Caller, request: AccessRequest) -> bool:
+    """Applicants and co-applicants, members of the request's DAC (once submitted), and admins."""
+    if is_applicant(caller, request) or caller.is_admin:
+        return True
+    return caller.sits_on(request.dac_id) and request.state != RequestState.draft
+
+
+def get_request(session: Session, caller: Caller, request_id: str) -> AccessRequest:
+    """The request, or NotFound when it does not exist or the caller may not read it (no existence leak)."""
+    require_authenticated(caller)
+    request = session.get(AccessRequest, request_id)
+    if request is None or not can_read(caller, request):
+        raise NotFound(f"access request {request_id} does not exist", field="request_id")
+    return request
+
+
+def request_datasets(session: Session, request_id: str) -> list[str]:
+    return list(session.exec(select(AccessRequestDataset.dataset_id).where(
+        AccessRequestDataset.request_id == request_id).order_by(col(AccessRequestDataset.dataset_id))).all())
+
+
+def request_public(session: Session, request: AccessRequest) -> RequestPublic:
+    return RequestPublic.model_validate(request, update={"datasets": request_datasets(session, request.id)})
+
+
+def _requestable(session: Session, caller: Caller, dataset_ids: Sequence[str]) -> list[Dataset]:
+    datasets = [get_dataset(session, caller, d) for d in dict.fromkeys(dataset_ids)]
+    for d in datasets:
+        if d.status != DatasetStatus.published:
+            raise InvalidInput(f"dataset {d.id} is {d.status}; access can be requested to published datasets only",
+                               field="datasets")
+        if d.security != SecurityLevel.CONTROLLED or d.dac_id is None:
+            raise InvalidInput(f"dataset {d.id} is {d.security}: it needs no access request", field="datasets")
+    if len({d.dac_id for d in datasets}) > 1:
+        raise InvalidInput("the datasets of one request must share a data access committee; "
+                           "make one request per DAC", field="datasets")
+    return datasets
+
+
+def _check_terms(purpose: list[str], diseases: list[str]) -> list[str]:
+    normalised = normalise_purpose(purpose)
+    validate_conditions([], diseases)  # disease CURIEs are checked the same way as a dataset's
+    return normalised
+
+
+def create_request(session: Session, caller: Caller, data: RequestCreate) -> AccessRequest:
+    """A draft request by the caller for datasets of one DAC."""
+    subject = require_authenticated(caller)
+    datasets = _requestable(session, caller, data.datasets)
+    purpose = _check_terms(data.purpose, data.disease_terms)
+    request = AccessRequest(
+        id=next_accession(session, REQUEST), applicant=subject,
+        applicant_email=caller.principal.email if caller.principal else None, dac_id=datasets[0].dac_id or "",
+        **data.model_dump(exclude={"datasets", "purpose", "renewal_of"}), purpose=purpose,
+        renewal_of=data.renewal_of,
+    )
+    session.add(request)
+    session.flush()
+    session.add_all(AccessRequestDataset(request_id=request.id, dataset_id=d.id) for d in datasets)
+    session.add(RequestEvent(request_id=request.id, actor=subject, kind="create", to_state=RequestState.draft))
+    audit.append(session, actor=subject, action="request.create", request_id=request.id,
+                 details={"datasets": [d.id for d in datasets]})
+    session.commit()
+    return request
+
+
+def update_request(session: Session, caller: Caller, request_id: str, data: RequestUpdate) -> AccessRequest:
+    """Edit a draft or returned request (the applicant only); accept data access agreements."""
+    request = get_request(session, caller, request_id)
+    if caller.subject != request.applicant:
+        raise NotYourRequest("only the applicant may edit the request")
+    if request.state not in EDITABLE:
+        raise InvalidInput(f"a {request.state} request cannot be edited", field="state")
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"accept_agreements"})
+    if "purpose" in changes or "disease_terms" in changes:
+        changes["purpose"] = _check_terms(changes.get("purpose", request.purpose),
+                                          changes.get("disease_terms", request.disease_terms))
+    for name, value in changes.items():
+        setattr(request, name, value)
+    if data.accept_agreements:
+        accepted = dict(request.accepted_agreements)
+        for dataset_id, version in data.accept_agreements.items():
+            dataset = _dataset_of(session, request, dataset_id)
+            if version != dataset.dua_version:
+                raise InvalidInput(f"the data access agreement of {dataset_id} is at version {dataset.dua_version}, "
+                                   f"not {version}: read the current one and accept it", field="accept_agreements")
+            accepted[dataset_id] = version
+            audit.append(session, actor=request.applicant, action="agreement.accept", dataset_id=dataset_id,
+                         request_id=request.id, details={"version": version})
+        request.accepted_agreements = accepted
+    request.updated_at = utcnow()
+    session.add(request)
+    session.commit()
+    return request
+
+
+def _dataset_of(session: Session, request: AccessRequest, dataset_id: str) -> Dataset:
+    if dataset_id not in request_datasets(session, request.id):
+        raise InvalidInput(f"dataset {dataset_id} is not part of request {request.id}", field="accept_agreements")
+    dataset = session.get(Dataset, dataset_id)
+    assert dataset is not None
+    return dataset
+
+
+def use_verdicts(session: Session, request: AccessRequest) -> dict[str, Any]:
+    """The DUO verdict per dataset and overall: approve, deny or abstain, with reasons."""
+    per_dataset: dict[str, Verdict] = {}
+    for dataset_id in request_datasets(session, request.id):
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None
+        per_dataset[dataset_id] = check_use(request.purpose, request.disease_terms, for_profit=request.for_profit,
+                                            conditions=dataset.duo, condition_diseases=dataset.disease_terms)
+    overall = combine(per_dataset.values())
+    return {**overall.as_dict(), "datasets": {d: v.as_dict() for d, v in per_dataset.items()}}
+
+
+def preview_use(session: Session, caller: Caller, request_id: str) -> dict[str, Any]:
+    """What the DUO check says about the request as it stands (shown before submitting)."""
+    return use_verdicts(session, get_request(session, caller, request_id))
+
+
+def list_requests(session: Session, caller: Caller, *, scope: str = "mine",
+                  state: RequestState | None = None) -> list[AccessRequest]:
+    """`mine`: requests the caller applies for (or co-applies); `dac`: the queue of the caller's DACs;
+    `all`: every request (admins)."""
+    subject = require_authenticated(caller)
+    query = select(AccessRequest)
+    if scope == "mine":
+        query = query.where(or_(AccessRequest.applicant == subject,
+                                cast(AccessRequest.co_applicants, String).like(f'%"{subject}"%')))
+    elif scope == "dac":
+        query = query.where(col(AccessRequest.dac_id).in_(caller.roles.dac_member_of),
+                            AccessRequest.state != RequestState.draft.value)
+    elif scope == "all":
+        require_admin(caller)
+    else:
+        raise InvalidInput("scope must be mine, dac or all", field="scope")
+    if state is not None:
+        query = query.where(AccessRequest.state == state.value)
+    rows = session.exec(query.order_by(col(AccessRequest.id))).all()
+    # The LIKE above is a coarse filter on the JSON text; confirm membership exactly.
+    return [r for r in rows if scope != "mine" or is_applicant(caller, r)]

@@ -1,0 +1,68 @@
+"""CLI command of ingestion: `genomegate ingest FILE... --dataset ID`, with a progress bar."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from genomegate.cli.common import OPERATOR, JsonOpt, app, err, friendly, operator_session, out
+from ingest.models import IngestionPublic
+
+
+@app.command()
+@friendly
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="VCF (plain or bgzipped) or BCF files", show_default=False)],
+    dataset: Annotated[str, typer.Option(help="dataset id, e.g. GGD000001")],
+    samples: Annotated[Path | None, typer.Option(help="sample sheet (TSV/CSV)")] = None,
+    reference: Annotated[Path | None, typer.Option(help="indexed FASTA: check REF, left-align indels")] = None,
+    jobs: Annotated[int, typer.Option(help="worker processes (one chromosome each)")] = 1,
+    pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
+    from ingest.services import run_job, start_ingestion
+
+    with operator_session() as (session, rt):
+        job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
+                              samples=samples.resolve() if samples else None,
+                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
+    with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
+        done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
+    if as_json:
+        print(IngestionPublic.model_validate(done).model_dump_json(indent=2))
+        return
+    counts = done.counts
+    out.print(f"[green]{done.id} succeeded[/green] in {done.provenance.get('duration_s', 0):.1f} s: "
+              f"{counts['records_read']:,} records read, {counts['variants_written']:,} variants written "
+              f"({counts['records_skipped_filter']:,} records skipped by FILTER, "
+              f"{counts['records_skipped_other']:,} others skipped); {counts['samples']:,} samples; "
+              f"dataset now holds {counts['dataset_variants']:,} variants")
+    for warning in done.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+@contextmanager
+def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar with records/s and ETA on stderr (nothing when output is for scripts)."""
+    if quiet:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} records/s"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None, rate="-")
+        started = time.monotonic()
+
+        def tick(done: int, total: int | None) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
+
+        yield tick
+
