@@ -286,3 +286,31 @@ def test_notifications_are_queued_for_the_dac_and_the_applicant(world: World, se
     assert ("submission", "dac1@example.org") in by_kind
     assert ("submission", "dac@example.org") in by_kind
     assert ("decision", ALICE) in by_kind
+
+
+def test_applicants_are_reminded_once_before_access_ends(world: World, session: Session) -> None:
+    from access.services.entitlements import remind_expiring
+
+    soon = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    request_id = world.submitted(ALICE, [world.hmb])
+    world.call("POST", f"/requests/{request_id}/decision", "dac1@example.org",
+               json={"decision": "approve", "access_end": soon})
+    world.approved(BOB, [world.hmb])  # a year: not due
+    assert remind_expiring(session, days=30) == 1
+    assert remind_expiring(session, days=30) == 0
+    [note] = session.exec(select(Notification).where(Notification.kind == "expiry")).all()
+    assert note.recipient == ALICE
+    assert "renewal" in note.body
+
+
+def test_an_approved_renewal_follows_without_a_gap(world: World) -> None:
+    original = world.approved(ALICE, [world.hmb])
+    renewal = world.call("POST", f"/requests/{original}/renew", ALICE).json()["id"]
+    world.call("PATCH", f"/requests/{renewal}", ALICE, json={"accept_agreements": {world.hmb: "1"}})
+    world.call("POST", f"/requests/{renewal}/submit", ALICE)
+    end = (datetime.now(UTC) + timedelta(days=730)).isoformat()
+    world.call("POST", f"/requests/{renewal}/decision", "dac1@example.org",
+               json={"decision": "approve", "access_end": end})
+    old, new = sorted(world.call("GET", "/entitlements", ALICE).json(), key=lambda e: e["id"])
+    assert old["active"] and new["active"]
+    assert new["start"] <= old["end"] < new["end"]
