@@ -13,7 +13,7 @@ from fastapi import Request, Response
 
 __all__ = ["JsonFormatter", "access_log_middleware", "configure_logging"]
 
-access_log = logging.getLogger("genomegate.access")
+access_log = logging.getLogger("genomegate.http")
 
 
 class JsonFormatter(logging.Formatter):

@@ -31,27 +31,49 @@ _COLUMN_LIST = ", ".join(f'"{c}"' for c in _COLUMNS)  # quoted: END is reserved 
 
 
 class VariantRecord(Protocol):
-    chrom: str
-    pos: int
-    end: int
-    ref: str
-    alt: str
-    variant_type: str
-    length: int
-    ac: int
-    an: int
-    het: int
-    hom_alt: int
-    hemi_alt: int
-    groups: Mapping[str, Sequence[int]]
+    """What write_variants needs of a variant (read-only, so frozen dataclasses fit)."""
+
+    @property
+    def chrom(self) -> str: ...
+    @property
+    def pos(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def alt(self) -> str: ...
+    @property
+    def variant_type(self) -> str: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def ac(self) -> int: ...
+    @property
+    def an(self) -> int: ...
+    @property
+    def het(self) -> int: ...
+    @property
+    def hom_alt(self) -> int: ...
+    @property
+    def hemi_alt(self) -> int: ...
+    @property
+    def groups(self) -> Mapping[str, Sequence[int]]: ...
 
 
 class SampleRecord(Protocol):
-    sample_id: str
-    sex: str
-    population: str | None
-    phenotypes: Sequence[str]
-    diseases: Sequence[str]
+    """What upsert_samples needs of a sample's metadata."""
+
+    @property
+    def sample_id(self) -> str: ...
+    @property
+    def sex(self) -> str: ...
+    @property
+    def population(self) -> str | None: ...
+    @property
+    def phenotypes(self) -> Sequence[str]: ...
+    @property
+    def diseases(self) -> Sequence[str]: ...
 
 
 def file_by_name(session: Session, dataset_id: str, name: str) -> DatasetFile | None:

@@ -35,7 +35,7 @@ for sub, name in ((db_app, "db"), (auth_app, "auth"), (admin_app, "admin"), (org
                   (dac_app, "dac"), (dataset_app, "dataset")):
     app.add_typer(sub, name=name)
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 OPERATOR = Caller.cli_operator()
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
