@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import router as access_router
+from beacon.api import BEACON_PATH, create_beacon_app
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
 from catalogue.deps import RuntimeDep
@@ -18,7 +19,7 @@ from catalogue.problems import install_problem_handlers
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
-from genomegate.observability import access_log_middleware, configure_logging
+from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from ingest.api import router as ingest_router
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.middleware("http")(access_log_middleware)
+    app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(wellknown_router)
     app.include_router(catalogue_router)
     app.include_router(ingest_router)
+    app.mount(BEACON_PATH, create_beacon_app(runtime))
     app.include_router(access_router)
     _add_health(app)
     return app
@@ -52,7 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is up (anyone)")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Database reachable and schema current (anyone)",

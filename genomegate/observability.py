@@ -6,12 +6,11 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from fastapi import Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["JsonFormatter", "access_log_middleware", "configure_logging"]
+__all__ = ["AccessLogMiddleware", "JsonFormatter", "configure_logging"]
 
 access_log = logging.getLogger("genomegate.http")
 
@@ -39,20 +38,34 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
-async def access_log_middleware(request: Request,
-                                call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        access_log.info("request", extra={"fields": {
-            "method": request.method,
-            "path": request.url.path,  # the query string is left out: it may carry a token
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "subject": getattr(request.state, "subject", None),
-            "client": request.client.host if request.client else None,
-        }})
+class AccessLogMiddleware:
+    """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware): one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            client = scope.get("client")
+            access_log.info("request", extra={"fields": {
+                "method": scope["method"],
+                "path": scope["path"],  # the query string is left out: it may carry a token
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "subject": scope.get("state", {}).get("subject"),
+                "client": client[0] if client else None,
+            }})

@@ -169,12 +169,16 @@ def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
                                   .group_by(Variant.chrom)).all())
     per_type = dict(session.exec(select(Variant.variant_type, func.count()).where(Variant.dataset_id == dataset_id)
                                  .group_by(Variant.variant_type)).all())
+    spans = dict(session.exec(select(Variant.chrom, func.max(col(Variant.end) - col(Variant.pos)))
+                              .where(Variant.dataset_id == dataset_id).group_by(Variant.chrom)).all())
     files = session.exec(select(func.count()).select_from(DatasetFile)
                          .where(DatasetFile.dataset_id == dataset_id)).one()
     stats = {
         "samples": samples, "variants": sum(per_chrom.values()), "files": files,
         "per_chromosome": {c: per_chrom[c] for c in sorted(per_chrom, key=_chrom_rank)},
         "per_type": dict(sorted(per_type.items())),
+        # Overlap queries use it to bound how far before a range a variant can start.
+        "max_span_per_chromosome": {c: int(spans[c] or 0) for c in sorted(spans, key=_chrom_rank)},
     }
     session.execute(update(Dataset).where(col(Dataset.id) == dataset_id).values(statistics=stats))
     return stats

@@ -1,0 +1,205 @@
+"""The Beacon v2 HTTP sub-app under /beacon/v2: thin routes, and errors as Beacon error envelopes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from beacon import entries, framework
+from beacon import request as parse
+from beacon.errors import InvalidParameter
+from beacon.models import BeaconRequest
+from beacon.responses import error_response
+from beacon.services import query_variants
+from beacon.testmode import test_answer
+from catalogue.deps import CallerDep, SessionDep, SettingsDep
+from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.runtime import Runtime
+
+__all__ = ["BEACON_PATH", "create_beacon_app", "router"]
+
+BEACON_PATH = "/beacon/v2"
+
+log = logging.getLogger("genomegate.beacon")
+
+ERROR_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400, NotFound: 404, Unauthenticated: 401, Forbidden: 403, Conflict: 400,
+}
+
+router = APIRouter()
+
+
+async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
+    if request.method == "POST":
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise InvalidParameter("body", "is not valid JSON") from None
+        parsed = parse.from_body(body, max_limit=max_limit)
+    else:
+        parsed = parse.from_query(request.query_params.multi_items(), max_limit=max_limit)
+    request.state.beacon_request = parsed
+    return parsed
+
+
+def _base(settings: Any) -> str:
+    return str(settings.public_base_url).rstrip("/")
+
+
+@router.get("/", summary="Beacon information (anyone)")
+@router.get("/info", summary="Beacon information (anyone)")
+def info(settings: SettingsDep) -> dict[str, Any]:
+    return framework.info(_base(settings))
+
+
+@router.get("/service-info", summary="GA4GH service-info (anyone)")
+def service_info(settings: SettingsDep) -> dict[str, Any]:
+    return framework.service_info(_base(settings))
+
+
+@router.get("/configuration", summary="Beacon configuration (anyone)")
+def configuration() -> dict[str, Any]:
+    return framework.configuration()
+
+
+@router.get("/map", summary="Beacon map (anyone)")
+def beacon_map(settings: SettingsDep) -> dict[str, Any]:
+    return framework.beacon_map(_base(settings))
+
+
+@router.get("/entry_types", summary="Entry types (anyone)")
+def entry_types() -> dict[str, Any]:
+    return framework.entry_types()
+
+
+@router.get("/filtering_terms", summary="Filters this Beacon understands (anyone)")
+def filtering_terms(session: SessionDep) -> dict[str, Any]:
+    return framework.filtering_terms(session)
+
+
+@router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
+                  "granularity by dataset security and the caller's rights)")
+async def g_variants(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return JSONResponse(test_answer(parsed))
+    # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
+    return JSONResponse(query_variants(session, caller, parsed, base_url=_base(settings)))
+
+
+@router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
+                  summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
+async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: CallerDep,
+                             settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed)
+    return query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id)
+
+
+@router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
+async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: CallerDep,
+                    settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed)
+    return entries.variant_by_id(session, caller, parsed, variant_id, base_url=_base(settings))
+
+
+@router.api_route("/g_variants/{variant_id}/individuals", methods=["GET", "POST"],
+                  summary="Individuals carrying a variant (records for entitled callers)")
+async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: CallerDep,
+                                settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed, "individual")
+    return entries.variant_individuals(session, caller, parsed, variant_id)
+
+
+@router.api_route("/datasets", methods=["GET", "POST"], summary="Published datasets (anyone)")
+async def datasets(request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    return entries.dataset_documents(session, parsed, base_url=_base(settings))
+
+
+@router.api_route("/datasets/{dataset_id}", methods=["GET", "POST"], summary="One published dataset (anyone)")
+async def dataset(dataset_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    return entries.dataset_documents(session, parsed, base_url=_base(settings), dataset_id=dataset_id)
+
+
+@router.api_route("/individuals", methods=["GET", "POST"],
+                  summary="Individuals matching filters (anyone, at the caller's granularity)")
+async def individuals(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed, "individual")
+    return entries.individuals(session, caller, parsed)
+
+
+@router.api_route("/individuals/{individual_id}", methods=["GET", "POST"], summary="One individual")
+async def individual(individual_id: str, request: Request, session: SessionDep, caller: CallerDep,
+                     settings: SettingsDep) -> Any:
+    parsed = await _parsed(request, settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed, "individual")
+    return entries.individuals(session, caller, parsed, individual_id=individual_id)
+
+
+def _status(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 400
+
+
+def _envelope(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    parsed = getattr(request.state, "beacon_request", None)
+    return JSONResponse(error_response(status, message, parsed), status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = _status(exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status == 401 else None
+    return _envelope(request, status, exc.message, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return _envelope(request, 400, detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code if exc.status_code in (400, 401, 403, 404, 405) else 400
+    return _envelope(request, status, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _envelope(request, 500, "The Beacon failed; the error was logged.")
+
+
+def create_beacon_app(runtime: Runtime) -> FastAPI:
+    """The Beacon sub-app, to mount at BEACON_PATH; its errors are Beacon error responses."""
+    app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0",
+                  summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
+    app.state.runtime = runtime
+    app.include_router(router)
+    handlers: dict[Any, Callable[..., Any]] = {
+        DomainError: _domain_error, RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error, Exception: _unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)
+    return app

@@ -1,0 +1,186 @@
+"""Datasets and individuals entry types, and the single-variant endpoints built on the variant answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from access import audit
+from beacon.errors import InvalidParameter
+from beacon.filters import SEX_TERMS, select_individuals
+from beacon.genotypes import ZYGOSITY, open_files
+from beacon.granularity import Granularity, hide_count
+from beacon.models import BeaconRequest
+from beacon.query import VariantQuery, parse_variant_query
+from beacon.responses import meta, result_set, summary_response
+from beacon.services import answer, dataset_scope, parse_variant_id
+from catalogue.errors import NotFound
+from catalogue.identity import Caller
+from catalogue.models import Dataset, Sample
+from catalogue.services.lookup import dataset_file, find_variants, published_datasets, samples_of
+
+__all__ = ["dataset_documents", "individuals", "variant_by_id", "variant_individuals"]
+
+_SEX = {sex: {"id": term, "label": label} for term, (sex, label) in SEX_TERMS.items()}
+
+
+def _dataset_doc(d: Dataset, base_url: str) -> dict[str, Any]:
+    return {
+        "id": d.id, "name": d.title, "description": d.description,
+        "createDateTime": d.created_at.isoformat(), "updateDateTime": d.updated_at.isoformat(),
+        "version": str(d.version), "externalUrl": f"{base_url}/api/datasets/{d.id}",
+        "dataUseConditions": {"duoDataUse": [{"id": t, "label": t, "version": "2024"} for t in d.duo]},
+        "info": {"assemblyId": d.assembly, "securityLevel": d.security, "statistics": d.statistics},
+    }
+
+
+def dataset_documents(session: Session, request: BeaconRequest, *, base_url: str,
+                      dataset_id: str | None = None) -> dict[str, Any]:
+    """Published datasets as a collections response; their metadata is public (it is a catalogue)."""
+    datasets = published_datasets(session)
+    if dataset_id is not None:
+        datasets = [d for d in datasets if d.id == dataset_id]
+        if not datasets:
+            raise NotFound(f"dataset {dataset_id} does not exist", field="datasetId")
+    page = datasets[request.skip:request.skip + request.limit]
+    return {
+        "meta": meta(request, Granularity.RECORD, "dataset"),
+        "responseSummary": {"exists": bool(datasets), "numTotalResults": len(datasets)},
+        "response": {"collections": [_dataset_doc(d, base_url) for d in page]},
+    }
+
+
+def _individual_doc(sample: Sample) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": sample.sample_id, "sex": _SEX.get(sample.sex, _SEX["unknown"]),
+                           "info": {"datasetId": sample.dataset_id}}
+    if sample.population:
+        doc["info"]["population"] = sample.population
+    if sample.diseases:
+        doc["diseases"] = [{"diseaseCode": {"id": d, "label": d}} for d in sample.diseases]
+    if sample.phenotypes:
+        doc["phenotypicFeatures"] = [{"featureType": {"id": p, "label": p}} for p in sample.phenotypes]
+    return doc
+
+
+def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
+                individual_id: str | None = None) -> dict[str, Any]:
+    """Individuals matching the filters, per dataset at the caller's granularity."""
+    if request.params:
+        raise InvalidParameter(next(iter(request.params)), "is not a parameter of individuals queries")
+    selection = select_individuals(request.filters)
+    scope = dataset_scope(session, caller, request)
+    granularity = Granularity.BOOLEAN
+    exists, total = False, 0
+    sets: list[dict[str, Any]] = []
+    per_dataset: list[dict[str, Any]] = []
+    audited: list[str] = []
+    for d, level, records in scope.datasets:
+        matching = [s for s in samples_of(session, [d.id], sample_id=individual_id)
+                    if selection.matches(s.sex, s.population, s.diseases)]
+        n = len(matching)
+        exists = exists or n > 0
+        entry: dict[str, Any] = {"datasetId": d.id, "returnedGranularity": level.label, "exists": n > 0}
+        if level >= Granularity.COUNT and hide_count(n, d.count_threshold, record_rights=records):
+            level = Granularity.BOOLEAN
+            entry.update(returnedGranularity="boolean", countBelowThreshold=d.count_threshold)
+        per_dataset.append(entry)
+        granularity = max(granularity, level)
+        if level < Granularity.COUNT:
+            continue
+        total += n
+        results = []
+        if level is Granularity.RECORD:
+            results = [_individual_doc(s) for s in matching[request.skip:request.skip + request.limit]]
+            audited.append(d.id)
+        if request.include == "ALL" or (request.include == "HIT") == (n > 0) and request.include != "NONE":
+            sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
+                                   info={"returnedGranularity": level.label}))
+    if individual_id is not None and not exists and not scope.excluded:
+        raise NotFound(f"no individual {individual_id} in the datasets you may query", field="individualId")
+    _audit(session, caller, audited, {"entity": "individual", "id": individual_id,
+                                      "filters": [f.as_dict() for f in request.filters]})
+    info: dict[str, Any] = {"datasets": per_dataset}
+    if scope.excluded:
+        info["excludedDatasets"] = scope.excluded
+    return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
+                            info=info)
+
+
+def _audit(session: Session, caller: Caller, dataset_ids: list[str], details: dict[str, Any]) -> None:
+    if not dataset_ids or caller.subject is None:
+        return
+    for dataset_id in dataset_ids:
+        audit.append(session, actor=caller.subject, action="beacon.record_query", dataset_id=dataset_id,
+                     details=details)
+    session.commit()
+
+
+def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
+                  base_url: str) -> dict[str, Any]:
+    """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
+    if request.params:
+        raise InvalidParameter(next(iter(request.params)), "is not a parameter of /g_variants/{id}")
+    assembly, search = parse_variant_id(variant)
+    query = VariantQuery(variant, {assembly: search.chrom}, search)
+    scope = dataset_scope(session, caller, request, assemblies=[assembly])
+    return answer(session, caller, request, query, scope, group=None, base_url=base_url)
+
+
+def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str) -> dict[str, Any]:
+    """The individuals carrying a variant: records (from the files) where entitled, else carrier counts."""
+    assembly, search = parse_variant_id(variant)
+    selection = select_individuals(request.filters)
+    scope = dataset_scope(session, caller, request, assemblies=[assembly])
+    granularity = Granularity.BOOLEAN
+    exists, total = False, 0
+    sets: list[dict[str, Any]] = []
+    per_dataset: list[dict[str, Any]] = []
+    audited: list[str] = []
+    for d, level, records in scope.datasets:
+        hits = find_variants(session, [d], search)
+        carriers: list[tuple[Sample, str]] = []
+        n = sum(h.carriers for h in hits)
+        if hits and (level is Granularity.RECORD or not selection.empty):
+            samples = {s.sample_id: s for s in samples_of(session, [d.id])}
+            with open_files(d.assembly) as reader:
+                for f in dataset_file(session, d.id):
+                    for h in hits:
+                        for c in reader.carriers(f.uri, h.chrom, h.pos, h.ref, h.alt, h.end):
+                            s = samples.get(c.sample_id)
+                            if s is not None and selection.matches(s.sex, s.population, s.diseases):
+                                carriers.append((s, c.zygosity))
+            n = len(carriers)
+        exists = exists or n > 0
+        entry: dict[str, Any] = {"datasetId": d.id, "returnedGranularity": level.label, "exists": n > 0}
+        if level >= Granularity.COUNT and hide_count(n, d.count_threshold, record_rights=records):
+            level = Granularity.BOOLEAN
+            entry.update(returnedGranularity="boolean", countBelowThreshold=d.count_threshold)
+        per_dataset.append(entry)
+        granularity = max(granularity, level)
+        if level < Granularity.COUNT:
+            continue
+        total += n
+        results = []
+        if level is Granularity.RECORD:
+            for s, zygosity in carriers[request.skip:request.skip + request.limit]:
+                doc = _individual_doc(s)
+                doc["info"]["zygosity"] = ZYGOSITY[zygosity]
+                results.append(doc)
+            audited.append(d.id)
+        sets.append(result_set(d.id, exists=n > 0, count=n, results=results, info={"returnedGranularity": level.label}))
+    _audit(session, caller, audited, {"entity": "individual", "variant": variant})
+    info: dict[str, Any] = {"datasets": per_dataset}
+    if scope.excluded:
+        info["excludedDatasets"] = scope.excluded
+    return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
+                            info=info)
+
+
+def individual_variants_query(request: BeaconRequest) -> VariantQuery:
+    """/individuals/{id}/g_variants needs a region: the carriers are read from the files, region by region."""
+    query = parse_variant_query(request.params)
+    if query is None:
+        raise InvalidParameter("referenceName", "give a region (referenceName, start, end) to list an individual's "
+                                                "variants")
+    return query

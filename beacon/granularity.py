@@ -1,0 +1,57 @@
+"""Pure rules: which granularity a caller gets of a dataset, and when a count is too small to show."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from catalogue.models import SecurityLevel
+
+__all__ = ["Granularity", "allowed_granularity", "hide_count", "returned_granularity"]
+
+
+class Granularity(IntEnum):
+    """Beacon granularities, ordered: asking for more than allowed returns the allowed level."""
+
+    NONE = 0
+    BOOLEAN = 1
+    COUNT = 2
+    RECORD = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Granularity:
+        return cls[value.strip().upper()]
+
+
+def allowed_granularity(security: str, *, authenticated: bool, record_rights: bool,
+                        controlled_granularity: str = "boolean") -> Granularity:
+    """The most a caller may learn of a dataset.
+
+    Record level needs record-level rights (an entitlement, later an accepted visa) at every security
+    level. Otherwise PUBLIC gives anyone counts, REGISTERED gives signed-in callers counts (anonymous
+    callers nothing), and CONTROLLED gives anyone what the dataset's steward chose (none, boolean, count).
+    """
+    if record_rights:
+        return Granularity.RECORD
+    level = SecurityLevel(security)
+    if level is SecurityLevel.PUBLIC:
+        return Granularity.COUNT
+    if level is SecurityLevel.REGISTERED:
+        return Granularity.COUNT if authenticated else Granularity.NONE
+    return min(Granularity.parse(controlled_granularity), Granularity.COUNT)
+
+
+def returned_granularity(requested: Granularity, allowed: Granularity) -> Granularity:
+    """What a dataset's answer is given at: the lower of what was asked and what is allowed."""
+    return min(requested, allowed)
+
+
+def hide_count(count: int, threshold: int, *, record_rights: bool) -> bool:
+    """True when a non-zero count below the dataset's threshold must not be shown to this caller.
+
+    A display policy (small numbers are not printed), not a defence against membership inference.
+    """
+    return not record_rights and 0 < count < threshold

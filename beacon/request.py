@@ -1,0 +1,233 @@
+"""Parse Beacon requests, GET query strings and POST bodies alike: liberal in what is accepted, strict on sense."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from beacon.errors import InvalidParameter
+from beacon.granularity import Granularity
+from beacon.models import INCLUDE_VALUES, BeaconRequest, Filter
+
+__all__ = ["DEFAULT_LIMIT", "from_body", "from_query"]
+
+DEFAULT_LIMIT = 10
+
+# Spellings real clients send, mapped onto the canonical parameter names.
+_ALIASES = {
+    "geneid": "geneId", "allele": "genomicAlleleShortForm", "datasetids": "datasetIds",
+    "referencename": "referenceName", "referencebases": "referenceBases", "alternatebases": "alternateBases",
+    "varianttype": "variantType", "variantminlength": "variantMinLength", "variantmaxlength": "variantMaxLength",
+    "assemblyid": "assemblyId", "genomicalleleshortform": "genomicAlleleShortForm",
+    "aminoacidchange": "aminoacidChange", "matename": "mateName",
+}
+_LISTS = {"start", "end", "datasetIds"}
+_INTEGERS = {"start", "end", "variantMinLength", "variantMaxLength"}
+_CONTROLS = {"requestedgranularity", "includeresultsetresponses", "skip", "limit", "testmode", "filters",
+             "requestedschema", "requestedschemas"}
+
+
+def _canonical(name: str) -> str | None:
+    return _ALIASES.get(name.lower()) or ({"start": "start", "end": "end"}.get(name.lower()))
+
+
+def _split(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple):
+        items: list[Any] = []
+        for v in value:
+            items.extend(_split(v))
+        return items
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value]
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidParameter(name, f"{value!r} is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidParameter(name, f"{value!r} is not an integer")
+
+
+def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _canonical(key)
+        if name is None:
+            raise InvalidParameter(key, "is not a request parameter of this Beacon")
+        if name in params:
+            raise InvalidParameter(key, "is given twice (under two spellings)")
+        if name in _LISTS:
+            items = _split(value)
+            if not items:
+                raise InvalidParameter(name, "is empty")
+            params[name] = [_integer(name, v) for v in items] if name in _INTEGERS else [str(v) for v in items]
+        elif name in _INTEGERS:
+            params[name] = _integer(name, value[0] if isinstance(value, list) and len(value) == 1 else value)
+        else:
+            if isinstance(value, list):
+                if len(value) != 1:
+                    raise InvalidParameter(name, "takes one value")
+                value = value[0]
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidParameter(name, f"{value!r} is not a non-empty string")
+            params[name] = value.strip()
+    return params
+
+
+def _filters(raw: Any) -> tuple[Filter, ...]:
+    out: list[Filter] = []
+    items = _split(raw) if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise InvalidParameter("filters", "must be a list of filter ids or filter objects")
+    for item in items:
+        if isinstance(item, str) and item.strip():
+            out.append(Filter(id=item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"].strip():
+            extra = set(item) - {"id", "operator", "value", "scope", "includeDescendantTerms", "similarity"}
+            if extra:
+                raise InvalidParameter("filters", f"unknown filter field(s) {', '.join(sorted(extra))}")
+            op, value = item.get("operator"), item.get("value")
+            if (op is None) != (value is None):
+                raise InvalidParameter("filters", f"filter {item['id']!r} needs both operator and value, or neither")
+            if op is not None and op not in ("=", "!", "<", ">", "<=", ">="):
+                raise InvalidParameter("filters", f"operator {op!r} is not one of = ! < > <= >=")
+            scope = item.get("scope")
+            out.append(Filter(id=item["id"].strip(), operator=op, value=None if value is None else str(value),
+                              scope=scope if isinstance(scope, str) else None))
+        else:
+            raise InvalidParameter("filters", f"{item!r} is neither a term id nor a filter object with an id")
+    return tuple(out)
+
+
+def _granularity(value: Any) -> Granularity:
+    try:
+        granularity = Granularity.parse(str(value))
+    except KeyError:
+        granularity = Granularity.NONE
+    if granularity is Granularity.NONE:
+        raise InvalidParameter("requestedGranularity", f"{value!r} is not one of boolean, count, record")
+    return granularity
+
+
+def _include(value: Any) -> str:
+    include = str(value).strip().upper()
+    if include not in INCLUDE_VALUES:
+        raise InvalidParameter("includeResultsetResponses", f"{value!r} is not one of {', '.join(INCLUDE_VALUES)}")
+    return include
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise InvalidParameter(name, f"{value!r} is not true or false")
+
+
+def _page(skip: Any, limit: Any, max_limit: int) -> tuple[int, int]:
+    skip_n = 0 if skip is None else _integer("skip", skip)
+    limit_n = DEFAULT_LIMIT if limit is None else _integer("limit", limit)
+    if skip_n < 0:
+        raise InvalidParameter("skip", "must be 0 or more")
+    if limit_n < 0:
+        raise InvalidParameter("limit", "must be 0 or more")
+    if limit_n > max_limit:
+        raise InvalidParameter("limit", f"{limit_n} is more than the largest page, {max_limit}")
+    return skip_n, limit_n or DEFAULT_LIMIT
+
+
+def _schemas(value: Any) -> tuple[dict[str, str], ...]:
+    items = value if isinstance(value, list) else _split(value)
+    out = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("schema"), str):
+            out.append({k: str(v) for k, v in item.items() if k in ("entityType", "schema")})
+        elif isinstance(item, str):
+            out.append({"schema": item})
+        else:
+            raise InvalidParameter("requestedSchemas", f"{item!r} is not a schema reference")
+    return tuple(out)
+
+
+def from_query(items: Iterable[tuple[str, str]], *, max_limit: int) -> BeaconRequest:
+    """A request from GET query items; lists are comma-joined or repeated (`start=1,2` or `start=1&start=2`)."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in items:
+        grouped.setdefault(key, []).append(value)
+    controls = {k.lower(): v for k, v in grouped.items() if k.lower() in _CONTROLS}
+    params = _params({k: v for k, v in grouped.items() if k.lower() not in _CONTROLS})
+
+    def one(name: str) -> str | None:
+        values = controls.get(name)
+        if values is None:
+            return None
+        if len(values) != 1:
+            raise InvalidParameter(name, "takes one value")
+        return values[0]
+
+    skip, limit = _page(one("skip"), one("limit"), max_limit)
+    granularity = one("requestedgranularity")
+    include = one("includeresultsetresponses")
+    test_mode = one("testmode")
+    schemas = controls.get("requestedschema") or controls.get("requestedschemas") or []
+    return BeaconRequest(
+        params=params, filters=_filters(controls.get("filters", [])),
+        granularity=_granularity(granularity) if granularity else Granularity.BOOLEAN,
+        include=_include(include) if include else "HIT", skip=skip, limit=limit,
+        test_mode=_boolean("testMode", test_mode) if test_mode else False, requested_schemas=_schemas(schemas))
+
+
+def _flatten(raw: Any) -> dict[str, Any]:
+    """Flat (`{"referenceName": ...}`) and nested (`{"g_variant": {...}, "datasets": {...}}`) both accepted."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidParameter("requestParameters", "must be an object")
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "$schema":
+            continue
+        if isinstance(value, dict) and _canonical(key) is None:
+            for inner, inner_value in value.items():
+                if inner in flat:
+                    raise InvalidParameter(inner, "is given twice")
+                flat[inner] = inner_value
+        else:
+            if key in flat:
+                raise InvalidParameter(key, "is given twice")
+            flat[key] = value
+    return flat
+
+
+def from_body(body: Any, *, max_limit: int) -> BeaconRequest:
+    """A request from a POST body following the Beacon v2 request schema (meta + query)."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", "must be a JSON object with meta and query")
+    meta = body.get("meta") or {}
+    query = body.get("query") or {}
+    if not isinstance(meta, dict):
+        raise InvalidParameter("meta", "must be an object")
+    if not isinstance(query, dict):
+        raise InvalidParameter("query", "must be an object")
+    pagination = query.get("pagination") or {}
+    if not isinstance(pagination, dict):
+        raise InvalidParameter("pagination", "must be an object with skip and limit")
+    skip, limit = _page(pagination.get("skip"), pagination.get("limit"), max_limit)
+    granularity = query.get("requestedGranularity")
+    include = query.get("includeResultsetResponses")
+    test_mode = query.get("testMode", meta.get("testMode"))
+    return BeaconRequest(
+        params=_params(_flatten(query.get("requestParameters"))), filters=_filters(query.get("filters") or []),
+        granularity=_granularity(granularity) if granularity is not None else Granularity.BOOLEAN,
+        include=_include(include) if include is not None else "HIT", skip=skip, limit=limit,
+        test_mode=_boolean("testMode", test_mode) if test_mode is not None else False,
+        requested_schemas=_schemas(meta.get("requestedSchemas") or []))

@@ -1,0 +1,73 @@
+"""Beacon v2 envelopes: meta, summaries, result sets, informational and error responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beacon.granularity import Granularity
+from beacon.models import BeaconRequest
+
+__all__ = [
+    "API_VERSION", "BEACON_ID", "SCHEMAS", "error_response", "informational", "meta", "result_set", "summary_response",
+]
+
+API_VERSION = "v2.0.0"
+BEACON_ID = "org.genomegate.beacon"
+
+SCHEMAS: dict[str, dict[str, str]] = {
+    "genomicVariation": {"entityType": "genomicVariation", "schema": "beacon-g_variant-v2.0.0"},
+    "individual": {"entityType": "individual", "schema": "beacon-individual-v2.0.0"},
+    "dataset": {"entityType": "dataset", "schema": "beacon-dataset-v2.0.0"},
+}
+
+_EMPTY_REQUEST = BeaconRequest()
+
+
+def meta(request: BeaconRequest | None, granularity: Granularity, entity: str) -> dict[str, Any]:
+    """The meta section every non-informational response carries."""
+    request = request or _EMPTY_REQUEST
+    out: dict[str, Any] = {
+        "beaconId": BEACON_ID, "apiVersion": API_VERSION, "returnedSchemas": [SCHEMAS[entity]],
+        "returnedGranularity": max(granularity, Granularity.BOOLEAN).label,
+        "receivedRequestSummary": request.summary(API_VERSION),
+    }
+    if request.test_mode:
+        out["testMode"] = True
+    return out
+
+
+def informational(response: Any, *, entity: str | None = None) -> dict[str, Any]:
+    """Framework endpoints (info, configuration, map, entry types, filtering terms)."""
+    meta_section: dict[str, Any] = {"beaconId": BEACON_ID, "apiVersion": API_VERSION,
+                                    "returnedSchemas": [SCHEMAS[entity]] if entity else []}
+    return {"meta": meta_section, "response": response}
+
+
+def result_set(set_id: str, *, exists: bool, count: int, results: list[dict[str, Any]],
+               info: dict[str, Any] | None = None, handovers: list[dict[str, Any]] | None = None,
+               set_type: str = "dataset") -> dict[str, Any]:
+    out: dict[str, Any] = {"id": set_id, "setType": set_type, "exists": exists, "resultsCount": count,
+                           "results": results}
+    if info:
+        out["info"] = info
+    if handovers:
+        out["resultsHandovers"] = handovers
+    return out
+
+
+def summary_response(request: BeaconRequest, granularity: Granularity, entity: str, *, exists: bool,
+                     total: int | None, result_sets: list[dict[str, Any]] | None,
+                     info: dict[str, Any]) -> dict[str, Any]:
+    """A boolean, count or result-set response, whichever `granularity` calls for."""
+    out: dict[str, Any] = {"meta": meta(request, granularity, entity), "responseSummary": {"exists": exists}}
+    if granularity >= Granularity.COUNT:
+        out["responseSummary"]["numTotalResults"] = total or 0
+        out["response"] = {"resultSets": result_sets or []}
+    out["info"] = info
+    return out
+
+
+def error_response(code: int, message: str, request: BeaconRequest | None = None,
+                   entity: str = "genomicVariation") -> dict[str, Any]:
+    """The Beacon error envelope: full meta (the request as far as it was understood) and error."""
+    return {"meta": meta(request, Granularity.BOOLEAN, entity), "error": {"errorCode": code, "errorMessage": message}}

@@ -1,0 +1,223 @@
+"""Read-only lookups in the variant index, the gene table and the samples, for the Beacon's hot path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session, col, select
+
+from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
+
+__all__ = [
+    "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
+    "published_datasets", "sample_datasets", "samples_of", "tally_variants",
+]
+
+_COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
+
+
+@dataclass(frozen=True, slots=True)
+class VariantSearch:
+    """What a variant must satisfy, in the index's own terms: canonical chrom, 1-based inclusive positions.
+
+    `ref`/`alt` may hold `N`, which matches any one base. Bounds left as None do not constrain.
+    `overlap` = (first, last) asks for variants whose [pos, end] overlaps [first, last].
+    """
+
+    chrom: str
+    pos_min: int | None = None
+    pos_max: int | None = None
+    end_min: int | None = None
+    end_max: int | None = None
+    overlap: tuple[int, int] | None = None
+    ref: str | None = None
+    alt: str | None = None
+    variant_types: tuple[str, ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantHit:
+    """One row of the index as the Beacon reads it."""
+
+    dataset_id: str
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    end: int
+    variant_type: str
+    length: int
+    ac: int
+    an: int
+    het: int
+    hom_alt: int
+    hemi_alt: int
+    groups: dict[str, list[int]] | None
+
+    @property
+    def carriers(self) -> int:
+        return self.het + self.hom_alt + self.hemi_alt
+
+
+@dataclass(frozen=True, slots=True)
+class VariantTally:
+    """Per dataset: how many variants matched (carried by someone), their summed AC and carriers."""
+
+    variants: int
+    allele_count: int
+    carriers: int
+
+
+def published_datasets(session: Session) -> list[Dataset]:
+    """Every published dataset, in accession order (retired and draft datasets are never queried)."""
+    return list(session.exec(select(Dataset).where(Dataset.status == DatasetStatus.published.value)
+                             .order_by(col(Dataset.id))).all())
+
+
+def _like(allele: str) -> tuple[str, str]:
+    if "N" in allele:
+        return "LIKE", allele.replace("N", "_")
+    return "=", allele
+
+
+def _where(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str, Any]]:
+    clauses = ["chrom = :chrom", "ac > 0"]
+    params: dict[str, Any] = {"chrom": search.chrom}
+    pos_min, pos_max, end_min = search.pos_min, search.pos_max, search.end_min
+    if search.overlap is not None:
+        first, last = search.overlap
+        # Overlaps are found on the (chrom, pos) index: no variant starts more than `span` before its end.
+        pos_min = max(pos_min or 0, first - (span or 0))
+        pos_max = last if pos_max is None else min(pos_max, last)
+        end_min = first if end_min is None else max(end_min, first)
+    if pos_min is not None and pos_min == pos_max:
+        clauses.append("pos = :pos")
+        params["pos"] = pos_min
+    else:
+        if pos_min is not None:
+            clauses.append("pos >= :pos_min")
+            params["pos_min"] = pos_min
+        if pos_max is not None:
+            clauses.append("pos <= :pos_max")
+            params["pos_max"] = pos_max
+    if end_min is not None:
+        clauses.append('"end" >= :end_min')
+        params["end_min"] = end_min
+    if search.end_max is not None:
+        clauses.append('"end" <= :end_max')
+        params["end_max"] = search.end_max
+    for name in ("ref", "alt"):
+        value = getattr(search, name)
+        if value is not None:
+            op, pattern = _like(value)
+            clauses.append(f"{name} {op} :{name}")
+            params[name] = pattern
+    if search.variant_types:
+        clauses.append("variant_type IN :types")
+        params["types"] = list(search.variant_types)
+    if search.min_length is not None:
+        clauses.append("length >= :min_length")
+        params["min_length"] = search.min_length
+    if search.max_length is not None:
+        clauses.append("length <= :max_length")
+        params["max_length"] = search.max_length
+    return clauses, params
+
+
+def _dataset_span(session: Session, dataset: Dataset, chrom: str) -> int:
+    """The longest variant (end - pos) of a dataset on a chromosome, from its statistics (kept by ingest)."""
+    spans = dataset.statistics.get("max_span_per_chromosome")
+    if spans is not None:
+        return int(spans.get(chrom, 0))
+    # An index written before the statistics carried spans: ask the index itself.
+    span = session.connection().execute(
+        text('SELECT MAX("end" - pos) FROM catalogue_variant WHERE dataset_id = :d AND chrom = :c'),
+        {"d": dataset.id, "c": chrom}).scalar()
+    return int(span or 0)
+
+
+def _span(session: Session, datasets: Sequence[Dataset], search: VariantSearch) -> int | None:
+    if search.overlap is None:
+        return None
+    return max((_dataset_span(session, d, search.chrom) for d in datasets), default=0)
+
+
+def _statement(sql: str, params: dict[str, Any]) -> Any:
+    statement = text(sql).bindparams(bindparam("ids", expanding=True))
+    if "types" in params:
+        statement = statement.bindparams(bindparam("types", expanding=True))
+    return statement
+
+
+def find_variants(session: Session, datasets: Sequence[Dataset], search: VariantSearch, *,
+                  limit: int | None = None, offset: int = 0) -> list[VariantHit]:
+    """Carried variants (AC > 0) of `datasets` matching `search`, in (dataset, pos, ref, alt) order."""
+    if not datasets:
+        return []
+    clauses, params = _where(search, _span(session, datasets, search))
+    params["ids"] = [d.id for d in datasets]
+    sql = (f"SELECT {_COLUMNS} FROM catalogue_variant WHERE dataset_id IN :ids AND {' AND '.join(clauses)} "
+           "ORDER BY dataset_id, pos, ref, alt")
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+        params.update(limit=limit, offset=offset)
+    rows = session.connection().execute(_statement(sql, params), params).all()
+    # Raw SQL hands JSON back as text on SQLite and decoded on PostgreSQL.
+    return [VariantHit(*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1]) for row in rows]
+
+
+def tally_variants(session: Session, datasets: Sequence[Dataset], search: VariantSearch) -> dict[str, VariantTally]:
+    """Per dataset with a match: the number of carried variants matching `search`, ΣAC and Σcarriers."""
+    if not datasets:
+        return {}
+    clauses, params = _where(search, _span(session, datasets, search))
+    params["ids"] = [d.id for d in datasets]
+    sql = ("SELECT dataset_id, COUNT(*), SUM(ac), SUM(het + hom_alt + hemi_alt) FROM catalogue_variant "
+           f"WHERE dataset_id IN :ids AND {' AND '.join(clauses)} GROUP BY dataset_id")
+    rows = session.connection().execute(_statement(sql, params), params).all()
+    return {row[0]: VariantTally(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+
+
+def find_gene(session: Session, assembly: str, name: str) -> Gene | None:
+    """A gene of the assembly by symbol (case-insensitive) or by its gene id."""
+    gene = session.exec(select(Gene).where(Gene.assembly == assembly, Gene.symbol == name)).first()
+    if gene is None:
+        gene = session.exec(select(Gene).where(Gene.assembly == assembly, Gene.gene_id == name)).first()
+    if gene is None:
+        upper = name.upper()
+        gene = session.exec(select(Gene).where(Gene.assembly == assembly, Gene.symbol == upper)).first()
+    return gene
+
+
+def dataset_file(session: Session, dataset_id: str, chrom: str | None = None) -> list[DatasetFile]:
+    """The dataset's variant files (the Beacon reads genotypes from them for record-level answers)."""
+    del chrom  # one file may hold any chromosome; the reader checks each file's contigs
+    return list(session.exec(select(DatasetFile).where(DatasetFile.dataset_id == dataset_id)
+                             .order_by(col(DatasetFile.id))).all())
+
+
+def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str | None = None,
+               limit: int | None = None, offset: int = 0) -> list[Sample]:
+    """Samples of the datasets (optionally one sample id), in (dataset, sample) order."""
+    ids = list(dataset_ids)
+    if not ids:
+        return []
+    query = select(Sample).where(col(Sample.dataset_id).in_(ids))
+    if sample_id is not None:
+        query = query.where(Sample.sample_id == sample_id)
+    query = query.order_by(col(Sample.dataset_id), col(Sample.sample_id)).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def sample_datasets(session: Session, sample_id: str) -> list[str]:
+    """The datasets a sample id appears in."""
+    return list(session.exec(select(Sample.dataset_id).where(Sample.sample_id == sample_id)
+                             .order_by(col(Sample.dataset_id))).all())
