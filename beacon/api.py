@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from access.visas import VisaVerifier
 from beacon import entries, framework
 from beacon import request as parse
 from beacon.errors import InvalidParameter
@@ -21,6 +23,7 @@ from beacon.services import query_variants
 from beacon.testmode import test_answer
 from catalogue.deps import CallerDep, SessionDep, SettingsDep
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 
 __all__ = ["BEACON_PATH", "create_beacon_app", "router"]
@@ -48,6 +51,31 @@ async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
         parsed = parse.from_query(request.query_params.multi_items(), max_limit=max_limit)
     request.state.beacon_request = parsed
     return parsed
+
+
+PASSPORT_HEADER = "X-GA4GH-Passport"
+
+
+async def _with_visas(request: Request, caller: CallerDep) -> Caller:
+    """The caller, with the datasets granted by GA4GH visas sent in the X-GA4GH-Passport header
+    (comma-separated visa JWTs); ignored visas are reported in the response's info."""
+    header = request.headers.get(PASSPORT_HEADER)
+    if not header or caller.subject is None:
+        return caller
+    verifier: VisaVerifier = request.app.state.visa_verifier
+    check = verifier.check([v.strip() for v in header.split(",") if v.strip()], caller.subject)
+    request.state.rejected_visas = check.rejected
+    return replace(caller, visa_grants=check.datasets)
+
+
+BeaconCallerDep = Annotated[Caller, Depends(_with_visas)]
+
+
+def _answer(request: Request, document: dict[str, Any]) -> JSONResponse:
+    rejected = getattr(request.state, "rejected_visas", None)
+    if rejected:
+        document.setdefault("info", {})["rejectedVisas"] = rejected
+    return JSONResponse(document)
 
 
 def _base(settings: Any) -> str:
@@ -87,26 +115,26 @@ def filtering_terms(session: SessionDep) -> dict[str, Any]:
 
 @router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
                   "granularity by dataset security and the caller's rights)")
-async def g_variants(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Any:
+async def g_variants(request: Request, session: SessionDep, caller: BeaconCallerDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return JSONResponse(test_answer(parsed))
     # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
-    return JSONResponse(query_variants(session, caller, parsed, base_url=_base(settings)))
+    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings)))
 
 
 @router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
                   summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
-async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: CallerDep,
+async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
                              settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
-    return query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id)
+    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id))
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
-async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: CallerDep,
+async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
                     settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -116,7 +144,7 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
 
 @router.api_route("/g_variants/{variant_id}/individuals", methods=["GET", "POST"],
                   summary="Individuals carrying a variant (records for entitled callers)")
-async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: CallerDep,
+async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
                                 settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -195,6 +223,7 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0",
                   summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
     app.state.runtime = runtime
+    app.state.visa_verifier = VisaVerifier(runtime.settings, runtime.issuer)
     app.include_router(router)
     handlers: dict[Any, Callable[..., Any]] = {
         DomainError: _domain_error, RequestValidationError: _validation_error,

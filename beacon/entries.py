@@ -112,7 +112,7 @@ def _audit(session: Session, caller: Caller, dataset_ids: list[str], details: di
         return
     for dataset_id in dataset_ids:
         audit.append(session, actor=caller.subject, action="beacon.record_query", dataset_id=dataset_id,
-                     details=details)
+                     visa_jti=caller.visa_grants.get(dataset_id), details=details)
     session.commit()
 
 

@@ -41,10 +41,11 @@ _VARIANT_ID = re.compile(r"^(GRCh3[78]):([0-9XYMT]{1,2}):(\d+):([ACGTN]+):([ACGT
 
 
 def record_rights(session: Session, caller: Caller, dataset_ids: Sequence[str]) -> frozenset[str]:
-    """The datasets whose records the caller may see: active entitlements (accepted visas join here later)."""
+    """The datasets whose records the caller may see: active entitlements and accepted GA4GH visas."""
     if caller.subject is None or not dataset_ids:
         return frozenset()
-    return record_datasets(session, caller.subject, dataset_ids)
+    by_visa = frozenset(d for d in dataset_ids if d in caller.visa_grants)
+    return record_datasets(session, caller.subject, dataset_ids) | by_visa
 
 
 @dataclass(slots=True)
@@ -270,6 +271,7 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     if audited and caller.subject is not None:
         for d, n in audited:
             audit.append(session, actor=caller.subject, action="beacon.record_query", dataset_id=d.id,
+                         visa_jti=caller.visa_grants.get(d.id),
                          details={"query": info["query"], "records": n, "skip": request.skip, "limit": request.limit})
         session.commit()
     return summary_response(request, granularity, "genomicVariation", exists=exists, total=total,

@@ -30,12 +30,14 @@ class Roles:
 class Caller:
     """The caller of one request or CLI command: anonymous, or a principal with roles.
 
-    The CLI runs as the operator (`operator=True`), who may do what an admin may.
+    The CLI runs as the operator (`operator=True`), who may do what an admin may. `visa_grants` holds the
+    datasets that GA4GH visas presented with this request grant (dataset id -> visa jti).
     """
 
     principal: Principal | None = None
     roles: Roles = field(default_factory=Roles)
     operator: bool = False
+    visa_grants: dict[str, str] = field(default_factory=dict)
 
     @property
     def subject(self) -> str | None:

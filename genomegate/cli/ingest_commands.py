@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from catalogue.models import Assembly
 from genomegate.cli.common import OPERATOR, JsonOpt, app, err, friendly, operator_session, out
 from ingest.models import IngestionPublic
 
@@ -66,3 +67,20 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None]
 
         yield tick
 
+
+
+genes_app = typer.Typer(help="Gene annotations for Beacon geneId queries.", no_args_is_help=True)
+app.add_typer(genes_app, name="genes")
+
+
+@genes_app.command("load")
+@friendly
+def genes_load(path: Annotated[Path, typer.Argument(help="GFF3 or BED file (optionally gzipped)")],
+               assembly: Annotated[Assembly, typer.Option(help="the annotation's assembly")] = Assembly.GRCh38) -> None:
+    """Load (replace) the genes of an assembly from a GFF3 or BED annotation."""
+    from catalogue.services.genes import replace_genes
+    from ingest.genes import read_genes
+
+    with operator_session() as (session, _):
+        count = replace_genes(session, OPERATOR, assembly, read_genes(path, assembly.value))
+    out.print(f"{count:,} genes of {assembly.value} loaded from {path.name}")
