@@ -21,15 +21,15 @@ from beacon.responses import result_set, summary_response
 from catalogue.assemblies import accession
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
-from catalogue.models import Dataset
 from catalogue.services.lookup import (
+    PublishedDataset,
     VariantHit,
     VariantSearch,
     VariantTally,
     dataset_file,
     find_gene,
     find_variants,
-    published_datasets,
+    published_for_queries,
     tally_variants,
 )
 
@@ -52,14 +52,15 @@ def record_rights(session: Session, caller: Caller, dataset_ids: Sequence[str]) 
 class Scope:
     """The datasets a query reaches, each with the granularity this caller gets, and those left out and why."""
 
-    datasets: list[tuple[Dataset, Granularity, bool]] = field(default_factory=list)  # (dataset, level, records)
+    # (dataset, level, records)
+    datasets: list[tuple[PublishedDataset, Granularity, bool]] = field(default_factory=list)
     excluded: list[dict[str, str]] = field(default_factory=list)
 
 
 def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, only: str | None = None,
                   assemblies: Sequence[str] | None = None) -> Scope:
     """Published datasets restricted by datasetIds (or one path id) and assembly, with granularities."""
-    datasets = published_datasets(session)
+    datasets = published_for_queries(session)
     known = {d.id: d for d in datasets}
     wanted: list[str] | None = None
     if only is not None:
@@ -206,7 +207,7 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     """Run `query` over the scope's datasets and build the response at the granularity each allows."""
     excluded = list(scope.excluded)
     searches: dict[str, VariantSearch] = {}
-    reachable: list[tuple[Dataset, Granularity, bool]] = []
+    reachable: list[tuple[PublishedDataset, Granularity, bool]] = []
     for d, level, records in scope.datasets:
         if d.assembly not in searches:
             found = _searches(session, query, d.assembly)
@@ -221,7 +222,7 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene of "
                                          f"{', '.join(sorted({d.assembly for d, _, _ in scope.datasets}))}")
     tallies: dict[str, VariantTally] = {}
-    by_assembly: dict[str, list[Dataset]] = {}
+    by_assembly: dict[str, list[PublishedDataset]] = {}
     for d, _, _ in reachable:
         by_assembly.setdefault(d.assembly, []).append(d)
     for assembly, members in by_assembly.items():
@@ -235,7 +236,7 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     total = 0
     sets: list[dict[str, Any]] = []
     per_dataset: list[dict[str, Any]] = []
-    audited: list[tuple[Dataset, int]] = []
+    audited: list[tuple[PublishedDataset, int]] = []
     for d, level, records in reachable:
         tally = tallies.get(d.id, VariantTally(0, 0, 0))
         hit = tally.variants > 0
@@ -298,7 +299,7 @@ def _query_info(query: VariantQuery, searches: dict[str, VariantSearch], group: 
     return out
 
 
-def _records(session: Session, dataset: Dataset, hits: list[VariantHit], *, base_url: str,
+def _records(session: Session, dataset: PublishedDataset, hits: list[VariantHit], *, base_url: str,
              group: str | None) -> list[dict[str, Any]]:
     """Record-level results with case-level data read from the dataset's files."""
     files = {f.id: f for f in dataset_file(session, dataset.id)}

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
-    "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
-    "published_datasets", "sample_datasets", "samples_of", "tally_variants",
+    "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
+    "published_datasets", "published_for_queries", "sample_datasets", "samples_of", "tally_variants",
 ]
 
 _COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
@@ -74,6 +74,29 @@ class VariantTally:
     carriers: int
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedDataset:
+    """What a variant query needs of a published dataset, read without the ORM (the Beacon's hot path)."""
+
+    id: str
+    assembly: str
+    security: str
+    beacon_granularity: str
+    count_threshold: int
+    statistics: dict[str, Any]
+
+
+_PUBLISHED = text("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics "
+                  "FROM catalogue_dataset WHERE status = 'published' ORDER BY id")
+
+
+def published_for_queries(session: Session) -> list[PublishedDataset]:
+    """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects."""
+    rows = session.connection().execute(_PUBLISHED).all()
+    return [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5])
+            for r in rows]
+
+
 def published_datasets(session: Session) -> list[Dataset]:
     """Every published dataset, in accession order (retired and draft datasets are never queried)."""
     return list(session.exec(select(Dataset).where(Dataset.status == DatasetStatus.published.value)
@@ -130,7 +153,7 @@ def _where(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str
     return clauses, params
 
 
-def _dataset_span(session: Session, dataset: Dataset, chrom: str) -> int:
+def _dataset_span(session: Session, dataset: Dataset | PublishedDataset, chrom: str) -> int:
     """The longest variant (end - pos) of a dataset on a chromosome, from its statistics (kept by ingest)."""
     spans = dataset.statistics.get("max_span_per_chromosome")
     if spans is not None:
@@ -142,7 +165,7 @@ def _dataset_span(session: Session, dataset: Dataset, chrom: str) -> int:
     return int(span or 0)
 
 
-def _span(session: Session, datasets: Sequence[Dataset], search: VariantSearch) -> int | None:
+def _span(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch) -> int | None:
     if search.overlap is None:
         return None
     return max((_dataset_span(session, d, search.chrom) for d in datasets), default=0)
@@ -155,7 +178,7 @@ def _statement(sql: str, params: dict[str, Any]) -> Any:
     return statement
 
 
-def find_variants(session: Session, datasets: Sequence[Dataset], search: VariantSearch, *,
+def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch, *,
                   limit: int | None = None, offset: int = 0) -> list[VariantHit]:
     """Carried variants (AC > 0) of `datasets` matching `search`, in (dataset, pos, ref, alt) order."""
     if not datasets:
@@ -172,7 +195,8 @@ def find_variants(session: Session, datasets: Sequence[Dataset], search: Variant
     return [VariantHit(*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1]) for row in rows]
 
 
-def tally_variants(session: Session, datasets: Sequence[Dataset], search: VariantSearch) -> dict[str, VariantTally]:
+def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset],
+                   search: VariantSearch) -> dict[str, VariantTally]:
     """Per dataset with a match: the number of carried variants matching `search`, ΣAC and Σcarriers."""
     if not datasets:
         return {}
