@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     visa_lifetime: int = Field(3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
     trusted_visa_issuers: Annotated[list[TrustedVisaIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {iss, jku[, jwks_file]} whose visas are accepted")
+    release_ticket_ttl: int = Field(300, ge=10, le=86_400, description="seconds an htsget ticket's URLs stay valid")
+    release_file_block_bytes: int = Field(1 << 30, ge=1 << 20,
+                                          description="largest byte range of one whole-file htsget URL")
+    release_spool_bytes: int = Field(8 << 20, ge=1 << 16,
+                                     description="region blocks larger than this spill to a temporary file")
     attachment_max_bytes: int = Field(10_000_000, ge=1_000, description="largest attachment of a request")
     reminder_days: int = Field(30, ge=1, description="remind applicants this many days before access ends")
     smtp_host: str | None = Field(None, description="SMTP server for notifications (none: kept in the outbox)")

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import router as access_router
+from access.release.api import htsget_router, keys_router, release_router
 from beacon.api import BEACON_PATH, create_beacon_app
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
@@ -48,6 +49,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(ingest_router)
     app.mount(BEACON_PATH, create_beacon_app(runtime))
     app.include_router(access_router)
+    app.include_router(keys_router)
+    app.include_router(release_router)
+    app.include_router(htsget_router)
     _add_health(app)
     return app
 

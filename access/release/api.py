@@ -1,0 +1,221 @@
+"""HTTP API of data release: htsget tickets and blocks (/htsget), encrypted downloads, researchers' keys."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+
+from access.release import keys, services
+from access.release.crypt4gh import SEGMENT_SIZE, encrypt_stream
+from access.release.errors import TokenRefused, htsget_error
+from access.release.models import ResearcherKeyCreate, ResearcherKeyPublic
+from access.release.tickets import FORMATS, Part, parse_query
+from access.release.tokens import is_block_token
+from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SignedInDep
+from catalogue.errors import DomainError
+
+__all__ = ["htsget_router", "keys_router", "release_router"]
+
+log = logging.getLogger("genomegate.release")
+HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
+_FILE_READ = 16 * SEGMENT_SIZE
+
+
+def _htsget_error(status_code: int, name: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status_code == 401 else None
+    return JSONResponse({"htsget": {"error": name, "message": message}}, status_code=status_code, headers=headers)
+
+
+class HtsgetRoute(APIRoute):
+    """Answers every error of its routes (bad input, no token, no right) with htsget error JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                return _htsget_error(*htsget_error(exc), exc.message)
+            except RequestValidationError as exc:
+                detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+                return _htsget_error(400, "InvalidInput", detail)
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                return _htsget_error(500, "InternalError", "The server failed; the error was logged.")
+
+        return handle
+
+
+async def get_release_context(runtime: RuntimeDep) -> services.ReleaseContext:
+    """What release needs of the settings (tests override this dependency)."""
+    settings = runtime.settings
+    return services.ReleaseContext(secret=settings.secret_key, base_url=settings.public_base_url,
+                                   ticket_ttl=settings.release_ticket_ttl,
+                                   file_block_bytes=settings.release_file_block_bytes,
+                                   spool_bytes=settings.release_spool_bytes)
+
+
+ContextDep = Annotated[services.ReleaseContext, Depends(get_release_context)]
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- htsget -------------------------------------------------------------------------------------------
+
+htsget_router = APIRouter(prefix="/htsget", tags=["htsget"], route_class=HtsgetRoute)
+
+
+@htsget_router.get("/variants/service-info", summary="GA4GH service-info of the htsget variants endpoint (anyone)")
+def service_info(runtime: RuntimeDep) -> dict[str, Any]:
+    return {
+        "id": "genomegate.htsget", "name": "GenomeGate htsget", "version": "0.1.0",
+        "type": {"group": "org.ga4gh", "artifact": "htsget", "version": "1.3.0"},
+        "organization": {"name": "GenomeGate", "url": runtime.settings.public_base_url},
+        "htsget": {"datatype": "variants", "formats": list(FORMATS), "fieldsParametersEffective": False,
+                   "tagsParametersEffective": False},
+    }
+
+
+def _ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+            file_id: str | None, params: dict[str, Any], regions: Any = None) -> JSONResponse:
+    query = parse_query(params, regions=regions)
+    ticket = services.issue_ticket(session, caller, ctx, dataset_id=dataset_id, file_id=file_id, query=query,
+                                   now=int(time.time()), client=_client(request))
+    return JSONResponse(ticket, media_type=HTSGET_JSON)
+
+
+_TICKET_SUMMARY = "htsget ticket for a region or the whole file (callers entitled to the dataset)"
+Format = Annotated[str | None, Query(description="VCF (default) or BCF")]
+Class = Annotated[str | None, Query(alias="class", description="'header' for the header only")]
+Ref = Annotated[str | None, Query(alias="referenceName", description="chr1 or 1 alike")]
+Pos = Annotated[str | None, Query(description="0-based; start inclusive, end exclusive")]
+Hint = Annotated[str | None, Query(description="accepted, not applied (all fields are returned)")]
+
+
+@htsget_router.get("/variants/{dataset_id}", summary=_TICKET_SUMMARY)
+@htsget_router.get("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY)
+def get_ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+               file_id: str | None = None, format: Format = None, klass: Class = None, reference_name: Ref = None,
+               start: Pos = None, end: Pos = None, fields: Hint = None, tags: Hint = None,
+               notags: Hint = None) -> JSONResponse:
+    params = {"format": format, "class": klass, "referenceName": reference_name, "start": start, "end": end,
+              "fields": fields, "tags": tags, "notags": notags}
+    return _ticket(session, caller, ctx, request, dataset_id, file_id, params)
+
+
+@htsget_router.post("/variants/{dataset_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
+@htsget_router.post("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
+def post_ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+                file_id: str | None = None,
+                body: Annotated[dict[str, Any] | None, Body(examples=[{"format": "VCF", "regions": [
+                    {"referenceName": "chr1", "start": 10000, "end": 20000}]}])] = None) -> JSONResponse:
+    body = body or {}
+    return _ticket(session, caller, ctx, request, dataset_id, file_id, body, regions=body.get("regions"))
+
+
+def _block_token(request: Request, runtime: RuntimeDep, query_token: str | None) -> tuple[str, str | None]:
+    """(block token, subject of a user token presented with it); the token comes from the query or the header."""
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    bearer = bearer.strip() if scheme.lower() == "bearer" else ""
+    if query_token:
+        presenter = runtime.verifier.verify(bearer).subject if bearer and not is_block_token(bearer) else None
+        return query_token, presenter
+    if bearer and is_block_token(bearer):
+        return bearer, None
+    raise TokenRefused("a block URL needs its ticket's token: send the ticket's headers with it")
+
+
+@htsget_router.get("/blocks/{dataset_id}/{file_id}/{part}", summary="One block of a ticket (the ticket's token)",
+                   response_class=Response)
+def get_block(session: SessionDep, runtime: RuntimeDep, ctx: ContextDep, request: Request, dataset_id: str,
+              file_id: str, part: str, reference_name: Ref = None,
+              start: Annotated[int | None, Query(ge=0)] = None, end: Annotated[int | None, Query(ge=0)] = None,
+              token: Annotated[str | None, Query(description="the block token, for clients that cannot send "
+                                                 "headers")] = None) -> Response:
+    block_token, presenter = _block_token(request, runtime, token)
+    wanted = Part(part, reference_name, start, end) if part == "body" else Part(part)
+    grant, file = services.authorise_block(session, ctx, token=block_token, presenter=presenter,
+                                           dataset_id=dataset_id, file_id=file_id, part=wanted,
+                                           now=int(time.time()))
+    request.state.subject = grant.subject  # for the access log
+    client = _client(request)
+    if part == "file":
+        byte_range = request.headers.get("range")
+        size = services.range_length(byte_range, file.size)
+        services.record_block(session, grant, file, size=size, sha256=file.sha256 if size == file.size else None,
+                              byte_range=byte_range, client=client)
+        return _FileResponse(Path(file.uri), media_type="application/octet-stream")
+    if part == "header":
+        content = services.header_block(file)
+        services.record_block(session, grant, file, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                              client=client)
+        return Response(content, media_type="application/octet-stream")
+    block = services.body_block(file, wanted, spool_bytes=ctx.spool_bytes)
+    services.record_block(session, grant, file, size=block.size, sha256=block.sha256, client=client)
+    return StreamingResponse(block.chunks(), media_type="application/octet-stream",
+                             headers={"Content-Length": str(block.size)})
+
+
+class _FileResponse(FileResponse):
+    chunk_size = 1 << 20  # fewer, larger reads: whole-file retrieval close to a plain copy
+
+
+# --- encrypted downloads ------------------------------------------------------------------------------
+
+release_router = APIRouter(prefix="/api/release", tags=["release"])
+
+
+def _read(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_FILE_READ):
+            yield chunk
+
+
+@release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse,
+                    summary="Download a whole file encrypted with Crypt4GH to your key (callers entitled to it)")
+def download(session: SessionDep, caller: SignedInDep, request: Request, dataset_id: str, file_id: str,
+             encryption: Annotated[str, Query(description="crypt4gh")] = "crypt4gh",
+             key_id: Annotated[str | None, Query(description="one of your keys (default: the newest)")] = None,
+             ) -> StreamingResponse:
+    prepared = services.prepare_download(session, caller, dataset_id=dataset_id, file_id=file_id,
+                                         encryption=encryption, key_id=key_id, client=_client(request))
+    recipient = keys.key_bytes(prepared.key)
+    return StreamingResponse(encrypt_stream(_read(prepared.path), recipient), media_type="application/octet-stream",
+                             headers={"Content-Length": str(prepared.encrypted_size),
+                                      "Content-Disposition": f'attachment; filename="{prepared.name}"',
+                                      "X-Crypt4GH-Key": prepared.key.id})
+
+
+# --- researchers' keys --------------------------------------------------------------------------------
+
+keys_router = APIRouter(prefix="/api/access/keys", tags=["access"])
+
+
+@keys_router.post("", status_code=status.HTTP_201_CREATED,
+                  summary="Register a Crypt4GH public key for encrypted downloads (signed-in callers)")
+def register_key(session: SessionDep, caller: SignedInDep, request: Request,
+                 data: ResearcherKeyCreate) -> ResearcherKeyPublic:
+    key = keys.register_key(session, caller, data, client=_client(request))
+    return ResearcherKeyPublic.model_validate(key)
+
+
+@keys_router.get("", summary="My Crypt4GH public keys, newest first (signed-in callers)")
+def list_keys(session: SessionDep, caller: SignedInDep) -> list[ResearcherKeyPublic]:
+    return [ResearcherKeyPublic.model_validate(k) for k in keys.list_keys(session, caller)]
+
+
+@keys_router.delete("/{key_id}", summary="Stop using one of my keys for downloads (signed-in callers)")
+def revoke_key(session: SessionDep, caller: SignedInDep, request: Request, key_id: str) -> ResearcherKeyPublic:
+    return ResearcherKeyPublic.model_validate(keys.revoke_key(session, caller, key_id, client=_client(request)))
