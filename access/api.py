@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from access.deps import visa_verifier
 from access.models import (
     AttachmentPublic,
     AuditEventPublic,
@@ -24,7 +25,7 @@ from access.models import (
 )
 from access.notifications import deliver_outbox
 from access.services import attachments, audit_log, entitlements, requests, review
-from access.visas import PassportCheck, VisaVerifier, issue_passport
+from access.visas import PassportCheck, issue_passport
 from catalogue.database import session_scope
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
@@ -219,16 +220,8 @@ def passport(session: SessionDep, caller: SignedInDep, runtime: RuntimeDep) -> P
 @router.post("/passport/verify",
              summary="Which datasets a passport's visas grant me here, and which were ignored (signed-in callers)")
 def verify_passport(data: PassportIn, request: Request, caller: SignedInDep, runtime: RuntimeDep) -> dict[str, Any]:
-    check: PassportCheck = visa_verifier(request, runtime).check(data.passport, caller.subject or "")
+    check: PassportCheck = visa_verifier(request).check(data.passport, caller.subject or "")
     return {"datasets": check.datasets, "rejected": check.rejected}
-
-
-def visa_verifier(request: Request, runtime: Runtime) -> VisaVerifier:
-    """One verifier per app, so that fetched issuer keys are cached."""
-    verifier = getattr(request.app.state, "visa_verifier", None)
-    if verifier is None:
-        verifier = request.app.state.visa_verifier = VisaVerifier(runtime.settings, runtime.issuer)
-    return verifier
 
 
 @router.get("/audit", summary="The audit log (admins; DAC members: their DACs' datasets and requests)")

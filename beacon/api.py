@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from access.visas import VisaVerifier
+from access.deps import PassportCallerDep, rejected_visas
 from beacon import entries, framework
 from beacon import request as parse
 from beacon.errors import InvalidParameter
@@ -23,7 +22,6 @@ from beacon.services import query_variants
 from beacon.testmode import test_answer
 from catalogue.deps import CallerDep, SessionDep, SettingsDep
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 
 __all__ = ["BEACON_PATH", "create_beacon_app", "router"]
@@ -53,26 +51,8 @@ async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
     return parsed
 
 
-PASSPORT_HEADER = "X-GA4GH-Passport"
-
-
-async def _with_visas(request: Request, caller: CallerDep) -> Caller:
-    """The caller, with the datasets granted by GA4GH visas sent in the X-GA4GH-Passport header
-    (comma-separated visa JWTs); ignored visas are reported in the response's info."""
-    header = request.headers.get(PASSPORT_HEADER)
-    if not header or caller.subject is None:
-        return caller
-    verifier: VisaVerifier = request.app.state.visa_verifier
-    check = verifier.check([v.strip() for v in header.split(",") if v.strip()], caller.subject)
-    request.state.rejected_visas = check.rejected
-    return replace(caller, visa_grants=check.datasets)
-
-
-BeaconCallerDep = Annotated[Caller, Depends(_with_visas)]
-
-
 def _answer(request: Request, document: dict[str, Any]) -> JSONResponse:
-    rejected = getattr(request.state, "rejected_visas", None)
+    rejected = rejected_visas(request)
     if rejected:
         document.setdefault("info", {})["rejectedVisas"] = rejected
     return JSONResponse(document)
@@ -115,7 +95,7 @@ def filtering_terms(session: SessionDep) -> dict[str, Any]:
 
 @router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
                   "granularity by dataset security and the caller's rights)")
-async def g_variants(request: Request, session: SessionDep, caller: BeaconCallerDep, settings: SettingsDep) -> Any:
+async def g_variants(request: Request, session: SessionDep, caller: PassportCallerDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return JSONResponse(test_answer(parsed))
@@ -125,7 +105,7 @@ async def g_variants(request: Request, session: SessionDep, caller: BeaconCaller
 
 @router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
                   summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
-async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
+async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                              settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -134,7 +114,7 @@ async def dataset_g_variants(dataset_id: str, request: Request, session: Session
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
-async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
+async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                     settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -144,7 +124,7 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
 
 @router.api_route("/g_variants/{variant_id}/individuals", methods=["GET", "POST"],
                   summary="Individuals carrying a variant (records for entitled callers)")
-async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: BeaconCallerDep,
+async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                                 settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -223,7 +203,6 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0",
                   summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
     app.state.runtime = runtime
-    app.state.visa_verifier = VisaVerifier(runtime.settings, runtime.issuer)
     app.include_router(router)
     handlers: dict[Any, Callable[..., Any]] = {
         DomainError: _domain_error, RequestValidationError: _validation_error,

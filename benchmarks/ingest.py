@@ -55,6 +55,13 @@ def _rusage_mib() -> dict[str, float]:
     return {"rss_main_mib": own / 1024, "rss_worker_mib": children / 1024}
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by this process, and by the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
     from ingest.synthetic import simulate_cohort
 
@@ -73,6 +80,7 @@ def _child_bare(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     records = an_total = ac_total = 0
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     vcf = cyvcf2.VCF(spec["path"])
     for variant in vcf:
@@ -83,8 +91,9 @@ def _child_bare(spec: dict[str, Any]) -> dict[str, Any]:
         records += 1
     vcf.close()
     seconds = time.perf_counter() - started
+    cpu_after = _cpu_seconds()
     return {"seconds": seconds, "records": records, "rows": None, "an_total": an_total, "ac_total": ac_total,
-            **_rusage_mib()}
+            "cpu_main_s": cpu_after[0] - cpu_before[0], "cpu_workers_s": 0.0, **_rusage_mib()}
 
 
 def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
@@ -109,9 +118,11 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
                 duo=["GRU"]))
             job = start_ingestion(session, caller, dataset.id, files=[Path(spec["path"])], jobs=spec["jobs"])
         before = _rusage_mib()["rss_main_mib"]
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         job = run_job(engine, job.id, store_root=Path(spec["store"]))
         seconds = time.perf_counter() - started
+        cpu_after = _cpu_seconds()
     finally:
         engine.dispose()
     if job.state != "succeeded":
@@ -120,7 +131,8 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     if counts.get("files_ingested") != 1:
         raise BenchError(f"ingestion {job.id} skipped the file ({job.warnings}); the dataset was not fresh")
     return {"seconds": seconds, "records": counts["records_read"], "rows": counts["variants_written"],
-            "rss_before_mib": before, **_rusage_mib()}
+            "rss_before_mib": before, "cpu_main_s": cpu_after[0] - cpu_before[0],
+            "cpu_workers_s": cpu_after[1] - cpu_before[1], **_rusage_mib()}
 
 
 _CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -381,20 +393,21 @@ def report(cohorts: dict[str, Cohort], contenders: list[Contender], facts: list[
 
     table = Table(title=f"Throughput and memory: median of {runs} run(s) (min–max), contenders alternated "
                         "in each round", title_justify="left")
-    for column in ("contender", "file", "seconds", "variants/s", "spread", "rows written", "peak RSS main",
-                   "peak RSS worker"):
+    for column in ("contender", "file", "seconds", "variants/s", "spread", "CPU s", "rows written",
+                   "peak RSS main", "peak RSS worker"):
         table.add_column(column, justify="left" if column in ("contender", "file") else "right")
     for c in contenders:
         if not c.results:
             continue
         rates = [_rate(r) for r in c.results]
         seconds = [float(r["seconds"]) for r in c.results]
+        cpu = [float(r["cpu_main_s"]) + float(r["cpu_workers_s"]) for r in c.results]
         rows = {r["rows"] for r in c.results}
         main_rss = max(float(r["rss_main_mib"]) for r in c.results)
         worker_rss = max(float(r["rss_worker_mib"]) for r in c.results)
         table.add_row(
             c.label, f"{len(cohorts[c.cohort].contigs)} chr", f"{statistics.median(seconds):,.1f}",
-            f"{statistics.median(rates):,.0f}", _spread(rates, ",.0f"),
+            f"{statistics.median(rates):,.0f}", _spread(rates, ",.0f"), f"{statistics.median(cpu):,.1f}",
             "-" if rows == {None} else ", ".join(f"{n:,}" for n in sorted(rows)),
             f"{main_rss:,.0f} MiB", f"{worker_rss:,.0f} MiB" if c.jobs > 1 else "-",
         )
@@ -452,7 +465,8 @@ def report(cohorts: dict[str, Cohort], contenders: list[Contender], facts: list[
         "variants/s = VCF records read / seconds. Ingest time is run_job alone (store copy + checksums, reading, "
         "normalising, writing, statistics, commit); migrating and creating the dataset are not timed. "
         "Peak RSS is ru_maxrss of the child process that ran the step (imports included); 'worker' is the largest "
-        "--jobs worker process (RUSAGE_CHILDREN).")
+        "--jobs worker process (RUSAGE_CHILDREN). CPU s = user + system seconds of the main process and its "
+        "workers over the timed part: close to the wall time when nothing else competes for the cores.")
     for note in notes:
         console.print(f"[yellow]![/] {note}")
     return summary
@@ -528,17 +542,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             for contender in contenders[shift:] + contenders[:shift]:
                 cohort = cohorts[contender.cohort]
                 result = measure(contender, cohort, workdir, postgres, round_no)
+                result["load_after"] = os.getloadavg()[0]
                 contender.results.append(result)
                 if result["records"] != cohort.records:
                     notes.append(f"{contender.label}: read {result['records']:,} records of {cohort.records:,}")
                 _log(f"round {round_no + 1}/{args.runs}  {contender.label} [{contender.cohort}]: "
                      f"{result['seconds']:.1f} s, {_rate(result):,.0f} variants/s, "
-                     f"peak RSS {result['rss_main_mib']:,.0f} MiB (worker {result['rss_worker_mib']:,.0f} MiB)")
+                     f"CPU {result['cpu_main_s'] + result['cpu_workers_s']:.1f} s, "
+                     f"peak RSS {result['rss_main_mib']:,.0f} MiB (worker {result['rss_worker_mib']:,.0f} MiB), "
+                     f"load {result['load_after']:.2f}")
     finally:
         if postgres is not None:
             postgres.drop_all()
         shutil.rmtree(workdir / "tmp", ignore_errors=True)
 
+    loads = [float(r["load_after"]) for c in contenders for r in c.results]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if loads and max(loads) > cores:
+        notes.append(f"the machine was busy: the 1-minute load average after a run reached {max(loads):.2f} "
+                     f"(median {statistics.median(loads):.2f}) on {cores} cores, so other processes took CPU from "
+                     "the contenders; --jobs 2 needs idle cores, compare its CPU s with --jobs 1's")
     shortest = min((float(r["seconds"]) for c in contenders for r in c.results), default=0.0)
     if shortest < 10:
         notes.append(f"the shortest run took {shortest:.1f} s: at these sizes fixed costs (store copy, statistics, "

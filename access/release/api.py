@@ -14,13 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 
+from access.deps import PassportCallerDep
 from access.release import keys, services
 from access.release.crypt4gh import SEGMENT_SIZE, encrypt_stream
 from access.release.errors import TokenRefused, htsget_error
 from access.release.models import ResearcherKeyCreate, ResearcherKeyPublic
 from access.release.tickets import FORMATS, Part, parse_query
 from access.release.tokens import is_block_token
-from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SignedInDep
+from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import DomainError
 
 __all__ = ["htsget_router", "keys_router", "release_router"]
@@ -88,7 +89,7 @@ def service_info(runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-def _ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+def _ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
             file_id: str | None, params: dict[str, Any], regions: Any = None) -> JSONResponse:
     query = parse_query(params, regions=regions)
     ticket = services.issue_ticket(session, caller, ctx, dataset_id=dataset_id, file_id=file_id, query=query,
@@ -106,7 +107,7 @@ Hint = Annotated[str | None, Query(description="accepted, not applied (all field
 
 @htsget_router.get("/variants/{dataset_id}", summary=_TICKET_SUMMARY)
 @htsget_router.get("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY)
-def get_ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+def get_ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
                file_id: str | None = None, format: Format = None, klass: Class = None, reference_name: Ref = None,
                start: Pos = None, end: Pos = None, fields: Hint = None, tags: Hint = None,
                notags: Hint = None) -> JSONResponse:
@@ -117,7 +118,7 @@ def get_ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request:
 
 @htsget_router.post("/variants/{dataset_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
 @htsget_router.post("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
-def post_ticket(session: SessionDep, caller: CallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+def post_ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
                 file_id: str | None = None,
                 body: Annotated[dict[str, Any] | None, Body(examples=[{"format": "VCF", "regions": [
                     {"referenceName": "chr1", "start": 10000, "end": 20000}]}])] = None) -> JSONResponse:
@@ -185,7 +186,7 @@ def _read(path: Path) -> Iterator[bytes]:
 
 @release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse,
                     summary="Download a whole file encrypted with Crypt4GH to your key (callers entitled to it)")
-def download(session: SessionDep, caller: SignedInDep, request: Request, dataset_id: str, file_id: str,
+def download(session: SessionDep, caller: PassportCallerDep, request: Request, dataset_id: str, file_id: str,
              encryption: Annotated[str, Query(description="crypt4gh")] = "crypt4gh",
              key_id: Annotated[str | None, Query(description="one of your keys (default: the newest)")] = None,
              ) -> StreamingResponse:

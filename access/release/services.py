@@ -53,9 +53,13 @@ class ReleaseContext:
     spool_bytes: int = 8 << 20
 
 
-def _require_entitled(session: Session, subject: str, dataset_id: str) -> None:
-    if dataset_id not in record_datasets(session, subject, [dataset_id]):
+def _require_entitled(session: Session, caller: Caller, dataset_id: str) -> str | None:
+    """Pass with an active entitlement (None) or a visa accepted with this request (its jti); else refuse."""
+    if dataset_id in caller.visa_grants:
+        return caller.visa_grants[dataset_id]
+    if caller.subject is None or dataset_id not in record_datasets(session, caller.subject, [dataset_id]):
         raise NotEntitled(f"you hold no active entitlement to dataset {dataset_id}: request access, or renew it")
+    return None
 
 
 def _source(file: DatasetFile) -> slicing.VariantSource:
@@ -93,7 +97,7 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
     """
     subject = require_authenticated(caller)
     dataset = get_dataset(session, caller, dataset_id)
-    _require_entitled(session, subject, dataset.id)
+    visa_jti = _require_entitled(session, caller, dataset.id)
     file = _choose_file(session, dataset.id, file_id, query.format)
     source = _source(file)
     contigs = source.contigs() if query.regions else ()
@@ -103,11 +107,13 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
 
     def url_for(part: Part) -> tuple[str, str]:
         grant = BlockGrant(subject=subject, dataset_id=dataset.id, file_id=file.id, part=part.part,
-                           contig=part.contig, start=part.start, end=part.end, expires_at=expires)
+                           contig=part.contig, start=part.start, end=part.end, expires_at=expires,
+                           visa_jti=visa_jti)
         return ctx.base_url + block_path(dataset.id, file.id, part), sign_block_token(ctx.secret, grant, now=now)
 
     ticket = ticket_json(query.format, parts, url_for)
-    audit.append(session, actor=subject, action="release.ticket", dataset_id=dataset.id, client=client, details={
+    audit.append(session, actor=subject, action="release.ticket", dataset_id=dataset.id, client=client,
+                 visa_jti=visa_jti, details={
         "file": file.id, "format": query.format, "class": "header" if query.header_only else None,
         "regions": [p.region_text for p in parts if p.part == "body"],
         "whole_file": not query.regions and not query.header_only, "expires": expires,
@@ -121,7 +127,8 @@ def authorise_block(session: Session, ctx: ReleaseContext, *, token: str, presen
     """Check one block request: a valid, unexpired token for exactly this URL, still backed by an entitlement.
 
     `presenter` is the subject of a user token sent alongside a token in the query string: it must be the
-    token's subject. The entitlement is read afresh, so a revocation stops the very next block.
+    token's subject. The entitlement is read afresh, so a revocation stops the very next block; a ticket
+    granted by a visa (which this node cannot revoke) lasts only as long as its short-lived tokens.
     """
     grant = read_block_token(ctx.secret, token, now=now)
     if presenter is not None and presenter != grant.subject:
@@ -130,7 +137,8 @@ def authorise_block(session: Session, ctx: ReleaseContext, *, token: str, presen
     granted = (grant.dataset_id, grant.file_id, grant.part, grant.contig, grant.start, grant.end)
     if asked != granted:
         raise WrongToken("this block token was issued for another dataset, file, part or region")
-    _require_entitled(session, grant.subject, dataset_id)
+    if grant.visa_jti is None and dataset_id not in record_datasets(session, grant.subject, [dataset_id]):
+        raise NotEntitled(f"you hold no active entitlement to dataset {dataset_id}: request access, or renew it")
     file = session.get(DatasetFile, file_id)
     if file is None or file.dataset_id != dataset_id:
         raise NotFound(f"dataset {dataset_id} has no file {file_id}", field="file_id")
@@ -142,8 +150,8 @@ def record_block(session: Session, grant: BlockGrant, file: DatasetFile, *, size
     """Audit one block before its bytes leave: who, dataset, file, part, region, bytes and checksum."""
     region = None if grant.contig is None else f"{grant.contig}:{grant.start}-{grant.end}"
     audit.append(session, actor=grant.subject, action="release.block", dataset_id=grant.dataset_id, client=client,
-                 details={"file": file.id, "part": grant.part, "region": region, "bytes": size, "sha256": sha256,
-                          "range": byte_range})
+                 visa_jti=grant.visa_jti, details={"file": file.id, "part": grant.part, "region": region,
+                                                   "bytes": size, "sha256": sha256, "range": byte_range})
     session.commit()
 
 
@@ -217,12 +225,13 @@ def prepare_download(session: Session, caller: Caller, *, dataset_id: str, file_
         raise InvalidInput("downloads are encrypted: ask encryption=crypt4gh (htsget serves plain bytes)",
                            field="encryption")
     dataset = get_dataset(session, caller, dataset_id)
-    _require_entitled(session, subject, dataset.id)
+    visa_jti = _require_entitled(session, caller, dataset.id)
     file = session.get(DatasetFile, file_id)
     if file is None or file.dataset_id != dataset.id:
         raise NotFound(f"dataset {dataset.id} has no file {file_id}", field="file_id")
     key = download_key(session, subject, key_id)
-    audit.append(session, actor=subject, action="release.download", dataset_id=dataset.id, client=client, details={
+    audit.append(session, actor=subject, action="release.download", dataset_id=dataset.id, client=client,
+                 visa_jti=visa_jti, details={
         "file": file.id, "bytes": file.size, "sha256": file.sha256, "encryption": "crypt4gh",
         "key": key.id, "fingerprint": key.fingerprint})
     session.commit()

@@ -34,6 +34,7 @@ class BlockGrant:
     start: int | None = None
     end: int | None = None
     expires_at: int = 0
+    visa_jti: str | None = None  # set when a GA4GH visa, not an entitlement, granted the ticket
 
 
 def _key(secret: str) -> OctKey:
@@ -71,6 +72,7 @@ def read_block_token(secret: str, token: str, *, now: int) -> BlockGrant:
     try:
         return BlockGrant(subject=str(claims["sub"]), dataset_id=str(claims["dataset_id"]),
                           file_id=str(claims["file_id"]), part=str(claims["part"]), contig=claims.get("contig"),
-                          start=claims.get("start"), end=claims.get("end"), expires_at=expires)
+                          start=claims.get("start"), end=claims.get("end"), expires_at=expires,
+                          visa_jti=claims.get("visa_jti"))
     except KeyError:
         raise TokenRefused("the block token lacks a claim") from None

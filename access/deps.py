@@ -1,0 +1,44 @@
+"""Access dependencies: the caller together with the datasets GA4GH visas sent with the request grant."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from access.visas import VisaVerifier
+from catalogue.deps import CallerDep
+from catalogue.identity import Caller
+from catalogue.runtime import Runtime
+
+__all__ = ["PASSPORT_HEADER", "PassportCallerDep", "rejected_visas", "visa_verifier"]
+
+PASSPORT_HEADER = "X-GA4GH-Passport"
+
+
+def visa_verifier(request: Request) -> VisaVerifier:
+    """One verifier per app, so that keys fetched from trusted issuers are cached."""
+    verifier: VisaVerifier | None = getattr(request.app.state, "visa_verifier", None)
+    if verifier is None:
+        runtime: Runtime = request.app.state.runtime
+        verifier = request.app.state.visa_verifier = VisaVerifier(runtime.settings, runtime.issuer)
+    return verifier
+
+
+async def _with_visas(request: Request, caller: CallerDep) -> Caller:
+    """The caller, with the datasets granted by the visas in the X-GA4GH-Passport header (comma-separated
+    visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`)."""
+    header = request.headers.get(PASSPORT_HEADER)
+    if not header or caller.subject is None:
+        return caller
+    check = visa_verifier(request).check([v.strip() for v in header.split(",") if v.strip()], caller.subject)
+    request.state.rejected_visas = check.rejected
+    return replace(caller, visa_grants=check.datasets)
+
+
+def rejected_visas(request: Request) -> list[dict[str, str]]:
+    return list(getattr(request.state, "rejected_visas", None) or [])
+
+
+PassportCallerDep = Annotated[Caller, Depends(_with_visas)]
