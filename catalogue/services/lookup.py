@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
@@ -86,13 +88,13 @@ class PublishedDataset:
     statistics: dict[str, Any]
 
 
-_PUBLISHED = text("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics "
-                  "FROM catalogue_dataset WHERE status = 'published' ORDER BY id")
+_PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics "
+              "FROM catalogue_dataset WHERE status = 'published' ORDER BY id")
 
 
 def published_for_queries(session: Session) -> list[PublishedDataset]:
     """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects."""
-    rows = session.connection().execute(_PUBLISHED).all()
+    rows = _run(session, _PUBLISHED, {})
     return [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5])
             for r in rows]
 
@@ -171,11 +173,43 @@ def _span(session: Session, datasets: Sequence[Dataset | PublishedDataset], sear
     return max((_dataset_span(session, d, search.chrom) for d in datasets), default=0)
 
 
-def _statement(sql: str, params: dict[str, Any]) -> Any:
-    statement = text(sql).bindparams(bindparam("ids", expanding=True))
-    if "types" in params:
-        statement = statement.bindparams(bindparam("types", expanding=True))
-    return statement
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=1024)
+def _render(sql: str, paramstyle: str, list_lengths: tuple[tuple[str, int], ...]) -> str:
+    """The SQL in the driver's own parameter style, IN-lists expanded (cached: rendering is per query shape)."""
+    lengths = dict(list_lengths)
+
+    def one(name: str) -> str:
+        return f"%({name})s" if paramstyle == "pyformat" else f":{name}"
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in lengths:
+            return "(" + ", ".join(one(f"{name}_{i}") for i in range(lengths[name])) + ")"
+        return one(name)
+
+    return _NAMED.sub(replace, sql)
+
+
+def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run a read on the session's connection straight through the DB-API driver.
+
+    The Beacon's queries are a handful of fixed shapes; SQLAlchemy's per-execution work (compiling the
+    text, building the result machinery) cost more than the index lookups themselves.
+    """
+    connection = session.connection()
+    flat: dict[str, Any] = {}
+    lists: list[tuple[str, int]] = []
+    for name, value in params.items():
+        if isinstance(value, list):
+            lists.append((name, len(value)))
+            flat.update({f"{name}_{i}": v for i, v in enumerate(value)})
+        else:
+            flat[name] = value
+    rendered = _render(sql, connection.dialect.paramstyle, tuple(lists))
+    return list(connection.exec_driver_sql(rendered, flat).all())
 
 
 def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch, *,
@@ -190,7 +224,7 @@ def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDatase
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
         params.update(limit=limit, offset=offset)
-    rows = session.connection().execute(_statement(sql, params), params).all()
+    rows = _run(session, sql, params)
     # Raw SQL hands JSON back as text on SQLite and decoded on PostgreSQL.
     return [VariantHit(*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1]) for row in rows]
 
@@ -204,7 +238,7 @@ def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDatas
     params["ids"] = [d.id for d in datasets]
     sql = ("SELECT dataset_id, COUNT(*), SUM(ac), SUM(het + hom_alt + hemi_alt) FROM catalogue_variant "
            f"WHERE dataset_id IN :ids AND {' AND '.join(clauses)} GROUP BY dataset_id")
-    rows = session.connection().execute(_statement(sql, params), params).all()
+    rows = _run(session, sql, params)
     return {row[0]: VariantTally(int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
 
