@@ -10,7 +10,7 @@ from access import audit
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
 from beacon.genotypes import ZYGOSITY, open_files
-from beacon.granularity import Granularity, hide_count
+from beacon.granularity import Granularity, dataset_granularity, included
 from beacon.models import BeaconRequest
 from beacon.query import VariantQuery, parse_variant_query
 from beacon.responses import meta, result_set, summary_response
@@ -80,10 +80,8 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
                     if selection.matches(s.sex, s.population, s.diseases)]
         n = len(matching)
         exists = exists or n > 0
-        entry: dict[str, Any] = {"datasetId": d.id, "returnedGranularity": level.label, "exists": n > 0}
-        if level >= Granularity.COUNT and hide_count(n, d.count_threshold, record_rights=records):
-            level = Granularity.BOOLEAN
-            entry.update(returnedGranularity="boolean", countBelowThreshold=d.count_threshold)
+        level, entry = dataset_granularity(d.id, level, exists=n > 0, count=n, threshold=d.count_threshold,
+                                           record_rights=records)
         per_dataset.append(entry)
         granularity = max(granularity, level)
         if level < Granularity.COUNT:
@@ -93,7 +91,7 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
         if level is Granularity.RECORD:
             results = [_individual_doc(s) for s in matching[request.skip:request.skip + request.limit]]
             audited.append(d.id)
-        if request.include == "ALL" or (request.include == "HIT") == (n > 0) and request.include != "NONE":
+        if included(request.include, n > 0):
             sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
                                    info={"returnedGranularity": level.label}))
     if individual_id is not None and not exists and not scope.excluded:
@@ -152,10 +150,8 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
                                 carriers.append((s, c.zygosity))
             n = len(carriers)
         exists = exists or n > 0
-        entry: dict[str, Any] = {"datasetId": d.id, "returnedGranularity": level.label, "exists": n > 0}
-        if level >= Granularity.COUNT and hide_count(n, d.count_threshold, record_rights=records):
-            level = Granularity.BOOLEAN
-            entry.update(returnedGranularity="boolean", countBelowThreshold=d.count_threshold)
+        level, entry = dataset_granularity(d.id, level, exists=n > 0, count=n, threshold=d.count_threshold,
+                                           record_rights=records)
         per_dataset.append(entry)
         granularity = max(granularity, level)
         if level < Granularity.COUNT:

@@ -6,7 +6,9 @@ from enum import IntEnum
 
 from catalogue.models import SecurityLevel
 
-__all__ = ["Granularity", "allowed_granularity", "hide_count", "returned_granularity"]
+__all__ = [
+    "Granularity", "allowed_granularity", "dataset_granularity", "hide_count", "included", "returned_granularity",
+]
 
 
 class Granularity(IntEnum):
@@ -55,3 +57,18 @@ def hide_count(count: int, threshold: int, *, record_rights: bool) -> bool:
     A display policy (small numbers are not printed), not a defence against membership inference.
     """
     return not record_rights and 0 < count < threshold
+
+
+def dataset_granularity(dataset_id: str, level: Granularity, *, exists: bool, count: int, threshold: int,
+                        record_rights: bool) -> tuple[Granularity, dict[str, object]]:
+    """The level a dataset answers at once the small-count policy applied, and its entry for the response info."""
+    entry: dict[str, object] = {"datasetId": dataset_id, "returnedGranularity": level.label, "exists": exists}
+    if level >= Granularity.COUNT and hide_count(count, threshold, record_rights=record_rights):
+        level = Granularity.BOOLEAN
+        entry.update(returnedGranularity="boolean", countBelowThreshold=threshold)
+    return level, entry
+
+
+def included(include: str, hit: bool) -> bool:
+    """Whether a result set is returned under includeResultsetResponses (ALL, HIT, MISS or NONE)."""
+    return include == "ALL" or (include == "HIT" and hit) or (include == "MISS" and not hit)

@@ -14,7 +14,13 @@ from access.rights import record_datasets
 from beacon.errors import InvalidParameter
 from beacon.filters import select_individuals, variant_group
 from beacon.genotypes import ZYGOSITY, open_files
-from beacon.granularity import Granularity, allowed_granularity, hide_count, returned_granularity
+from beacon.granularity import (
+    Granularity,
+    allowed_granularity,
+    dataset_granularity,
+    included,
+    returned_granularity,
+)
 from beacon.models import BeaconRequest
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.responses import result_set, summary_response
@@ -241,16 +247,14 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         tally = tallies.get(d.id, VariantTally(0, 0, 0))
         hit = tally.variants > 0
         exists = exists or hit
-        entry: dict[str, Any] = {"datasetId": d.id, "returnedGranularity": level.label, "exists": hit}
-        if level >= Granularity.COUNT and hide_count(tally.carriers, d.count_threshold, record_rights=records):
-            level = Granularity.BOOLEAN
-            entry.update(returnedGranularity="boolean", countBelowThreshold=d.count_threshold)
+        level, entry = dataset_granularity(d.id, level, exists=hit, count=tally.carriers,
+                                           threshold=d.count_threshold, record_rights=records)
         per_dataset.append(entry)
         granularity = max(granularity, level)
         if level < Granularity.COUNT:
             continue
         total += tally.variants
-        if not _included(request.include, hit):
+        if not included(request.include, hit):
             continue
         info = {"returnedGranularity": level.label, "alleleCount": tally.allele_count, "carriers": tally.carriers}
         results: list[dict[str, Any]] = []
@@ -277,10 +281,6 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         session.commit()
     return summary_response(request, granularity, "genomicVariation", exists=exists, total=total,
                             result_sets=sets, info=info)
-
-
-def _included(include: str, hit: bool) -> bool:
-    return include == "ALL" or (include == "HIT" and hit) or (include == "MISS" and not hit)
 
 
 def _query_info(query: VariantQuery, searches: dict[str, VariantSearch], group: str | None) -> dict[str, Any]:
