@@ -17,6 +17,7 @@ from beacon import entries, framework
 from beacon import request as parse
 from beacon.errors import InvalidParameter
 from beacon.models import BeaconRequest
+from beacon.reference import References
 from beacon.responses import error_response
 from beacon.services import query_variants
 from beacon.testmode import test_answer
@@ -100,7 +101,8 @@ async def g_variants(request: Request, session: SessionDep, caller: PassportCall
     if parsed.test_mode:
         return JSONResponse(test_answer(parsed))
     # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
-    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings)))
+    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
+                                           references=request.app.state.references))
 
 
 @router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
@@ -110,7 +112,8 @@ async def dataset_g_variants(dataset_id: str, request: Request, session: Session
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
-    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id))
+    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id,
+                                           references=request.app.state.references))
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
@@ -203,6 +206,7 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0",
                   summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
     app.state.runtime = runtime
+    app.state.references = References(runtime.settings.reference_fasta)
     app.include_router(router)
     handlers: dict[Any, Callable[..., Any]] = {
         DomainError: _domain_error, RequestValidationError: _validation_error,

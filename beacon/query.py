@@ -5,9 +5,9 @@ P..E (1-based, inclusive) sits at [P-1, E). So a sequence query's `start` is POS
 [start, end) holds every variant with POS <= end and E >= start + 1.
 
 Query alleles are normalised as ingest normalises records (catalogue.alleles): trimmed to their minimal
-form. Left-alignment needs the reference sequence; without a configured reference only trimming is
-done, so an indel given right-shifted inside a repeat is not moved (an operator reference can be passed
-as `fetch` later). Alleles with `N` (any base) are matched as given, without trimming.
+form, and left-aligned when the operator configured a reference FASTA for the assembly
+(GENOMEGATE_REFERENCE_FASTA); without one, an indel given right-shifted inside a repeat is not moved.
+Alleles with `N` (any base) are matched as given, without trimming.
 """
 
 from __future__ import annotations
@@ -113,8 +113,13 @@ def _check_in_contig(chroms: dict[str, str], positions: list[int], field: str) -
 
 
 def parse_variant_query(params: dict[str, object],
-                        fetch: Callable[[int, int], str] | None = None) -> VariantQuery | None:
-    """Validate g_variants parameters into a query, or None when no variant parameter was given."""
+                        fetcher: Callable[[dict[str, str]], Callable[[int, int], str] | None] | None = None,
+                        ) -> VariantQuery | None:
+    """Validate g_variants parameters into a query, or None when no variant parameter was given.
+
+    `fetcher` gives a reference fetch for the query's chromosome (per assembly) when the operator configured
+    one: sequence-query indels are then left-aligned as ingest left-aligns them.
+    """
     assembly_id = _assembly(params.get("assemblyId") if isinstance(params.get("assemblyId"), str) else None)
     if "aminoacidChange" in params or "mateName" in params:
         name = "aminoacidChange" if "aminoacidChange" in params else "mateName"
@@ -185,7 +190,7 @@ def parse_variant_query(params: dict[str, object],
     if not alt:
         raise InvalidParameter("alternateBases", "is empty: give the padding base of a deletion, as in VCF")
     if "N" not in ref and "N" not in alt:
-        pos, ref, alt = normalise(pos, ref, alt, fetch)
+        pos, ref, alt = normalise(pos, ref, alt, fetcher(chroms) if fetcher else None)
     search = VariantSearch(chrom, pos_min=pos, pos_max=pos, ref=ref, alt=alt, **common)  # type: ignore[arg-type]
     return VariantQuery(name, chroms, search)
 

@@ -23,6 +23,7 @@ from beacon.granularity import (
 )
 from beacon.models import BeaconRequest
 from beacon.query import VariantQuery, parse_variant_query, search_for
+from beacon.reference import References
 from beacon.responses import result_set, summary_response
 from catalogue.assemblies import accession
 from catalogue.errors import NotFound
@@ -192,9 +193,9 @@ def _searches(session: Session, query: VariantQuery, assembly: str) -> VariantSe
 
 
 def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str,
-                   dataset_id: str | None = None) -> dict[str, Any]:
+                   dataset_id: str | None = None, references: References | None = None) -> dict[str, Any]:
     """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document."""
-    query = parse_variant_query(request.params)
+    query = parse_variant_query(request.params, references.fetcher if references else None)
     if query is None:
         raise InvalidParameter("referenceName", "give referenceName and start (with referenceBases and "
                                                 "alternateBases, or end), or geneId")

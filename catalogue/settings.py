@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     trusted_issuers: Annotated[list[TrustedIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
     )
+    reference_fasta: Annotated[dict[str, Path], NoDecode] = Field(
+        default_factory=dict, description='JSON {"GRCh38": "/path/GRCh38.fa"}: indexed FASTA per assembly '
+                                          "with which the Beacon left-aligns query indels")
     access_days: int = Field(365, ge=1, le=3650, description="default length of an approved access, in days")
     visa_lifetime: int = Field(3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
     trusted_visa_issuers: Annotated[list[TrustedVisaIssuer], NoDecode] = Field(
@@ -73,6 +76,8 @@ class Settings(BaseSettings):
                                           description="largest byte range of one whole-file htsget URL")
     release_spool_bytes: int = Field(8 << 20, ge=1 << 16,
                                      description="region blocks larger than this spill to a temporary file")
+    release_node_key: Path | None = Field(None, description="the node's Crypt4GH secret key for files kept "
+                                          "encrypted at rest; default data_dir/keys/node.c4gh.sec")
     attachment_max_bytes: int = Field(10_000_000, ge=1_000, description="largest attachment of a request")
     reminder_days: int = Field(30, ge=1, description="remind applicants this many days before access ends")
     smtp_host: str | None = Field(None, description="SMTP server for notifications (none: kept in the outbox)")
@@ -91,7 +96,17 @@ class Settings(BaseSettings):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
-    @field_validator("trusted_issuers", "trusted_visa_issuers", mode="before")
+    @field_validator("reference_fasta")
+    @classmethod
+    def _references_exist(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for assembly, path in value.items():
+            if assembly not in ("GRCh37", "GRCh38"):
+                raise ValueError(f"{assembly} is not an assembly (GRCh37 or GRCh38)")
+            if not path.is_file() or not Path(f"{path}.fai").is_file():
+                raise ValueError(f"{path} is not an indexed FASTA (it and {path.name}.fai must exist)")
+        return value
+
+    @field_validator("trusted_issuers", "trusted_visa_issuers", "reference_fasta", mode="before")
     @classmethod
     def _parse_issuers(cls, value: Any) -> Any:
         if isinstance(value, str):
