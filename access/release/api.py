@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from access.deps import PassportCallerDep
 from access.release import keys, services
-from access.release.crypt4gh import SEGMENT_SIZE, encrypt_stream
+from access.release.at_rest import default_node_key_path
 from access.release.errors import TokenRefused, htsget_error
 from access.release.models import ResearcherKeyCreate, ResearcherKeyPublic
 from access.release.tickets import FORMATS, Part, parse_query
@@ -28,7 +28,6 @@ __all__ = ["htsget_router", "keys_router", "release_router"]
 
 log = logging.getLogger("genomegate.release")
 HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
-_FILE_READ = 16 * SEGMENT_SIZE
 
 
 def _htsget_error(status_code: int, name: str, message: str) -> JSONResponse:
@@ -63,7 +62,8 @@ async def get_release_context(runtime: RuntimeDep) -> services.ReleaseContext:
     return services.ReleaseContext(secret=settings.secret_key, base_url=settings.public_base_url,
                                    ticket_ttl=settings.release_ticket_ttl,
                                    file_block_bytes=settings.release_file_block_bytes,
-                                   spool_bytes=settings.release_spool_bytes)
+                                   spool_bytes=settings.release_spool_bytes,
+                                   node_key_path=settings.release_node_key or default_node_key_path(settings.data_dir))
 
 
 ContextDep = Annotated[services.ReleaseContext, Depends(get_release_context)]
@@ -178,22 +178,17 @@ class _FileResponse(FileResponse):
 release_router = APIRouter(prefix="/api/release", tags=["release"])
 
 
-def _read(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(_FILE_READ):
-            yield chunk
-
-
 @release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse,
                     summary="Download a whole file encrypted with Crypt4GH to your key (callers entitled to it)")
-def download(session: SessionDep, caller: PassportCallerDep, request: Request, dataset_id: str, file_id: str,
+def download(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
+             file_id: str,
              encryption: Annotated[str, Query(description="crypt4gh")] = "crypt4gh",
              key_id: Annotated[str | None, Query(description="one of your keys (default: the newest)")] = None,
              ) -> StreamingResponse:
     prepared = services.prepare_download(session, caller, dataset_id=dataset_id, file_id=file_id,
-                                         encryption=encryption, key_id=key_id, client=_client(request))
-    recipient = keys.key_bytes(prepared.key)
-    return StreamingResponse(encrypt_stream(_read(prepared.path), recipient), media_type="application/octet-stream",
+                                         encryption=encryption, key_id=key_id, node_key_path=ctx.node_key_path,
+                                         client=_client(request))
+    return StreamingResponse(prepared.chunks(), media_type="application/octet-stream",
                              headers={"Content-Length": str(prepared.encrypted_size),
                                       "Content-Disposition": f'attachment; filename="{prepared.name}"',
                                       "X-Crypt4GH-Key": prepared.key.id})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from catalogue.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 __all__ = [
     "HTSGET_ERRORS",
     "InvalidRange",
     "NoKey",
     "NotEntitled",
+    "StoredFileChanged",
     "TokenRefused",
     "UnsupportedFormat",
     "WrongToken",
@@ -38,6 +39,10 @@ class WrongToken(Forbidden):
 
 class NoKey(NotFound):
     """No Crypt4GH public key is registered for you (or not the one named). Register one at /api/access/keys."""
+
+
+class StoredFileChanged(Conflict):
+    """A stored file no longer has the sha256 the catalogue holds for it. Restore it from a backup, then retry."""
 
 
 # htsget 1.3 error names and statuses, looked up along the error's class hierarchy.

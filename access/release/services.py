@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -13,10 +14,10 @@ from typing import IO
 from sqlmodel import Session
 
 from access import audit
-from access.release import bgzf, slicing
-from access.release.crypt4gh import encrypted_size
+from access.release import at_rest, bgzf, slicing
+from access.release.crypt4gh import encrypt_stream, encrypted_size
 from access.release.errors import NotEntitled, UnsupportedFormat, WrongToken
-from access.release.keys import download_key
+from access.release.keys import download_key, key_bytes
 from access.release.models import ResearcherKey
 from access.release.tickets import Part, TicketQuery, block_path, plan_parts, ticket_json
 from access.release.tokens import BlockGrant, read_block_token, sign_block_token
@@ -24,15 +25,17 @@ from access.rights import record_datasets
 from catalogue.errors import InvalidInput, NotFound
 from catalogue.identity import Caller
 from catalogue.models import DatasetFile
-from catalogue.services.datasets import dataset_files, get_dataset
+from catalogue.services.datasets import dataset_files, get_dataset, get_dataset_for_update
 from catalogue.services.roles import require_authenticated
 
 __all__ = [
+    "AtRestCopy",
     "Download",
     "ReleaseContext",
     "SpooledBlock",
     "authorise_block",
     "body_block",
+    "encrypt_dataset_at_rest",
     "header_block",
     "issue_ticket",
     "prepare_download",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 _READ = 1 << 20
+log = logging.getLogger("genomegate.release")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,7 @@ class ReleaseContext:
     ticket_ttl: int = 300
     file_block_bytes: int = 1 << 30
     spool_bytes: int = 8 << 20
+    node_key_path: Path | None = None  # the node's Crypt4GH secret key, for files kept encrypted at rest
 
 
 def _require_entitled(session: Session, caller: Caller, dataset_id: str) -> str | None:
@@ -208,18 +213,52 @@ def range_length(header: str | None, size: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Download:
-    """An encrypted download, audited and ready to stream."""
+    """An encrypted download, audited and ready to stream: its at-rest copy re-headed, or the file encrypted anew."""
 
     path: Path
     name: str
     plain_size: int
     encrypted_size: int
     key: ResearcherKey
+    reencrypted: at_rest.Reencrypted | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.reencrypted is not None:
+            return self.reencrypted.chunks()
+        return encrypt_stream(_read(self.path), key_bytes(self.key))
+
+
+def _read(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_READ):
+            yield chunk
+
+
+def _reencrypted(file: DatasetFile, key: ResearcherKey, node_key_path: Path | None) -> at_rest.Reencrypted | None:
+    """The file's at-rest copy with its header sealed for `key`; None (full encryption) when there is none usable."""
+    copy = at_rest.at_rest_path(Path(file.uri))
+    if node_key_path is None or not copy.exists():
+        return None
+    node_key = at_rest.load_node_key(node_key_path)
+    if node_key is None:
+        log.warning("%s is kept encrypted at rest but the node key %s is missing; encrypting anew", file.id,
+                    node_key_path)
+        return None
+    try:
+        return at_rest.reencrypt_header(copy, node_key.secret, key_bytes(key), plain_size=file.size)
+    except at_rest.AtRestUnusable as exc:
+        log.warning("the at-rest copy of %s is unusable (%s); encrypting anew", file.id, exc)
+        return None
 
 
 def prepare_download(session: Session, caller: Caller, *, dataset_id: str, file_id: str, encryption: str,
-                     key_id: str | None = None, client: str | None = None) -> Download:
-    """Check and audit a whole-file download encrypted with Crypt4GH to the caller's registered key."""
+                     key_id: str | None = None, node_key_path: Path | None = None,
+                     client: str | None = None) -> Download:
+    """Check and audit a whole-file download encrypted with Crypt4GH to the caller's registered key.
+
+    When the file is kept encrypted at rest (and `node_key_path` opens it), only its header is re-encrypted to
+    the caller's key and its segments are served as stored; otherwise the plain file is encrypted as it streams.
+    """
     subject = require_authenticated(caller)
     if encryption != "crypt4gh":
         raise InvalidInput("downloads are encrypted: ask encryption=crypt4gh (htsget serves plain bytes)",
@@ -230,9 +269,53 @@ def prepare_download(session: Session, caller: Caller, *, dataset_id: str, file_
     if file is None or file.dataset_id != dataset.id:
         raise NotFound(f"dataset {dataset.id} has no file {file_id}", field="file_id")
     key = download_key(session, subject, key_id)
+    reencrypted = _reencrypted(file, key, node_key_path)
     audit.append(session, actor=subject, action="release.download", dataset_id=dataset.id, client=client,
                  visa_jti=visa_jti, details={
         "file": file.id, "bytes": file.size, "sha256": file.sha256, "encryption": "crypt4gh",
-        "key": key.id, "fingerprint": key.fingerprint})
+        "key": key.id, "fingerprint": key.fingerprint, "reencrypted": reencrypted is not None})
     session.commit()
-    return Download(Path(file.uri), f"{file.name}.c4gh", file.size, encrypted_size(file.size), key)
+    size = reencrypted.size if reencrypted is not None else encrypted_size(file.size)
+    return Download(Path(file.uri), f"{file.name}.c4gh", file.size, size, key, reencrypted)
+
+
+@dataclass(frozen=True, slots=True)
+class AtRestCopy:
+    """One stored file's Crypt4GH copy: where it is, and whether this run wrote it or found a usable one."""
+
+    file_id: str
+    path: Path
+    plain_size: int
+    written: bool
+
+
+def encrypt_dataset_at_rest(session: Session, caller: Caller, *, dataset_id: str, node_key_path: Path,
+                            progress: Callable[[int], None] | None = None,
+                            client: str | None = None) -> list[AtRestCopy]:
+    """Keep a Crypt4GH copy of each of a dataset's stored files, encrypted to the node key (stewards, operators).
+
+    Creates the node key on first use. Safe to run again: usable copies are kept, unusable ones (another node key,
+    truncated) rewritten. StoredFileChanged, and no copy, when a stored file no longer has its catalogued sha256.
+    """
+    dataset = get_dataset_for_update(session, caller, dataset_id)
+    node_key = at_rest.load_node_key(node_key_path, create=True)
+    assert node_key is not None
+    copies = []
+    for file in dataset_files(session, dataset.id):
+        plain = Path(file.uri)
+        copy = at_rest.at_rest_path(plain)
+        if copy.exists():
+            try:
+                at_rest.reencrypt_header(copy, node_key.secret, node_key.public, plain_size=file.size)
+                copies.append(AtRestCopy(file.id, copy, file.size, written=False))
+                continue
+            except at_rest.AtRestUnusable as exc:
+                log.warning("rewriting the at-rest copy of %s: %s", file.id, exc)
+        copy = at_rest.encrypt_file(plain, node_key.public, sha256=file.sha256, progress=progress)
+        copies.append(AtRestCopy(file.id, copy, file.size, written=True))
+    audit.append(session, actor=require_authenticated(caller), action="release.encrypt_at_rest",
+                 dataset_id=dataset.id, client=client, details={
+        "files": [c.file_id for c in copies], "written": [c.file_id for c in copies if c.written],
+        "node_key": node_key.fingerprint})
+    session.commit()
+    return copies

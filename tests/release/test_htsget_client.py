@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import htsget
 import pytest
-import uvicorn
 
-from catalogue.runtime import Runtime
-from genomegate.app import create_app
 from ingest.synthetic import SimulatedCohort
 from tests.ingest._tools import bcftools
 from tests.release.conftest import ALICE, Released
-
-
-@pytest.fixture
-def server(released: Released) -> Iterator[str]:
-    """The app on a free loopback port, in a thread, on the test's database; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    runtime = released.runtime
-    live = Runtime(settings=runtime.settings.model_copy(update={"public_base_url": base}), engine=runtime.engine,
-                   issuer=runtime.issuer, verifier=runtime.verifier)
-    config = uvicorn.Config(create_app(runtime=live), host="127.0.0.1", port=port, log_level="warning",
-                            ws="none", lifespan="off", access_log=False)
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield base
-    uvicorn_server.should_exit = True
-    thread.join(10)
 
 
 @pytest.mark.parametrize("fmt", ["VCF", "BCF"])
