@@ -12,7 +12,7 @@ from beacon.filters import SEX_TERMS, select_individuals
 from beacon.genotypes import ZYGOSITY, open_files
 from beacon.granularity import Granularity, dataset_granularity, included
 from beacon.models import BeaconRequest
-from beacon.query import VariantQuery, parse_variant_query
+from beacon.query import VariantQuery
 from beacon.responses import meta, result_set, summary_response
 from beacon.services import answer, dataset_scope, parse_variant_id
 from catalogue.errors import NotFound
@@ -171,12 +171,3 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
         info["excludedDatasets"] = scope.excluded
     return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
                             info=info)
-
-
-def individual_variants_query(request: BeaconRequest) -> VariantQuery:
-    """/individuals/{id}/g_variants needs a region: the carriers are read from the files, region by region."""
-    query = parse_variant_query(request.params)
-    if query is None:
-        raise InvalidParameter("referenceName", "give a region (referenceName, start, end) to list an individual's "
-                                                "variants")
-    return query
