@@ -12,7 +12,7 @@ from catalogue.deps import CallerDep
 from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 
-__all__ = ["PASSPORT_HEADER", "PassportCallerDep", "rejected_visas", "visa_verifier"]
+__all__ = ["PASSPORT_HEADER", "PassportCallerDep", "rejected_visas", "visa_verifier", "with_visas"]
 
 PASSPORT_HEADER = "X-GA4GH-Passport"
 
@@ -26,7 +26,7 @@ def visa_verifier(request: Request) -> VisaVerifier:
     return verifier
 
 
-async def _with_visas(request: Request, caller: CallerDep) -> Caller:
+async def with_visas(request: Request, caller: CallerDep) -> Caller:
     """The caller, with the datasets granted by the visas in the X-GA4GH-Passport header (comma-separated
     visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`)."""
     header = request.headers.get(PASSPORT_HEADER)
@@ -41,4 +41,4 @@ def rejected_visas(request: Request) -> list[dict[str, str]]:
     return list(getattr(request.state, "rejected_visas", None) or [])
 
 
-PassportCallerDep = Annotated[Caller, Depends(_with_visas)]
+PassportCallerDep = Annotated[Caller, Depends(with_visas)]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from access.deps import PassportCallerDep, rejected_visas
+from access.deps import PassportCallerDep, rejected_visas, with_visas
 from beacon import entries, framework
 from beacon import request as parse
 from beacon.errors import InvalidParameter
@@ -21,9 +23,12 @@ from beacon.reference import References
 from beacon.responses import error_response
 from beacon.services import query_variants
 from beacon.testmode import test_answer
-from catalogue.deps import CallerDep, SessionDep, SettingsDep
+from catalogue.database import session_scope
+from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.identity import Caller
 from catalogue.runtime import Runtime
+from catalogue.settings import Settings
 
 __all__ = ["BEACON_PATH", "create_beacon_app", "router"]
 
@@ -94,26 +99,44 @@ def filtering_terms(session: SessionDep) -> dict[str, Any]:
     return framework.filtering_terms(session)
 
 
+@dataclass(frozen=True, slots=True)
+class QueryCall:
+    settings: Settings
+    session: Session
+    caller: Caller
+
+
+async def _query_call(request: Request) -> AsyncIterator[QueryCall]:
+    """Settings, session and caller (with visas) of a variant query, resolved as one dependency: on the hot
+    path FastAPI's per-dependency bookkeeping cost more than the query itself."""
+    runtime: Runtime = request.app.state.runtime
+    with session_scope(runtime.engine) as session:
+        caller = await with_visas(request, await get_caller(request, runtime, session))
+        yield QueryCall(runtime.settings, session, caller)
+
+
+QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
+
+
 @router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
                   "granularity by dataset security and the caller's rights)")
-async def g_variants(request: Request, session: SessionDep, caller: PassportCallerDep, settings: SettingsDep) -> Any:
-    parsed = await _parsed(request, settings.max_page_size)
+async def g_variants(request: Request, call: QueryCallDep) -> Any:
+    parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
         return JSONResponse(test_answer(parsed))
     # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
-    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
+    return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
                                            references=request.app.state.references))
 
 
 @router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
                   summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
-async def dataset_g_variants(dataset_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
-                             settings: SettingsDep) -> Any:
-    parsed = await _parsed(request, settings.max_page_size)
+async def dataset_g_variants(dataset_id: str, request: Request, call: QueryCallDep) -> Any:
+    parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
-    return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings), dataset_id=dataset_id,
-                                           references=request.app.state.references))
+    return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
+                                           dataset_id=dataset_id, references=request.app.state.references))
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")

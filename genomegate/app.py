@@ -44,10 +44,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
+    app.mount(BEACON_PATH, create_beacon_app(runtime))  # first: the busiest routes are matched soonest
     app.include_router(wellknown_router)
     app.include_router(catalogue_router)
     app.include_router(ingest_router)
-    app.mount(BEACON_PATH, create_beacon_app(runtime))
     app.include_router(access_router)
     app.include_router(keys_router)
     app.include_router(release_router)
