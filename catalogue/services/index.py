@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
@@ -22,10 +22,10 @@ from catalogue.models import Dataset, DatasetFile, Sample, Variant, utcnow
 
 __all__ = [
     "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics", "register_file",
-    "remove_file", "replace_file", "upsert_samples", "write_variants",
+    "remove_file", "replace_file", "upsert_samples", "variant_values", "write_values", "write_variants",
 ]
 
-_COLUMNS = ("dataset_id", "chrom", "pos", "ref", "alt", "file_id", "end", "variant_type", "length",
+_COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "end", "variant_type", "length",
             "ac", "an", "het", "hom_alt", "hemi_alt", "groups")
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in _COLUMNS)  # quoted: END is reserved in PostgreSQL
 
@@ -113,20 +113,29 @@ def remove_file(session: Session, file: DatasetFile) -> None:
     session.flush()
 
 
-def _row(dataset_id: str, file_id: str, v: VariantRecord) -> tuple[Any, ...]:
+def variant_values(v: VariantRecord) -> tuple[Any, ...]:
+    """A variant as plain values for write_values (all but the dataset and file ids): cheap to pickle, so
+    parallel readers can hand their rows over in this form."""
     groups = json.dumps({k: list(c) for k, c in v.groups.items()}, separators=(",", ":")) if v.groups else None
-    return (dataset_id, v.chrom, v.pos, v.ref, v.alt, file_id, v.end, v.variant_type, v.length,
-            v.ac, v.an, v.het, v.hom_alt, v.hemi_alt, groups)
+    return (v.chrom, v.pos, v.ref, v.alt, v.end, v.variant_type, v.length, v.ac, v.an, v.het, v.hom_alt,
+            v.hemi_alt, groups)
 
 
 def write_variants(session: Session, dataset_id: str, file_id: str,
                    batches: Iterable[Sequence[VariantRecord]]) -> int:
-    """Insert every batch of variants of one file; SQLite uses executemany, PostgreSQL COPY.
+    """Insert every batch of variants of one file (see write_values)."""
+    return write_values(session, dataset_id, file_id, ([variant_values(v) for v in batch] for batch in batches))
+
+
+def write_values(session: Session, dataset_id: str, file_id: str,
+                 batches: Iterable[Sequence[tuple[Any, ...]]]) -> int:
+    """Insert batches of variant_values() rows of one file; SQLite uses executemany, PostgreSQL COPY.
 
     Conflict when a variant is in the dataset already (from another file).
     """
     connection = session.connection()
     raw: Any = connection.connection.driver_connection
+    ids = (dataset_id, file_id)
     written = 0
     try:
         if is_sqlite(connection.engine):
@@ -134,14 +143,14 @@ def write_variants(session: Session, dataset_id: str, file_id: str,
                          f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
             cursor = raw.cursor()
             for batch in batches:
-                cursor.executemany(statement, [_row(dataset_id, file_id, v) for v in batch])
+                cursor.executemany(statement, [ids + values for values in batch])
                 written += len(batch)
             return written
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
             for batch in batches:
-                for v in batch:
-                    copy.write_row(_row(dataset_id, file_id, v))
+                for values in batch:
+                    copy.write_row(ids + values)
                 written += len(batch)
         return written
     except (sqlite3.IntegrityError, psycopg.IntegrityError):
@@ -151,14 +160,22 @@ def write_variants(session: Session, dataset_id: str, file_id: str,
 def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRecord]) -> int:
     """Add the dataset's samples, or update their metadata when they exist already."""
     existing = {s.sample_id: s for s in session.exec(select(Sample).where(Sample.dataset_id == dataset_id))}
+    new: list[dict[str, Any]] = []
     count = 0
     for record in samples:
-        row = existing.get(record.sample_id) or Sample(dataset_id=dataset_id, sample_id=record.sample_id)
-        row.sex, row.population = record.sex, record.population
-        row.phenotypes, row.diseases = list(record.phenotypes), list(record.diseases)
-        session.add(row)
+        values = {"sex": record.sex, "population": record.population, "phenotypes": list(record.phenotypes),
+                  "diseases": list(record.diseases)}
+        row = existing.get(record.sample_id)
+        if row is None:  # the common case (a first ingest): one bulk INSERT below, no ORM object per sample
+            new.append({"dataset_id": dataset_id, "sample_id": record.sample_id, **values})
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.add(row)
         count += 1
     session.flush()
+    if new:
+        session.execute(insert(Sample), new)
     return count
 
 
