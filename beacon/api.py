@@ -179,6 +179,17 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
     return entries.individuals(session, caller, parsed)
 
 
+@router.api_route("/individuals/{individual_id}/g_variants", methods=["GET", "POST"],
+                  summary="Variants an individual carries in a region (record-level rights to its dataset)")
+async def individual_g_variants(individual_id: str, request: Request, call: QueryCallDep) -> Any:
+    parsed = await _parsed(request, call.settings.max_page_size)
+    if parsed.test_mode:
+        return test_answer(parsed)
+    return _answer(request, entries.individual_variants(call.session, call.caller, parsed, individual_id,
+                                                        base_url=_base(call.settings),
+                                                        references=request.app.state.references))
+
+
 @router.api_route("/individuals/{individual_id}", methods=["GET", "POST"], summary="One individual")
 async def individual(individual_id: str, request: Request, session: SessionDep, caller: CallerDep,
                      settings: SettingsDep) -> Any:

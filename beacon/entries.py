@@ -12,15 +12,16 @@ from beacon.filters import SEX_TERMS, select_individuals
 from beacon.genotypes import ZYGOSITY, open_files
 from beacon.granularity import Granularity, dataset_granularity, included
 from beacon.models import BeaconRequest
-from beacon.query import VariantQuery
+from beacon.query import VariantQuery, parse_variant_query, search_for
+from beacon.reference import References
 from beacon.responses import meta, result_set, summary_response
-from beacon.services import answer, dataset_scope, parse_variant_id
+from beacon.services import answer, dataset_scope, parse_variant_id, variant_record
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
 from catalogue.services.lookup import dataset_file, find_variants, published_datasets, samples_of
 
-__all__ = ["dataset_documents", "individuals", "variant_by_id", "variant_individuals"]
+__all__ = ["dataset_documents", "individual_variants", "individuals", "variant_by_id", "variant_individuals"]
 
 _SEX = {sex: {"id": term, "label": label} for term, (sex, label) in SEX_TERMS.items()}
 
@@ -171,3 +172,60 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
         info["excludedDatasets"] = scope.excluded
     return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
                             info=info)
+
+
+MAX_SCANNED = 10_000  # index rows of one region checked against an individual's genotypes
+
+
+def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
+                        base_url: str, references: References | None = None) -> dict[str, Any]:
+    """The variants an individual carries in a region or at an allele, from the dataset's files.
+
+    An individual's genotypes are individual-level data: only datasets where the caller has record-level
+    rights answer; the others are listed as excluded with the reason.
+    """
+    query = parse_variant_query(request.params, references.fetcher if references else None)
+    if query is None or query.shape == "gene":
+        raise InvalidParameter("referenceName", "give a region (referenceName, start, end) or an allele to list "
+                                                "an individual's variants")
+    scope = dataset_scope(session, caller, request, assemblies=list(query.chroms))
+    excluded = list(scope.excluded)
+    sets: list[dict[str, Any]] = []
+    per_dataset: list[dict[str, Any]] = []
+    audited: list[str] = []
+    total = 0
+    for d, _level, records in scope.datasets:
+        if not records:
+            excluded.append({"datasetId": d.id, "reason": "an individual's genotypes need record-level rights"})
+            continue
+        if not samples_of(session, [d.id], sample_id=individual_id):
+            continue
+        hits = find_variants(session, [d], search_for(query, query.chroms[d.assembly]), limit=MAX_SCANNED + 1)
+        if len(hits) > MAX_SCANNED:
+            raise InvalidParameter("end", f"the region holds more than {MAX_SCANNED:,} variants in {d.id}: "
+                                          "ask for a smaller one")
+        carried: list[dict[str, Any]] = []
+        with open_files(d.assembly) as reader:
+            for f in dataset_file(session, d.id):
+                for h in hits:
+                    zygosity = next((c.zygosity for c in reader.carriers(f.uri, h.chrom, h.pos, h.ref, h.alt, h.end)
+                                     if c.sample_id == individual_id), None)
+                    if zygosity is not None:
+                        carried.append(variant_record(d.assembly, h, base_url=base_url, carriers=[
+                            {"biosampleId": individual_id, "individualId": individual_id,
+                             "zygosity": ZYGOSITY[zygosity]}]))
+        total += len(carried)
+        audited.append(d.id)
+        per_dataset.append({"datasetId": d.id, "returnedGranularity": "record", "exists": bool(carried)})
+        if included(request.include, bool(carried)):
+            sets.append(result_set(d.id, exists=bool(carried), count=len(carried),
+                                   results=carried[request.skip:request.skip + request.limit],
+                                   info={"returnedGranularity": "record"}))
+    _audit(session, caller, audited, {"entity": "genomicVariation", "individual": individual_id,
+                                      "query": request.params})
+    info: dict[str, Any] = {"datasets": per_dataset}
+    if excluded:
+        info["excludedDatasets"] = excluded
+    granularity = Granularity.RECORD if audited else Granularity.BOOLEAN
+    return summary_response(request, granularity, "genomicVariation", exists=total > 0, total=total,
+                            result_sets=sets if granularity is Granularity.RECORD else [], info=info)
