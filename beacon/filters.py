@@ -62,15 +62,10 @@ def select_individuals(filters: Sequence[Filter]) -> Selection:
 def variant_group(selection: Selection) -> str | None:
     """The index group (`sex:female`, `population:EUR`) whose counts answer a variant query, if any.
 
-    The index keeps counts per sex and per population, not per combination nor per disease, so variant
-    queries take at most one of those filters.
+    The index keeps counts per sex and per population; a disease filter or a combination of filters has
+    no group (None) and is answered from the genotypes in the files instead.
     """
-    if selection.empty:
+    if selection.empty or selection.diseases:
         return None
-    if selection.diseases:
-        raise UnsupportedParameter("filters", "disease filters apply to /individuals only; variant counts "
-                                              "are kept per sex and per population")
     keys = ([f"sex:{selection.sex}"] if selection.sex else []) + [f"population:{p}" for p in selection.populations]
-    if len(keys) > 1:
-        raise UnsupportedParameter("filters", "variant queries take one sex or one population filter at a time")
-    return keys[0]
+    return keys[0] if len(keys) == 1 else None

@@ -178,7 +178,7 @@ def from_query(items: Iterable[tuple[str, str]], *, max_limit: int) -> BeaconReq
     test_mode = one("testmode")
     schemas = controls.get("requestedschema") or controls.get("requestedschemas") or []
     return BeaconRequest(
-        params=params, filters=_filters(controls.get("filters", [])),
+        params=params, filters=_filters([f for v in controls.get("filters", []) for f in v.split(",") if f]),
         granularity=_granularity(granularity) if granularity else Granularity.BOOLEAN,
         include=_include(include) if include else "HIT", skip=skip, limit=limit,
         test_mode=_boolean("testMode", test_mode) if test_mode else False, requested_schemas=_schemas(schemas))

@@ -12,8 +12,8 @@ from sqlmodel import Session
 from access import audit
 from access.rights import record_datasets
 from beacon.errors import InvalidParameter
-from beacon.filters import select_individuals, variant_group
-from beacon.genotypes import ZYGOSITY, open_files
+from beacon.filters import Selection, select_individuals, variant_group
+from beacon.genotypes import ZYGOSITY, Carrier, open_files
 from beacon.granularity import (
     Granularity,
     allowed_granularity,
@@ -37,6 +37,7 @@ from catalogue.services.lookup import (
     find_gene,
     find_variants,
     published_for_queries,
+    samples_of,
     tally_variants,
 )
 
@@ -199,19 +200,25 @@ def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, 
     if query is None:
         raise InvalidParameter("referenceName", "give referenceName and start (with referenceBases and "
                                                 "alternateBases, or end), or geneId")
-    group = variant_group(select_individuals(request.filters))
+    selection = select_individuals(request.filters)
+    group = variant_group(selection)
     assembly_id = request.params.get("assemblyId")
     assemblies = list(query.chroms) if query.shape != "gene" else None
     if isinstance(assembly_id, str) and assemblies is None:
         assemblies = [a for a in ("GRCh37", "GRCh38") if a.lower() == assembly_id.lower()
                       or {"GRCh37": "hg19", "GRCh38": "hg38"}[a] == assembly_id.lower()]
     scope = dataset_scope(session, caller, request, only=dataset_id, assemblies=assemblies)
-    return answer(session, caller, request, query, scope, group=group, base_url=base_url)
+    scan = None if selection.empty or group is not None else selection
+    return answer(session, caller, request, query, scope, group=group, base_url=base_url, scan=scan)
 
 
 def answer(session: Session, caller: Caller, request: BeaconRequest, query: VariantQuery, scope: Scope, *,
-           group: str | None, base_url: str) -> dict[str, Any]:
-    """Run `query` over the scope's datasets and build the response at the granularity each allows."""
+           group: str | None, base_url: str, scan: Selection | None = None) -> dict[str, Any]:
+    """Run `query` over the scope's datasets and build the response at the granularity each allows.
+
+    `scan` (filters the index keeps no counts for: diseases, combinations) counts only the selected
+    individuals' alleles, read from the files.
+    """
     excluded = list(scope.excluded)
     searches: dict[str, VariantSearch] = {}
     reachable: list[tuple[PublishedDataset, Granularity, bool]] = []
@@ -232,8 +239,13 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     by_assembly: dict[str, list[PublishedDataset]] = {}
     for d, _, _ in reachable:
         by_assembly.setdefault(d.assembly, []).append(d)
+    carried: dict[str, list[tuple[VariantHit, list[Carrier]]]] = {}
     for assembly, members in by_assembly.items():
-        if group is None:
+        if scan is not None:
+            for d in members:
+                carried[d.id] = _selected_carriers(session, d, searches[assembly], scan)
+                tallies[d.id] = _carrier_tally(carried[d.id])
+        elif group is None:
             tallies.update(tally_variants(session, members, searches[assembly]))
         else:
             tallies.update(_group_tally(find_variants(session, members, searches[assembly]), group))
@@ -262,8 +274,12 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         handovers = None
         if level is Granularity.RECORD:
             search = searches[d.assembly]
-            hits = find_variants(session, [d], search, limit=request.limit, offset=request.skip)
-            results = _records(session, d, hits, base_url=base_url, group=group)
+            if scan is not None:
+                page = carried[d.id][request.skip:request.skip + request.limit]
+                results = [variant_record(d.assembly, h, base_url=base_url, carriers=_case_level(c)) for h, c in page]
+            else:
+                hits = find_variants(session, [d], search, limit=request.limit, offset=request.skip)
+                results = _records(session, d, hits, base_url=base_url, group=group)
             handovers = _handover(base_url, d.id, search) if hit else None
             audited.append((d, len(results)))
         sets.append(result_set(d.id, exists=hit, count=tally.variants, results=results, info=info,
@@ -282,6 +298,44 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         session.commit()
     return summary_response(request, granularity, "genomicVariation", exists=exists, total=total,
                             result_sets=sets, info=info)
+
+
+MAX_SCANNED = 10_000  # index rows of one query whose genotypes are read to answer a filter
+
+
+def _selected_carriers(session: Session, dataset: PublishedDataset, search: VariantSearch,
+                       selection: Selection) -> list[tuple[VariantHit, list[Carrier]]]:
+    """The matching variants carried by the selected individuals, with those carriers, from the files."""
+    hits = find_variants(session, [dataset], search, limit=MAX_SCANNED + 1)
+    if len(hits) > MAX_SCANNED:
+        raise InvalidParameter("filters", f"these filters are answered from the genotypes, and the query reaches "
+                                          f"more than {MAX_SCANNED:,} variants of {dataset.id}: narrow it")
+    selected = {s.sample_id for s in samples_of(session, [dataset.id])
+                if selection.matches(s.sex, s.population, s.diseases)}
+    out: list[tuple[VariantHit, list[Carrier]]] = []
+    if not selected:
+        return out
+    with open_files(dataset.assembly) as reader:
+        for f in dataset_file(session, dataset.id):
+            for hit in hits:
+                carriers = [c for c in reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end)
+                            if c.sample_id in selected]
+                if carriers:
+                    out.append((hit, carriers))
+    return out
+
+
+_COPIES = {"het": 1, "hom": 2, "hemi": 1}
+
+
+def _carrier_tally(carried: list[tuple[VariantHit, list[Carrier]]]) -> VariantTally:
+    return VariantTally(len(carried), sum(_COPIES[c.zygosity] for _, cs in carried for c in cs),
+                        sum(len(cs) for _, cs in carried))
+
+
+def _case_level(carriers: list[Carrier]) -> list[dict[str, Any]]:
+    return [{"biosampleId": c.sample_id, "individualId": c.sample_id, "zygosity": ZYGOSITY[c.zygosity]}
+            for c in carriers]
 
 
 def _query_info(query: VariantQuery, searches: dict[str, VariantSearch], group: str | None) -> dict[str, Any]:
@@ -309,8 +363,6 @@ def _records(session: Session, dataset: PublishedDataset, hits: list[VariantHit]
         for hit in hits:
             carriers: list[dict[str, Any]] = []
             for f in files.values():
-                for c in reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end):
-                    carriers.append({"biosampleId": c.sample_id, "individualId": c.sample_id,
-                                     "zygosity": ZYGOSITY[c.zygosity]})
+                carriers += _case_level(reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end))
             out.append(variant_record(dataset.assembly, hit, base_url=base_url, group=group, carriers=carriers))
     return out
