@@ -70,27 +70,27 @@ def _base(settings: Any) -> str:
 
 @router.get("/", summary="Beacon information (anyone)")
 @router.get("/info", summary="Beacon information (anyone)")
-def info(settings: SettingsDep) -> dict[str, Any]:
+async def info(settings: SettingsDep) -> dict[str, Any]:
     return framework.info(_base(settings))
 
 
 @router.get("/service-info", summary="GA4GH service-info (anyone)")
-def service_info(settings: SettingsDep) -> dict[str, Any]:
+async def service_info(settings: SettingsDep) -> dict[str, Any]:
     return framework.service_info(_base(settings))
 
 
 @router.get("/configuration", summary="Beacon configuration (anyone)")
-def configuration() -> dict[str, Any]:
+async def configuration() -> dict[str, Any]:
     return framework.configuration()
 
 
 @router.get("/map", summary="Beacon map (anyone)")
-def beacon_map(settings: SettingsDep) -> dict[str, Any]:
+async def beacon_map(settings: SettingsDep) -> dict[str, Any]:
     return framework.beacon_map(_base(settings))
 
 
 @router.get("/entry_types", summary="Entry types (anyone)")
-def entry_types() -> dict[str, Any]:
+async def entry_types() -> dict[str, Any]:
     return framework.entry_types()
 
 
