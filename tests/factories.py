@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from access.models import AccessRequest, AccessRequestDataset, Entitlement
@@ -23,7 +27,11 @@ from catalogue.models import (
     SecurityLevel,
     utcnow,
 )
+from catalogue.runtime import Runtime
 from catalogue.services import datasets, registry, roles
+from catalogue.settings import TrustedVisaIssuer
+from catalogue.tokens import LocalIssuer, TokenVerifier
+from genomegate.app import create_app
 
 OPERATOR = Caller.cli_operator()
 
@@ -72,3 +80,18 @@ def make_entitlement(session: Session, subject: str, dataset_id: str, *, days: f
     session.add(entitlement)
     session.commit()
     return entitlement
+
+
+def client_with(runtime: Runtime, **settings: Any) -> TestClient:
+    """The app of this node with some settings changed (same database and signing key)."""
+    changed = runtime.settings.model_copy(update=settings)
+    node = Runtime(settings=changed, engine=runtime.engine, issuer=runtime.issuer,
+                   verifier=TokenVerifier(changed, runtime.issuer))
+    return TestClient(create_app(runtime=node))
+
+
+def trusting_visas_of(runtime: Runtime, issuer: LocalIssuer, jku: str, folder: Path) -> TestClient:
+    """The app of this node, trusting the visas `issuer` signs (its JWKS as a file, as an operator would set)."""
+    jwks = folder / f"{uuid4().hex}-jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    return client_with(runtime, trusted_visa_issuers=[TrustedVisaIssuer(iss=issuer.issuer, jku=jku, jwks_file=jwks)])

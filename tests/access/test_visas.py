@@ -15,10 +15,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from catalogue.runtime import Runtime
-from catalogue.settings import TrustedVisaIssuer
-from catalogue.tokens import LocalIssuer, TokenVerifier
-from genomegate.app import create_app
+from catalogue.tokens import LocalIssuer
 from tests.access.conftest import World
+from tests.factories import trusting_visas_of
 
 ALICE = "alice@uni.example"
 NODE_B = "https://node-b.example.org"
@@ -72,13 +71,7 @@ def node_b(tmp_path: Path) -> LocalIssuer:
 @pytest.fixture
 def trusting(runtime: Runtime, node_b: LocalIssuer, tmp_path: Path) -> TestClient:
     """This node, configured to trust node B's visas."""
-    jwks = tmp_path / "node-b-jwks.json"
-    jwks.write_text(json.dumps(node_b.jwks()))
-    settings = runtime.settings.model_copy(update={"trusted_visa_issuers": [
-        TrustedVisaIssuer(iss=NODE_B, jku=NODE_B_JKU, jwks_file=jwks)]})
-    node = Runtime(settings=settings, engine=runtime.engine, issuer=runtime.issuer,
-                   verifier=TokenVerifier(settings, runtime.issuer))
-    return TestClient(create_app(runtime=node))
+    return trusting_visas_of(runtime, node_b, NODE_B_JKU, tmp_path)
 
 
 def _visa(issuer: LocalIssuer, *, jku: str = NODE_B_JKU, sub: str = ALICE, exp: float = 600,

@@ -13,11 +13,10 @@ from catalogue.identity import Caller
 from catalogue.models import Variant
 from catalogue.runtime import Runtime
 from catalogue.settings import SettingsError, load_settings
-from catalogue.tokens import TokenVerifier
 from genomegate.app import create_app
 from ingest.services import run_job, start_ingestion
 from ingest.synthetic import simulate_cohort, write_reference_fasta
-from tests.factories import make_dataset, make_organisation
+from tests.factories import client_with, make_dataset, make_organisation
 
 
 def _right_shifted(fasta: pysam.FastaFile, v: Variant) -> tuple[int, str, str] | None:
@@ -46,10 +45,8 @@ def test_left_alignment_of_query_indels_uses_the_configured_reference(
 
     plain = TestClient(create_app(runtime=runtime)).get("/beacon/v2/g_variants", params=query).json()
     assert plain["responseSummary"]["exists"] is False  # trimming alone cannot move it
-    settings = runtime.settings.model_copy(update={"reference_fasta": {"GRCh38": reference}})
-    node = Runtime(settings=settings, engine=runtime.engine, issuer=runtime.issuer,
-                   verifier=TokenVerifier(settings, runtime.issuer))
-    aligned = TestClient(create_app(runtime=node)).get("/beacon/v2/g_variants", params=query).json()
+    aligned = client_with(runtime, reference_fasta={"GRCh38": reference}).get(
+        "/beacon/v2/g_variants", params=query).json()
     assert aligned["responseSummary"]["exists"] is True
     assert (aligned["info"]["query"]["GRCh38"]["vcfPos"], aligned["info"]["query"]["GRCh38"]["ref"]) == (
         stored.pos, stored.ref)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +13,8 @@ from sqlmodel import Session, select
 from access.models import AuditEvent
 from catalogue.models import Dataset, SecurityLevel
 from catalogue.runtime import Runtime
-from catalogue.settings import TrustedVisaIssuer
-from catalogue.tokens import LocalIssuer, TokenVerifier
-from genomegate.app import create_app
+from catalogue.tokens import LocalIssuer
+from tests.factories import trusting_visas_of
 
 NODE_B = "https://node-b.example.org"
 JKU = f"{NODE_B}/.well-known/jwks.json"
@@ -30,13 +28,7 @@ def node_b(tmp_path: Path) -> LocalIssuer:
 
 @pytest.fixture
 def beacon(runtime: Runtime, node_b: LocalIssuer, tmp_path: Path) -> TestClient:
-    jwks = tmp_path / "node-b-jwks.json"
-    jwks.write_text(json.dumps(node_b.jwks()))
-    settings = runtime.settings.model_copy(update={"trusted_visa_issuers": [
-        TrustedVisaIssuer(iss=NODE_B, jku=JKU, jwks_file=jwks)]})
-    node = Runtime(settings=settings, engine=runtime.engine, issuer=runtime.issuer,
-                   verifier=TokenVerifier(settings, runtime.issuer))
-    return TestClient(create_app(runtime=node))
+    return trusting_visas_of(runtime, node_b, JKU, tmp_path)
 
 
 def _grant(issuer: LocalIssuer, dataset_id: str, subject: str = "alice@uni.example") -> str:

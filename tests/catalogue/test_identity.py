@@ -14,8 +14,8 @@ from joserfc.jwk import RSAKey
 
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings, TrustedIssuer
-from catalogue.tokens import LocalIssuer, TokenVerifier, parse_duration
-from genomegate.app import create_app
+from catalogue.tokens import LocalIssuer, parse_duration
+from tests.factories import client_with
 
 
 def _claims(runtime: Runtime, **overrides: Any) -> dict[str, Any]:
@@ -83,11 +83,8 @@ def test_an_external_issuer_configured_with_a_jwks_file_is_trusted(
     external = LocalIssuer(tmp_path / "idp.json", issuer="https://login.example.org", audience="gg-node")
     jwks_file = tmp_path / "idp-jwks.json"
     jwks_file.write_text(json.dumps(external.jwks()))
-    configured = settings.model_copy(update={"trusted_issuers": [
-        TrustedIssuer(issuer="https://login.example.org", audience="gg-node", jwks_file=jwks_file)]})
-    node = Runtime(settings=configured, engine=runtime.engine, issuer=runtime.issuer,
-                   verifier=TokenVerifier(configured, runtime.issuer))
-    with TestClient(create_app(runtime=node)) as client:
+    with client_with(runtime, trusted_issuers=[TrustedIssuer(
+            issuer="https://login.example.org", audience="gg-node", jwks_file=jwks_file)]) as client:
         assert _me(client, external.issue("bob@lifescience.example")).json()["issuer"] == "https://login.example.org"
         wrong_audience = LocalIssuer(tmp_path / "idp.json", issuer="https://login.example.org", audience="other")
         assert _me(client, wrong_audience.issue("bob")).status_code == 401
