@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from beacon.services import answer, dataset_scope, parse_variant_id, variant_rec
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
-from catalogue.services.lookup import dataset_file, find_variants, published_datasets, samples_of
+from catalogue.services.lookup import PublishedDataset, dataset_file, find_variants, published_datasets, samples_of
 
 __all__ = ["dataset_documents", "individual_variants", "individuals", "variant_by_id", "variant_individuals"]
 
@@ -64,6 +65,36 @@ def _individual_doc(sample: Sample) -> dict[str, Any]:
     return doc
 
 
+@dataclass(slots=True)
+class _Answers:
+    """Per-dataset answers adding up to one response: granularity, existence, total, result sets, info."""
+
+    granularity: Granularity = Granularity.BOOLEAN
+    exists: bool = False
+    total: int = 0
+    sets: list[dict[str, Any]] = field(default_factory=list)
+    per_dataset: list[dict[str, Any]] = field(default_factory=list)
+    audited: list[str] = field(default_factory=list)
+
+    def count(self, dataset: PublishedDataset, level: Granularity, *, n: int, records: bool) -> Granularity:
+        """Note a dataset's count; the level it may be shown at (boolean under its small-count threshold)."""
+        self.exists = self.exists or n > 0
+        level, entry = dataset_granularity(dataset.id, level, exists=n > 0, count=n,
+                                           threshold=dataset.count_threshold, record_rights=records)
+        self.per_dataset.append(entry)
+        self.granularity = max(self.granularity, level)
+        if level >= Granularity.COUNT:
+            self.total += n
+        return level
+
+    def response(self, request: BeaconRequest, entity: str, excluded: list[dict[str, str]]) -> dict[str, Any]:
+        info: dict[str, Any] = {"datasets": self.per_dataset}
+        if excluded:
+            info["excludedDatasets"] = excluded
+        return summary_response(request, self.granularity, entity, exists=self.exists, total=self.total,
+                                result_sets=self.sets, info=info)
+
+
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
                 individual_id: str | None = None) -> dict[str, Any]:
     """Individuals matching the filters, per dataset at the caller's granularity."""
@@ -71,39 +102,26 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of individuals queries")
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request)
-    granularity = Granularity.BOOLEAN
-    exists, total = False, 0
-    sets: list[dict[str, Any]] = []
-    per_dataset: list[dict[str, Any]] = []
-    audited: list[str] = []
+    answers = _Answers()
     for d, level, records in scope.datasets:
         matching = [s for s in samples_of(session, [d.id], sample_id=individual_id)
                     if selection.matches(s.sex, s.population, s.diseases)]
         n = len(matching)
-        exists = exists or n > 0
-        level, entry = dataset_granularity(d.id, level, exists=n > 0, count=n, threshold=d.count_threshold,
-                                           record_rights=records)
-        per_dataset.append(entry)
-        granularity = max(granularity, level)
+        level = answers.count(d, level, n=n, records=records)
         if level < Granularity.COUNT:
             continue
-        total += n
         results = []
         if level is Granularity.RECORD:
             results = [_individual_doc(s) for s in matching[request.skip:request.skip + request.limit]]
-            audited.append(d.id)
+            answers.audited.append(d.id)
         if included(request.include, n > 0):
-            sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
-                                   info={"returnedGranularity": level.label}))
-    if individual_id is not None and not exists and not scope.excluded:
+            answers.sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
+                                           info={"returnedGranularity": level.label}))
+    if individual_id is not None and not answers.exists and not scope.excluded:
         raise NotFound(f"no individual {individual_id} in the datasets you may query", field="individualId")
-    _audit(session, caller, audited, {"entity": "individual", "id": individual_id,
-                                      "filters": [f.as_dict() for f in request.filters]})
-    info: dict[str, Any] = {"datasets": per_dataset}
-    if scope.excluded:
-        info["excludedDatasets"] = scope.excluded
-    return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
-                            info=info)
+    _audit(session, caller, answers.audited, {"entity": "individual", "id": individual_id,
+                                              "filters": [f.as_dict() for f in request.filters]})
+    return answers.response(request, "individual", scope.excluded)
 
 
 def _audit(session: Session, caller: Caller, dataset_ids: list[str], details: dict[str, Any]) -> None:
@@ -131,11 +149,7 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    granularity = Granularity.BOOLEAN
-    exists, total = False, 0
-    sets: list[dict[str, Any]] = []
-    per_dataset: list[dict[str, Any]] = []
-    audited: list[str] = []
+    answers = _Answers()
     for d, level, records in scope.datasets:
         hits = find_variants(session, [d], search)
         carriers: list[tuple[Sample, str]] = []
@@ -150,28 +164,20 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
                             if s is not None and selection.matches(s.sex, s.population, s.diseases):
                                 carriers.append((s, c.zygosity))
             n = len(carriers)
-        exists = exists or n > 0
-        level, entry = dataset_granularity(d.id, level, exists=n > 0, count=n, threshold=d.count_threshold,
-                                           record_rights=records)
-        per_dataset.append(entry)
-        granularity = max(granularity, level)
+        level = answers.count(d, level, n=n, records=records)
         if level < Granularity.COUNT:
             continue
-        total += n
         results = []
         if level is Granularity.RECORD:
             for s, zygosity in carriers[request.skip:request.skip + request.limit]:
                 doc = _individual_doc(s)
                 doc["info"]["zygosity"] = ZYGOSITY[zygosity]
                 results.append(doc)
-            audited.append(d.id)
-        sets.append(result_set(d.id, exists=n > 0, count=n, results=results, info={"returnedGranularity": level.label}))
-    _audit(session, caller, audited, {"entity": "individual", "variant": variant})
-    info: dict[str, Any] = {"datasets": per_dataset}
-    if scope.excluded:
-        info["excludedDatasets"] = scope.excluded
-    return summary_response(request, granularity, "individual", exists=exists, total=total, result_sets=sets,
-                            info=info)
+            answers.audited.append(d.id)
+        answers.sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
+                                       info={"returnedGranularity": level.label}))
+    _audit(session, caller, answers.audited, {"entity": "individual", "variant": variant})
+    return answers.response(request, "individual", scope.excluded)
 
 
 MAX_SCANNED = 10_000  # index rows of one region checked against an individual's genotypes
