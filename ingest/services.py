@@ -7,6 +7,7 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -113,36 +114,29 @@ def fail_interrupted_jobs(engine: Engine) -> int:
 
 # --- running -----------------------------------------------------------------------------------------
 
+# ReadSummary counters summed over an ingestion -> the names the job reports them under
+_COUNTS = {"records_read": "records_read", "records_kept": "records_kept",
+           "records_skipped_filter": "records_skipped_filter", "records_skipped_other": "records_skipped_other",
+           "alleles_skipped": "alleles_skipped", "rows": "variants_written", "rows_merged": "variants_merged"}
+
+
 @dataclass(slots=True)
 class _Totals:
-    records_read: int = 0
-    records_kept: int = 0
-    skipped_filter: int = 0
-    skipped_other: int = 0
-    alleles_skipped: int = 0
-    rows: int = 0
-    rows_merged: int = 0
-    per_file: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The readers' summaries added up, for the whole ingestion and per file."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    per_file: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, name: str, summary: ReadSummary) -> None:
-        self.records_read += summary.records_read
-        self.records_kept += summary.records_kept
-        self.skipped_filter += summary.records_skipped_filter
-        self.skipped_other += summary.records_skipped_other
-        self.alleles_skipped += summary.alleles_skipped
-        self.rows += summary.rows
-        self.rows_merged += summary.rows_merged
-        entry = self.per_file.setdefault(name, {"records_read": 0, "rows": 0})
-        entry["records_read"] += summary.records_read
-        entry["rows"] += summary.rows
+        for counter in (self.counts, self.per_file.setdefault(name, Counter())):
+            counter.update({key: getattr(summary, key) for key in _COUNTS})
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "records_read": self.records_read, "records_kept": self.records_kept,
-            "records_skipped_filter": self.skipped_filter, "records_skipped_other": self.skipped_other,
-            "alleles_skipped": self.alleles_skipped, "variants_written": self.rows,
-            "variants_merged": self.rows_merged,
-        }
+        return {reported: self.counts[key] for key, reported in _COUNTS.items()}
+
+    def of_file(self, name: str) -> dict[str, int]:
+        counts = self.per_file.get(name, Counter())
+        return {"records_read": counts["records_read"], "rows": counts["rows"]}
 
 
 def run_job(engine: Engine, job_id: str, *, store_root: Path, progress: Progress | None = None) -> IngestionJob:
@@ -247,7 +241,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
     job.warnings = warnings
     job.provenance = {
         "files": [{"name": s.name, "stored_as": s.path.name, "size": s.size, "md5": s.md5, "sha256": s.sha256,
-                   **totals.per_file.get(s.name, {})} for s in todo],
+                   **totals.of_file(s.name)} for s in todo],
         "software": {"genomegate": version("genomegate"), "cyvcf2": cyvcf2.__version__,
                      "pysam": pysam.__version__, "htslib": pysam.version.__htslib_version__},
         "options": {k: v for k, v in options.items() if k != "files"},
