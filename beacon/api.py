@@ -19,14 +19,16 @@ from beacon import entries, framework
 from beacon import request as parse
 from beacon.errors import InvalidParameter
 from beacon.models import BeaconRequest
+from beacon.privacy.services import Gate
 from beacon.reference import References
 from beacon.responses import error_response
 from beacon.services import query_variants
 from beacon.testmode import test_answer
 from catalogue.database import session_scope
 from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
-from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from catalogue.identity import Caller
+from catalogue.problems import retry_headers
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
@@ -37,7 +39,7 @@ BEACON_PATH = "/beacon/v2"
 log = logging.getLogger("genomegate.beacon")
 
 ERROR_STATUS: dict[type[DomainError], int] = {
-    InvalidInput: 400, NotFound: 404, Unauthenticated: 401, Forbidden: 403, Conflict: 400,
+    InvalidInput: 400, NotFound: 404, Unauthenticated: 401, Forbidden: 403, Conflict: 400, RateLimited: 429,
 }
 
 router = APIRouter()
@@ -126,6 +128,7 @@ async def g_variants(request: Request, call: QueryCallDep) -> Any:
         return JSONResponse(test_answer(parsed))
     # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
     return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
+                                           gate=Gate.for_caller(call.caller, call.settings),
                                            references=request.app.state.references))
 
 
@@ -136,7 +139,8 @@ async def dataset_g_variants(dataset_id: str, request: Request, call: QueryCallD
     if parsed.test_mode:
         return test_answer(parsed)
     return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
-                                           dataset_id=dataset_id, references=request.app.state.references))
+                                           gate=Gate.for_caller(call.caller, call.settings), dataset_id=dataset_id,
+                                           references=request.app.state.references))
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
@@ -145,7 +149,8 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
-    return entries.variant_by_id(session, caller, parsed, variant_id, base_url=_base(settings))
+    return entries.variant_by_id(session, caller, parsed, variant_id, base_url=_base(settings),
+                                 gate=Gate.for_caller(caller, settings))
 
 
 @router.api_route("/g_variants/{variant_id}/individuals", methods=["GET", "POST"],
@@ -155,7 +160,7 @@ async def g_variant_individuals(variant_id: str, request: Request, session: Sess
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return entries.variant_individuals(session, caller, parsed, variant_id)
+    return entries.variant_individuals(session, caller, parsed, variant_id, gate=Gate.for_caller(caller, settings))
 
 
 @router.api_route("/datasets", methods=["GET", "POST"], summary="Published datasets (anyone)")
@@ -214,7 +219,7 @@ def _envelope(request: Request, status: int, message: str, headers: dict[str, st
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = _status(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status == 401 else retry_headers(exc)
     return _envelope(request, status, exc.message, headers)
 
 

@@ -13,10 +13,11 @@ from beacon.filters import SEX_TERMS, select_individuals
 from beacon.genotypes import ZYGOSITY, open_files
 from beacon.granularity import Granularity, dataset_granularity, included
 from beacon.models import BeaconRequest
+from beacon.privacy.services import Gate
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.reference import References
 from beacon.responses import meta, result_set, summary_response
-from beacon.services import answer, dataset_scope, parse_variant_id, variant_record
+from beacon.services import answer, dataset_scope, parse_variant_id, selected_count, selection_key, variant_record
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
@@ -134,23 +135,30 @@ def _audit(session: Session, caller: Caller, dataset_ids: list[str], details: di
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                  base_url: str) -> dict[str, Any]:
+                  base_url: str, gate: Gate) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
     if request.params:
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of /g_variants/{id}")
     assembly, search = parse_variant_id(variant)
     query = VariantQuery(variant, {assembly: search.chrom}, search)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    return answer(session, caller, request, query, scope, group=None, base_url=base_url)
+    return answer(session, caller, request, query, scope, group=None, base_url=base_url, gate=gate)
 
 
-def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str) -> dict[str, Any]:
-    """The individuals carrying a variant: records (from the files) where entitled, else carrier counts."""
+def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
+                        gate: Gate) -> dict[str, Any]:
+    """The individuals carrying a variant: records (from the files) where entitled, else carrier counts.
+
+    Without record-level rights a dataset with genotypes answers through the privacy gate (charged, boolean).
+    """
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
+    admitted, refused = gate.admit(session, scope.datasets, lambda d: search, group=selection_key(selection),
+                                   selected=selected_count(session, selection))
+    scope.excluded.extend(refused)
     answers = _Answers()
-    for d, level, records in scope.datasets:
+    for d, level, records in admitted:
         hits = find_variants(session, [d], search)
         carriers: list[tuple[Sample, str]] = []
         n = sum(h.carriers for h in hits)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from beacon.granularity import (
     returned_granularity,
 )
 from beacon.models import BeaconRequest
+from beacon.privacy.services import Gate
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.reference import References
 from beacon.responses import result_set, summary_response
@@ -42,7 +43,8 @@ from catalogue.services.lookup import (
 )
 
 __all__ = [
-    "Scope", "dataset_scope", "parse_variant_id", "query_variants", "record_rights", "variant_id", "variant_record",
+    "Scope", "dataset_scope", "parse_variant_id", "query_variants", "record_rights", "selected_count", "selection_key",
+    "variant_id", "variant_record",
 ]
 
 _VARIANT_ID = re.compile(r"^(GRCh3[78]):([0-9XYMT]{1,2}):(\d+):([ACGTN]+):([ACGTN]+|<[A-Z:0-9]+>)$")
@@ -193,7 +195,7 @@ def _searches(session: Session, query: VariantQuery, assembly: str) -> VariantSe
     return search_for(query, gene.chrom, gene.start, gene.end)
 
 
-def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str,
+def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str, gate: Gate,
                    dataset_id: str | None = None, references: References | None = None) -> dict[str, Any]:
     """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document."""
     query = parse_variant_query(request.params, references.fetcher if references else None)
@@ -209,15 +211,29 @@ def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, 
                       or {"GRCh37": "hg19", "GRCh38": "hg38"}[a] == assembly_id.lower()]
     scope = dataset_scope(session, caller, request, only=dataset_id, assemblies=assemblies)
     scan = None if selection.empty or group is not None else selection
-    return answer(session, caller, request, query, scope, group=group, base_url=base_url, scan=scan)
+    return answer(session, caller, request, query, scope, group=group, base_url=base_url, gate=gate, scan=scan,
+                  selection=selection)
+
+
+def selected_count(session: Session, selection: Selection | None) -> Callable[[PublishedDataset], int] | None:
+    """How many of a dataset's individuals the filters select (what a filtered answer is about)."""
+    if selection is None or selection.empty:
+        return None
+
+    def count(dataset: PublishedDataset) -> int:
+        return sum(1 for s in samples_of(session, [dataset.id]) if selection.matches(s.sex, s.population, s.diseases))
+
+    return count
 
 
 def answer(session: Session, caller: Caller, request: BeaconRequest, query: VariantQuery, scope: Scope, *,
-           group: str | None, base_url: str, scan: Selection | None = None) -> dict[str, Any]:
+           group: str | None, base_url: str, gate: Gate, scan: Selection | None = None,
+           selection: Selection | None = None) -> dict[str, Any]:
     """Run `query` over the scope's datasets and build the response at the granularity each allows.
 
     `scan` (filters the index keeps no counts for: diseases, combinations) counts only the selected
-    individuals' alleles, read from the files.
+    individuals' alleles, read from the files. The privacy gate charges (or refuses) every answer about a
+    dataset with genotypes to a caller without record-level rights, and caps it at boolean.
     """
     excluded = list(scope.excluded)
     searches: dict[str, VariantSearch] = {}
@@ -235,6 +251,9 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     if query.shape == "gene" and not searches and scope.datasets:
         raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene of "
                                          f"{', '.join(sorted({d.assembly for d, _, _ in scope.datasets}))}")
+    reachable, refused = gate.admit(session, reachable, lambda d: searches[d.assembly],
+                                    group=selection_key(selection), selected=selected_count(session, selection))
+    excluded += refused
     tallies: dict[str, VariantTally] = {}
     by_assembly: dict[str, list[PublishedDataset]] = {}
     for d, _, _ in reachable:
@@ -298,6 +317,12 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         session.commit()
     return summary_response(request, granularity, "genomicVariation", exists=exists, total=total,
                             result_sets=sets, info=info)
+
+
+def selection_key(selection: Selection | None) -> str | None:
+    if selection is None or selection.empty:
+        return None
+    return f"sex={selection.sex};populations={','.join(selection.populations)};diseases={','.join(selection.diseases)}"
 
 
 MAX_SCANNED = 10_000  # index rows of one query whose genotypes are read to answer a filter

@@ -8,6 +8,7 @@ slower than the work itself.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -49,14 +50,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
     """Anonymous without an Authorization header; 401 for a bad token; else the principal and its roles."""
     header = request.headers.get("authorization")
+    address = request.client.host if request.client else None
     if header is None:
-        return Caller()
+        return Caller(address=address)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     principal = runtime.verifier.verify(token.strip())
     request.state.subject = principal.subject  # for the access log
-    return caller_for(session, principal)
+    return replace(caller_for(session, principal), address=address)
 
 
 async def get_signed_in(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:

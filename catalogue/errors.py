@@ -8,6 +8,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "RateLimited",
     "Unauthenticated",
 ]
 
@@ -54,3 +55,13 @@ class Forbidden(DomainError):
     """The caller is known but lacks the role this needs. Ask an administrator for the role."""
 
     title = "Forbidden"
+
+
+class RateLimited(DomainError):
+    """The caller has used up what it may ask for now. Wait `retry_after` seconds (when given), or ask less."""
+
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

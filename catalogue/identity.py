@@ -15,6 +15,17 @@ class Principal:
     issuer: str
     name: str | None = None
     email: str | None = None
+    affiliation: str | None = None  # the home organisation the issuer vouches for (schac_home_organization)
+
+    @property
+    def organisation(self) -> str:
+        """The organisation an account belongs to, for limits shared by colleagues: the affiliation the issuer
+        states, else the domain of the e-mail address, else the issuer itself (its unaffiliated accounts share)."""
+        if self.affiliation:
+            return self.affiliation.lower()
+        if self.email and "@" in self.email:
+            return self.email.rsplit("@", 1)[1].lower()
+        return self.issuer
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,7 @@ class Caller:
     roles: Roles = field(default_factory=Roles)
     operator: bool = False
     visa_grants: dict[str, str] = field(default_factory=dict)
+    address: str | None = None  # the client's network address (budgets of anonymous callers)
 
     @property
     def subject(self) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import EmailStr, field_validator
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, UniqueConstraint
@@ -142,6 +142,10 @@ class RoleGrantPublic(SQLModel):
 
 # --- datasets ----------------------------------------------------------------------------------------
 
+PRIVACY_P = 0.625  # a new dataset's Beacon privacy budget parameter: attack power <= alpha / p = 0.08 at 0.05
+BeaconGranularity = Literal["none", "boolean", "count"]
+
+
 class DatasetBase(SQLModel):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
@@ -166,6 +170,11 @@ class DatasetCreate(DatasetBase):
     dac_id: str | None = Field(None, max_length=16)
     duo: list[str] = Field(default_factory=list, max_length=30, description="data use conditions (DUO CURIEs)")
     disease_terms: list[str] = Field(default_factory=list, max_length=30)
+    beacon_granularity: BeaconGranularity = Field("boolean", description="what a CONTROLLED dataset tells callers "
+                                                                         "without record-level rights")
+    count_threshold: int = Field(5, ge=0, le=1_000, description="counts below this are shown as yes/no only")
+    privacy_p: float = Field(PRIVACY_P, ge=0.0, le=1.0, description="Beacon privacy budget parameter p: any "
+                                                                     "membership test's power <= alpha / p; 0: off")
 
 
 class DatasetUpdate(SQLModel):
@@ -180,6 +189,9 @@ class DatasetUpdate(SQLModel):
     security: SecurityLevel | None = None
     duo: list[str] | None = Field(None, max_length=30)
     disease_terms: list[str] | None = Field(None, max_length=30)
+    beacon_granularity: BeaconGranularity | None = None
+    count_threshold: int | None = Field(None, ge=0, le=1_000)
+    privacy_p: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class Dataset(DatasetBase, table=True):
@@ -195,6 +207,8 @@ class Dataset(DatasetBase, table=True):
                                                 "rights: none, boolean or count")
     count_threshold: int = Field(default=5, description="counts below this are hidden from callers without "
                                                         "record-level rights (0 shows every count)")
+    privacy_p: float = Field(default=PRIVACY_P, description="membership-inference budget parameter p: any attack's "
+                                                            "power <= alpha / p; 0 switches the defence off")
     version: int = 1
     statistics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
@@ -241,6 +255,9 @@ class DatasetPublic(DatasetBase):
     duo: list[str]
     disease_terms: list[str]
     status: DatasetStatus
+    beacon_granularity: str
+    count_threshold: int
+    privacy_p: float
     version: int
     statistics: dict[str, Any]
     created_at: datetime
@@ -292,6 +309,26 @@ class Gene(SQLModel, table=True):
     start: int = Field(description="1-based, inclusive")
     end: int = Field(description="1-based, inclusive")
     gene_id: str | None = Field(default=None, max_length=64, description="e.g. an Ensembl or HGNC id")
+
+
+class ReferenceAllele(SQLModel, table=True):
+    """An allele of a public reference panel (e.g. gnomAD sites) with its frequency, normalised like the index.
+
+    The Beacon prices questions about membership from `af_lower`, the frequency's conservative lower bound.
+    """
+
+    __tablename__ = "catalogue_reference_allele"
+    assembly: str = Field(primary_key=True, sa_type=String(16))
+    chrom: str = Field(primary_key=True, max_length=8)
+    pos: int = Field(primary_key=True)
+    ref: str = Field(primary_key=True)
+    alt: str = Field(primary_key=True)
+    end: int
+    variant_type: str = Field(max_length=8)
+    length: int
+    ac: int
+    an: int
+    af_lower: float
 
 
 class Variant(SQLModel, table=True):

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 
-__all__ = ["PROBLEM_STATUS", "install_problem_handlers", "problem_response", "status_for"]
+__all__ = ["PROBLEM_STATUS", "install_problem_handlers", "problem_response", "retry_headers", "status_for"]
 
 log = logging.getLogger("genomegate.errors")
 
@@ -22,6 +22,7 @@ PROBLEM_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Unauthenticated: 401,
     Forbidden: 403,
+    RateLimited: 429,
 }
 
 
@@ -43,9 +44,17 @@ def problem_response(status: int, title: str, detail: str, *, instance: str | No
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def retry_headers(error: DomainError) -> dict[str, str]:
+    """Retry-After for an error that says when asking again will work."""
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(status_for(exc), exc.title, exc.message, instance=request.url.path, field=exc.field)
+    response = problem_response(status_for(exc), exc.title, exc.message, instance=request.url.path, field=exc.field)
+    response.headers.update(retry_headers(exc))
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password")
     smtp_starttls: bool = Field(False, description="use STARTTLS")
     smtp_from: str = Field("genomegate@localhost", description="sender of notifications")
+    privacy_anonymous: Literal["refuse", "budget"] = Field(
+        "refuse", description="anonymous callers and datasets with genotypes: refuse, or a budget per address")
+    privacy_anonymous_p: float = Field(0.9, gt=0.0, le=1.0, description="budget parameter p of one address "
+                                                                      "(attack power <= alpha / p)")
+    privacy_renew_days: int = Field(0, ge=0, le=3650, description="days after which a spent budget renews "
+                                                                  "(0: never)")
+    privacy_org_budgets: float = Field(1.0, ge=1.0, le=100.0, description="an organisation's accounts together "
+                                                                          "get this many accounts' budgets")
+    privacy_alert_rare: int = Field(25, ge=1, description="alert after this many rare-allele questions of one "
+                                                          "account about one dataset")
     log_level: str = Field("INFO", description="logging level")
     max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
 

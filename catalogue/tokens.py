@@ -81,7 +81,7 @@ class LocalIssuer:
         return jwt.encode(header, dict(claims), self._key)
 
     def issue(self, subject: str, *, name: str | None = None, email: str | None = None,
-              expires: timedelta = timedelta(hours=8)) -> str:
+              affiliation: str | None = None, expires: timedelta = timedelta(hours=8)) -> str:
         """A bearer token for `subject` that this node's server accepts."""
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -92,6 +92,8 @@ class LocalIssuer:
             claims["name"] = name
         if email:
             claims["email"] = email
+        if affiliation:
+            claims["schac_home_organization"] = affiliation
         return self.sign(claims)
 
 
@@ -169,4 +171,9 @@ class TokenVerifier:
         return Principal(
             subject=str(claims["sub"]), issuer=source.issuer,
             name=claims.get("name"), email=claims.get("email"),
+            affiliation=_text(claims.get("schac_home_organization")),
         )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None

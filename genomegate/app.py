@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from access.api import router as access_router
 from access.release.api import htsget_router, keys_router, release_router
 from beacon.api import BEACON_PATH, create_beacon_app
+from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
 from catalogue.deps import RuntimeDep
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(keys_router)
     app.include_router(release_router)
     app.include_router(htsget_router)
+    app.include_router(privacy_router)
     _add_health(app)
     return app
 

@@ -19,6 +19,7 @@ def import_all_models() -> None:
     """Import every area's tables, so that SQLModel.metadata holds the whole schema."""
     import access.models  # noqa: F401
     import access.release.models  # noqa: F401
+    import beacon.privacy.models  # noqa: F401
     import catalogue.models  # noqa: F401
     import ingest.models  # noqa: F401
 

@@ -16,7 +16,8 @@ from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
     "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
-    "published_datasets", "published_for_queries", "sample_datasets", "samples_of", "tally_variants",
+    "published_datasets", "published_for_queries", "reference_frequency", "sample_datasets", "samples_of",
+    "tally_variants",
 ]
 
 _COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
@@ -86,17 +87,23 @@ class PublishedDataset:
     beacon_granularity: str
     count_threshold: int
     statistics: dict[str, Any]
+    privacy_p: float = 0.0
+
+    @property
+    def samples(self) -> int:
+        """How many individuals' genotypes the dataset holds (0 for aggregated data, e.g. sites-only files)."""
+        return int(self.statistics.get("samples") or 0)
 
 
-_PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics "
+_PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics, privacy_p "
               "FROM catalogue_dataset WHERE status = 'published' ORDER BY id")
 
 
 def published_for_queries(session: Session) -> list[PublishedDataset]:
     """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects."""
     rows = _run(session, _PUBLISHED, {})
-    return [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5])
-            for r in rows]
+    return [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5],
+                             float(r[6])) for r in rows]
 
 
 def published_datasets(session: Session) -> list[Dataset]:
@@ -240,6 +247,24 @@ def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDatas
            f"WHERE dataset_id IN :ids AND {' AND '.join(clauses)} GROUP BY dataset_id")
     rows = _run(session, sql, params)
     return {row[0]: VariantTally(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+
+
+def reference_frequency(session: Session, assembly: str, search: VariantSearch) -> float:
+    """The highest frequency lower bound of the reference panel's alleles that match `search` (0 when none does).
+
+    If any allele a question could be answered "yes" by is that common, the answer is "yes" for nearly
+    everyone; so this is the frequency that prices the question.
+    """
+    span = None
+    if search.overlap is not None:
+        span = _run(session, 'SELECT MAX("end" - pos) FROM catalogue_reference_allele '
+                             "WHERE assembly = :assembly AND chrom = :chrom",
+                    {"assembly": assembly, "chrom": search.chrom})[0][0] or 0
+    clauses, params = _where(search, span)
+    params["assembly"] = assembly
+    sql = f"SELECT MAX(af_lower) FROM catalogue_reference_allele WHERE assembly = :assembly AND {' AND '.join(clauses)}"
+    value = _run(session, sql, params)[0][0]
+    return float(value or 0.0)
 
 
 def find_gene(session: Session, assembly: str, name: str) -> Gene | None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from genomegate.cli import access_commands, catalogue_commands, ingest_commands, release_commands  # noqa: F401 (they register)
+from genomegate.cli import (  # noqa: F401 (they register)
+    access_commands,
+    catalogue_commands,
+    ingest_commands,
+    privacy_commands,
+    release_commands,
+)
 from genomegate.cli.common import app
 
 __all__ = ["app", "main"]

@@ -84,3 +84,24 @@ def genes_load(path: Annotated[Path, typer.Argument(help="GFF3 or BED file (opti
     with operator_session() as (session, _):
         count = replace_genes(session, OPERATOR, assembly, read_genes(path, assembly.value))
     out.print(f"{count:,} genes of {assembly.value} loaded from {path.name}")
+
+
+reference_app = typer.Typer(help="Public reference allele frequencies that price Beacon questions.",
+                            no_args_is_help=True)
+app.add_typer(reference_app, name="reference-af")
+
+
+@reference_app.command("load")
+@friendly
+def reference_af_load(
+    path: Annotated[Path, typer.Argument(help="sites VCF/BCF with INFO AC/AN (e.g. gnomAD), or a genotype file")],
+    assembly: Annotated[Assembly, typer.Option(help="the panel's assembly")] = Assembly.GRCh38,
+    pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
+) -> None:
+    """Load (replace) the reference panel of an assembly: its frequencies price Beacon questions."""
+    from ingest.reference_af import load_reference_af
+
+    with operator_session() as (session, _), _progress(f"reading {path.name}", quiet=False) as tick:
+        count = load_reference_af(session, OPERATOR, path.resolve(), assembly=assembly, pass_only=pass_only,
+                                  progress=lambda done: tick(done, None))
+    out.print(f"{count:,} reference alleles of {assembly.value} loaded from {path.name}")

@@ -54,7 +54,10 @@ def make_beacon_dataset(session: Session, runtime: Runtime, cohort: Cohort) -> C
     org = make_organisation(session)
     dac = make_dac(session)
 
-    def make(security: SecurityLevel, title: str, **overrides: Any) -> Dataset:
+    def make(security: SecurityLevel, title: str, *, files: Cohort | None = None, **overrides: Any) -> Dataset:
+        """A published dataset with the cohort (or `files`) ingested. The privacy budget is off unless `privacy_p`
+        is given: these tests examine granularity and exactness; test_privacy.py examines the defence."""
+        overrides.setdefault("privacy_p", 0.0)
         extra: dict[str, Any] = {"dac_id": dac.id, "dua_text": "use it well"}
         dataset = make_dataset(session, organisation_id=org.id, publish=True, security=security, title=title,
                                **extra)
@@ -62,7 +65,7 @@ def make_beacon_dataset(session: Session, runtime: Runtime, cohort: Cohort) -> C
             setattr(dataset, name, value)
         session.add(dataset)
         session.commit()
-        ingest(runtime, dataset.id, cohort)
+        ingest(runtime, dataset.id, files or cohort)
         session.refresh(dataset)
         return dataset
 

@@ -10,6 +10,7 @@ from typing import Any
 import pysam
 from sqlmodel import Session
 
+from beacon.privacy.services import Gate, Policy
 from beacon.request import from_query
 from beacon.services import query_variants
 from catalogue.alleles import classify
@@ -65,7 +66,7 @@ def _truth(cohort: Cohort, tmp: Path) -> tuple[dict[Key, list[int]], dict[Key, t
 def _ask(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     request = from_query([(k, str(v)) for k, v in params.items()] + [("requestedGranularity", "count")],
                          max_limit=100)
-    return query_variants(session, Caller(), request, base_url="http://x")
+    return query_variants(session, Caller(), request, base_url="http://x", gate=Gate(None, Policy()))
 
 
 def test_random_queries_match_the_source_vcf(runtime: Runtime, session: Session, cohort: Cohort,

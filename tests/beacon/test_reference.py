@@ -33,7 +33,8 @@ def test_left_alignment_of_query_indels_uses_the_configured_reference(
     reference = write_reference_fasta(tmp_path / "ref.fa", ["chr1"], 60_000, seed=3)
     cohort = simulate_cohort(tmp_path / "c.vcf.gz", samples=20, variants_per_contig=800, seed=3,
                              indel_rate=0.4, reference=reference)
-    dataset = make_dataset(session, organisation_id=make_organisation(session).id, publish=True)
+    dataset = make_dataset(session, organisation_id=make_organisation(session).id, publish=True,
+                           privacy_p=0.0)  # about left-alignment, not the privacy budget
     job = start_ingestion(session, Caller.cli_operator(), dataset.id, files=[cohort.path], reference=reference)
     assert run_job(runtime.engine, job.id, store_root=runtime.settings.store_root).state == "succeeded"
     fasta = pysam.FastaFile(str(reference))

@@ -1,0 +1,275 @@
+"""Charging Beacon answers to privacy budgets: price each question, settle it atomically, refuse and audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from access import audit
+from beacon.granularity import Granularity
+from beacon.privacy.domain import RARE_AF, Charge, answer_cost, budget, haplotypes
+from beacon.privacy.errors import BudgetExhausted, TooRevealing
+from beacon.privacy.models import PrivacyLedger, PrivacyQuestion
+from catalogue.errors import DomainError
+from catalogue.identity import Caller
+from catalogue.services.lookup import PublishedDataset, VariantSearch, reference_frequency
+from catalogue.settings import Settings
+
+__all__ = ["Account", "Gate", "Policy", "account_of", "budgeted"]
+
+log = logging.getLogger("genomegate.privacy")
+
+_LEDGER = PrivacyLedger.__table__  # type: ignore[attr-defined]
+_QUESTION = PrivacyQuestion.__table__  # type: ignore[attr-defined]
+
+# (dataset, granularity, record rights) as the Beacon's scope carries them
+Item = tuple[PublishedDataset, Granularity, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The node's privacy settings."""
+
+    anonymous: str = "refuse"  # "refuse" or "budget" (per network address)
+    anonymous_p: float = 0.9
+    renew: timedelta | None = None
+    org_budgets: float = 1.0
+    alert_rare: int = 25
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(anonymous=settings.privacy_anonymous, anonymous_p=settings.privacy_anonymous_p,
+                   renew=timedelta(days=settings.privacy_renew_days) if settings.privacy_renew_days else None,
+                   org_budgets=settings.privacy_org_budgets, alert_rare=settings.privacy_alert_rare)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who is charged: a verified identity (with its organisation's shared cap) or an anonymous address."""
+
+    holder: str
+    kind: str  # "account" or "address"
+    organisation: str | None = None
+    p: float | None = None  # an address's own budget parameter (the smaller budget of it and the dataset's wins)
+
+    @property
+    def org_holder(self) -> str | None:
+        return f"org:{self.organisation}" if self.organisation else None
+
+
+def account_of(caller: Caller, policy: Policy) -> Account | None:
+    """The budget holder of a caller; None for an anonymous caller the node does not answer about genotypes."""
+    if caller.principal is not None:
+        principal = caller.principal
+        return Account(f"{principal.issuer}|{principal.subject}", "account", principal.organisation)
+    if policy.anonymous == "budget" and caller.address:
+        return Account(f"addr:{caller.address}", "address", p=policy.anonymous_p)
+    return None
+
+
+def budgeted(dataset: PublishedDataset, record_rights: bool) -> bool:
+    """Whether answers about the dataset are charged: genotypes behind it, no record rights, defence on."""
+    return not record_rights and dataset.privacy_p > 0 and dataset.samples > 0
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _question(dataset: PublishedDataset, search: VariantSearch, group: str | None) -> tuple[str, str]:
+    """(digest, label) of a question: the normalised search, the group asked about and the data's version."""
+    fields = {k: getattr(search, k) for k in search.__slots__}  # type: ignore[attr-defined]
+    version = hashlib.sha256(json.dumps(dataset.statistics, sort_keys=True, default=str).encode()).hexdigest()
+    key = json.dumps([dataset.id, version, fields, group], sort_keys=True, default=list)
+    shown = {k: v for k, v in fields.items() if v not in (None, ())}
+    label = " ".join(f"{k}={v}" for k, v in shown.items())
+    if group:
+        label += f" group={group}"
+    return hashlib.sha256(key.encode()).hexdigest(), label[:300]
+
+
+@dataclass(slots=True)
+class Gate:
+    """The privacy check of one Beacon request: which datasets answer, at what level, and what it cost."""
+
+    account: Account | None
+    policy: Policy
+    actor: str | None = None  # the audit log's actor (the subject, or the address)
+
+    @classmethod
+    def for_caller(cls, caller: Caller, settings: Settings) -> Gate:
+        policy = Policy.from_settings(settings)
+        account = account_of(caller, policy)
+        actor = caller.subject or (account.holder if account else None)
+        return cls(account, policy, actor)
+
+    def admit(self, session: Session, items: Sequence[Item], searches: Callable[[PublishedDataset], VariantSearch],
+              *, group: str | None = None, selected: Callable[[PublishedDataset], int] | None = None,
+              ) -> tuple[list[Item], list[dict[str, str]]]:
+        """The items that answer (budgeted ones at boolean at most, charged) and the ones left out, with why.
+
+        Raises BudgetExhausted (or TooRevealing) when every dataset that would have answered was refused.
+        """
+        admitted: list[Item] = []
+        excluded: list[dict[str, str]] = []
+        refusals: list[DomainError] = []
+        for d, level, records in items:
+            if not budgeted(d, records):
+                admitted.append((d, level, records))
+                continue
+            if self.account is None:
+                excluded.append({"datasetId": d.id, "reason": "it holds individuals' genotypes and answers signed-in "
+                                                              "callers only, within a privacy budget"})
+                continue
+            search = searches(d)
+            samples = selected(d) if selected is not None else d.samples
+            frequency = reference_frequency(session, d.assembly, search)
+            digest, label = _question(d, search, group)
+            charge = Charge(d.id, digest, answer_cost(frequency, haplotypes(samples, search.chrom)),
+                            rare=frequency < RARE_AF)
+            refusal = self._settle(session, d, charge, label)
+            if refusal is None:
+                admitted.append((d, min(level, Granularity.BOOLEAN), records))
+            else:
+                refusals.append(refusal)
+                excluded.append({"datasetId": d.id, "reason": refusal.message})
+        session.commit()
+        if refusals and not admitted:
+            spent = [r for r in refusals if isinstance(r, BudgetExhausted)]
+            raise (spent or refusals)[0]
+        return admitted, excluded
+
+    # --- settling one charge ------------------------------------------------------------------------
+
+    def _settle(self, session: Session, dataset: PublishedDataset, charge: Charge, label: str) -> DomainError | None:
+        account = self.account
+        assert account is not None
+        now = datetime.now(UTC)
+        if self._asked(session, account.holder, charge):
+            return None  # asked before: the same answer again, for nothing
+        p = max(dataset.privacy_p, account.p or 0.0)
+        limit = budget(p)
+        ledger = self._ledger(session, account.holder, dataset.id, account.kind, account.organisation, now)
+        if charge.cost > limit:
+            return self._refuse(session, dataset, charge, label, ledger, TooRevealing(
+                f"{dataset.id}: this question alone could tell whether one person is in the cohort (no public "
+                "reference shows the allele to be common); it is answered only with record-level rights: request "
+                "access to the dataset"))
+        holders = [(account.holder, limit, ledger)]
+        if account.org_holder is not None:
+            org = self._ledger(session, account.org_holder, dataset.id, "organisation", None, now)
+            holders.append((account.org_holder, limit * self.policy.org_budgets, org))
+        for holder, cap, row in holders:
+            if row["locked_at"] is not None or row["spent"] + charge.cost > cap:
+                self._lock(session, holder, dataset.id, now)
+                return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, holder, row))
+        with session.begin_nested() as savepoint:
+            for holder, cap, _row in holders:
+                done = session.execute(update(_LEDGER).where(and_(
+                    _LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset.id, _LEDGER.c.locked_at.is_(None),
+                    _LEDGER.c.spent + charge.cost <= cap,
+                )).values(spent=_LEDGER.c.spent + charge.cost, answered=_LEDGER.c.answered + 1,
+                          rare=_LEDGER.c.rare + int(charge.rare)))
+                if done.rowcount != 1:  # another request of the same holder spent it first
+                    savepoint.rollback()
+                    self._lock(session, holder, dataset.id, now)
+                    row = self._ledger(session, holder, dataset.id, "account", None, now)
+                    return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, holder, row))
+            session.execute(insert(_QUESTION).values(holder=account.holder, dataset_id=dataset.id,
+                                                     question=charge.question, cost=charge.cost, rare=charge.rare,
+                                                     label=label, asked_at=now))
+        if charge.rare:
+            self._maybe_alert(session, dataset, ledger, now)
+        return None
+
+    @staticmethod
+    def _asked(session: Session, holder: str, charge: Charge) -> bool:
+        return session.execute(select(_QUESTION.c.cost).where(
+            _QUESTION.c.holder == holder, _QUESTION.c.dataset_id == charge.dataset_id,
+            _QUESTION.c.question == charge.question)).first() is not None
+
+    def _ledger(self, session: Session, holder: str, dataset_id: str, kind: str, organisation: str | None,
+                now: datetime) -> dict[str, Any]:
+        """The holder's ledger row for the dataset (made on first use; renewed when its period is over)."""
+        where = and_(_LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset_id)
+        row = session.execute(select(_LEDGER).where(where)).mappings().first()
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(_LEDGER).values(
+                        holder=holder, dataset_id=dataset_id, kind=kind, organisation=organisation, spent=0.0,
+                        period_start=now, answered=0, refused=0, rare=0))
+            except IntegrityError:  # made by a concurrent request of the same holder
+                pass
+            row = session.execute(select(_LEDGER).where(where)).mappings().one()
+        state = dict(row)
+        state["period_start"] = _aware(state["period_start"])
+        renew = self.policy.renew
+        if renew is not None and state["period_start"] + renew <= now:
+            session.execute(update(_LEDGER).where(where, _LEDGER.c.period_start == row["period_start"])
+                            .values(spent=0.0, locked_at=None, period_start=now))
+            state.update(spent=0.0, locked_at=None, period_start=now)
+        return state
+
+    @staticmethod
+    def _lock(session: Session, holder: str, dataset_id: str, now: datetime) -> None:
+        session.execute(update(_LEDGER).where(_LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset_id,
+                                              _LEDGER.c.locked_at.is_(None)).values(locked_at=now))
+
+    def _spent(self, dataset: PublishedDataset, holder: str, row: dict[str, Any]) -> BudgetExhausted:
+        whose = "your organisation's" if holder.startswith("org:") else (
+            "this address's" if holder.startswith("addr:") else "your")
+        renew = self.policy.renew
+        if renew is None:
+            return BudgetExhausted(f"{dataset.id}: {whose} privacy budget for this dataset is spent; new questions "
+                                   "about it are refused (it does not renew): request access to the dataset for "
+                                   "record-level answers")
+        renews_at = row["period_start"] + renew
+        seconds = max(math.ceil((renews_at - datetime.now(UTC)).total_seconds()), 1)
+        return BudgetExhausted(f"{dataset.id}: {whose} privacy budget for this dataset is spent until "
+                               f"{renews_at.isoformat(timespec='seconds')}; new questions about it are refused until "
+                               "then", renews_at=renews_at, retry_after=seconds)
+
+    def _refuse(self, session: Session, dataset: PublishedDataset, charge: Charge, label: str,
+                ledger: dict[str, Any], error: DomainError) -> DomainError:
+        account = self.account
+        assert account is not None
+        session.execute(update(_LEDGER).where(_LEDGER.c.holder == account.holder,
+                                              _LEDGER.c.dataset_id == dataset.id)
+                        .values(refused=_LEDGER.c.refused + 1, rare=_LEDGER.c.rare + int(charge.rare)))
+        reason = "too_revealing" if isinstance(error, TooRevealing) else "budget_spent"
+        audit.append(session, actor=self.actor or account.holder, action="beacon.privacy_refused",
+                     dataset_id=dataset.id, details={"holder": account.holder, "reason": reason, "question": label,
+                                                     "cost": None if math.isinf(charge.cost) else charge.cost,
+                                                     "spent": ledger["spent"]})
+        log.info("privacy refusal", extra={"holder": account.holder, "dataset": dataset.id, "reason": reason})
+        if charge.rare:
+            self._maybe_alert(session, dataset, ledger, datetime.now(UTC))
+        return error
+
+    def _maybe_alert(self, session: Session, dataset: PublishedDataset, ledger: dict[str, Any], now: datetime) -> None:
+        """Flag an account whose questions look like an attack: many rare alleles asked of one dataset (answered or
+        refused: an attacker's rarest alleles are exactly what the budget refuses)."""
+        account = self.account
+        assert account is not None
+        if ledger["alerted_at"] is not None or ledger["rare"] + 1 < self.policy.alert_rare:
+            return
+        done = session.execute(update(_LEDGER).where(
+            _LEDGER.c.holder == account.holder, _LEDGER.c.dataset_id == dataset.id, _LEDGER.c.alerted_at.is_(None),
+            _LEDGER.c.rare >= self.policy.alert_rare).values(alerted_at=now))
+        if done.rowcount == 1:
+            audit.append(session, actor=self.actor or account.holder, action="beacon.privacy_alert",
+                         dataset_id=dataset.id, details={"holder": account.holder, "rare_questions":
+                                                         ledger["rare"] + 1, "spent": ledger["spent"]})
+            log.warning("possible membership-inference attack: %s asked %d rare alleles of %s",
+                        account.holder, ledger["rare"] + 1, dataset.id)
