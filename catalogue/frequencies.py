@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
-__all__ = ["LOWER_BOUND_Z", "lower_bound"]
+import numpy as np
+from scipy.special import betaincinv
 
-# One-sided 99% Wilson score bound: the panel's frequency is an estimate, and an allele that is rarer in the
-# cohort than the panel suggests would be undercharged, so the Beacon charges from the frequency's lower end.
-LOWER_BOUND_Z = 2.326
+__all__ = ["LOWER_BOUND_ALPHA", "lower_bound", "lower_bounds"]
+
+# One-sided 99%: the panel's frequency is an estimate, and an allele that is rarer in the cohort than the panel
+# suggests would be undercharged, so the Beacon charges from the frequency's lower end.
+LOWER_BOUND_ALPHA = 0.01
 
 
-def lower_bound(ac: int, an: int, z: float = LOWER_BOUND_Z) -> float:
-    """The lower end of the one-sided Wilson score interval for an allele seen `ac` times in `an` alleles.
+def lower_bounds(ac: Sequence[int] | np.ndarray, an: Sequence[int] | np.ndarray,
+                 alpha: float = LOWER_BOUND_ALPHA) -> np.ndarray:
+    """Exact (Clopper-Pearson) one-sided lower confidence bounds of allele frequencies, `ac` seen in `an` alleles.
 
+    The exact bound keeps its coverage for the rare alleles that matter here, where score intervals fall short.
     0 for an allele never seen (or no called alleles): nothing public says that allele is common.
     """
-    if an <= 0 or ac <= 0:
-        return 0.0
-    p = min(ac, an) / an
-    z2 = z * z
-    centre = p + z2 / (2 * an)
-    spread = z * math.sqrt(p * (1 - p) / an + z2 / (4 * an * an))
-    return max((centre - spread) / (1 + z2 / an), 0.0)
+    ac_ = np.minimum(np.asarray(ac, dtype=float), np.asarray(an, dtype=float))
+    an_ = np.asarray(an, dtype=float)
+    seen = (ac_ > 0) & (an_ > 0)
+    out = np.zeros(np.broadcast(ac_, an_).shape)
+    safe_ac = np.where(seen, ac_, 1.0)
+    safe_b = np.where(seen, an_ - ac_ + 1.0, 1.0)
+    out[...] = np.where(seen, betaincinv(safe_ac, safe_b, alpha), 0.0)
+    return out
+
+
+def lower_bound(ac: int, an: int, alpha: float = LOWER_BOUND_ALPHA) -> float:
+    """lower_bounds for one allele."""
+    return float(lower_bounds([ac], [an], alpha)[0])

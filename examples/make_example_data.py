@@ -1,4 +1,5 @@
-"""Write small example datasets (a public-style and a controlled-style cohort) into a directory."""
+"""Write small example datasets (a public-style and a controlled-style cohort) into a directory, and the sites of
+each (INFO AC/AN only): one is the demo's aggregated dataset, both together its public reference panel."""
 
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         cohort = simulate_cohort(path, **options, **extra)  # type: ignore[arg-type]
         write_sample_sheet(sheet, cohort)
         print(f"wrote {path} ({cohort.records} records, {len(cohort.samples)} samples) and {sheet}")
+        # The same seed and options give the same sites and counts, written without genotypes (X only once: a
+        # panel gives each chromosome once, and X comes last, so leaving it out keeps the other sites the same).
+        sites = out / f"{name}_sites.vcf.gz"
+        only = {"fmt": "vcf.gz", "include_x": options.get("include_x", False) and name == "public"}
+        simulate_cohort(sites, **{**options, **only}, **extra, sites_only=True)  # type: ignore[arg-type]
+        print(f"wrote {sites} (sites only)")
     return 0
 
 

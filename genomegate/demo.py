@@ -22,7 +22,7 @@ from catalogue.models import (
 )
 from catalogue.services import datasets, registry, roles
 
-__all__ = ["DEMO_FILES", "DEMO_USERS", "DemoResult", "seed_demo"]
+__all__ = ["DEMO_FILES", "DEMO_PANEL", "DEMO_USERS", "DemoResult", "seed_demo"]
 
 DEMO_USERS = {
     "admin": "admin@genomegate.example",
@@ -31,10 +31,13 @@ DEMO_USERS = {
     "researcher": "researcher@university.example",
 }
 # dataset title -> (data files, sample sheet, reference) as examples/make_example_data.py names them
-DEMO_FILES = {
+DEMO_FILES: dict[str, tuple[list[str], str | None, str | None]] = {
     "Demo population panel": (["public_cohort.vcf.gz"], "public_samples.tsv", "reference.fa"),
     "Demo cardiomyopathy cohort": (["controlled_cohort.bcf"], "controlled_samples.tsv", None),
+    "Demo population allele counts": (["public_sites.vcf.gz"], None, None),
 }
+# The public reference panel that prices Beacon questions (a stand-in for gnomAD: the demo cohorts' own sites).
+DEMO_PANEL = ["public_sites.vcf.gz", "controlled_sites.vcf.gz"]
 _ORG = "Demo Biobank"
 _DAC = "Demo Biobank Data Access Committee"
 
@@ -60,6 +63,12 @@ _DATASETS = (
         "individual-level data released by the DAC for cardiomyopathy research.",
         dua_text="The recipient uses the data only for the approved project and never tries to identify "
                  "participants.", dua_version="1.0",
+    ),
+    DatasetCreate(
+        title="Demo population allele counts", assembly=Assembly.GRCh38, security=SecurityLevel.PUBLIC,
+        organisation_id="", duo=["GRU"], keywords=["allele frequencies", "population", "demo"], licence="CC0-1.0",
+        description="Allele counts (AC/AN) of the demo population, without genotypes: the Beacon answers anyone "
+                    "with counts, as no individual's genotypes are behind them.",
     ),
 )
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session, col
 
-from catalogue.frequencies import lower_bound
+from catalogue.frequencies import lower_bounds
 from catalogue.identity import Caller
 from catalogue.models import Assembly, ReferenceAllele
 from catalogue.services.roles import require_admin
@@ -41,8 +41,9 @@ def replace_reference_alleles(session: Session, caller: Caller, assembly: Assemb
                 seen["ac"] += row["ac"]
                 seen["an"] = max(seen["an"], row["an"])
         rows = list(merged.values())
-        for row in rows:
-            row["af_lower"] = lower_bound(int(row["ac"]), int(row["an"]))
+        bounds = lower_bounds([r["ac"] for r in rows], [r["an"] for r in rows])
+        for row, bound in zip(rows, bounds.tolist(), strict=True):
+            row["af_lower"] = bound
         for start in range(0, len(rows), _BATCH):
             session.execute(insert(table), rows[start:start + _BATCH])
         count += len(rows)

@@ -264,7 +264,10 @@ def _show_dataset(d: DatasetPublic) -> None:
 def demo(examples: Annotated[Path | None, typer.Option(help="example data made by examples/make_example_data.py")]
          = None) -> None:
     """Set up the demo: a biobank, its DAC, example datasets (ingested) and users; safe to run again."""
-    from genomegate.demo import DEMO_FILES, DEMO_USERS, seed_demo
+    from catalogue.models import Assembly
+    from catalogue.services.reference_af import panel_summary
+    from genomegate.demo import DEMO_FILES, DEMO_PANEL, DEMO_USERS, seed_demo
+    from ingest.reference_af import load_reference_af
     from ingest.services import run_job, start_ingestion
 
     with operator_session() as (session, rt):
@@ -276,13 +279,17 @@ def demo(examples: Annotated[Path | None, typer.Option(help="example data made b
                 continue
             names, sheet, reference = DEMO_FILES[title]
             job = start_ingestion(session, OPERATOR, dataset_id, files=[examples / n for n in names],
-                                  samples=examples / sheet, reference=examples / reference if reference else None)
+                                  samples=examples / sheet if sheet else None,
+                                  reference=examples / reference if reference else None)
             done = run_job(rt.engine, job.id, store_root=rt.settings.store_root)
             state = ("unchanged" if done.counts["files_unchanged"] == len(names)
                      else f"ingested {done.counts['variants_written']:,} variants")
             out.print(f"  {dataset_id}  {title}: {state}, {done.counts['dataset_variants']:,} variants in all")
+        if examples is not None and not panel_summary(session).get(Assembly.GRCh38.value):
+            count = load_reference_af(session, OPERATOR, [examples / n for n in DEMO_PANEL], assembly=Assembly.GRCh38)
+            out.print(f"  reference panel (prices Beacon questions): {count:,} alleles of GRCh38")
     if rt.issuer is not None:
         out.print("demo users (tokens valid 8 h; send as 'Authorization: Bearer <token>'):")
         for label, subject in DEMO_USERS.items():
-            out.print(f"  {label:<10} {subject}\n    {rt.issuer.issue(subject)}", soft_wrap=True)
+            out.print(f"  {label:<10} {subject}\n    {rt.issuer.issue(subject, email=subject)}", soft_wrap=True)
 

@@ -94,14 +94,16 @@ app.add_typer(reference_app, name="reference-af")
 @reference_app.command("load")
 @friendly
 def reference_af_load(
-    path: Annotated[Path, typer.Argument(help="sites VCF/BCF with INFO AC/AN (e.g. gnomAD), or a genotype file")],
+    paths: Annotated[list[Path], typer.Argument(help="sites VCF/BCF with INFO AC/AN (e.g. gnomAD), or genotype "
+                                                     "files; one per chromosome is fine", show_default=False)],
     assembly: Annotated[Assembly, typer.Option(help="the panel's assembly")] = Assembly.GRCh38,
     pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
 ) -> None:
     """Load (replace) the reference panel of an assembly: its frequencies price Beacon questions."""
     from ingest.reference_af import load_reference_af
 
-    with operator_session() as (session, _), _progress(f"reading {path.name}", quiet=False) as tick:
-        count = load_reference_af(session, OPERATOR, path.resolve(), assembly=assembly, pass_only=pass_only,
-                                  progress=lambda done: tick(done, None))
-    out.print(f"{count:,} reference alleles of {assembly.value} loaded from {path.name}")
+    names = ", ".join(p.name for p in paths)
+    with operator_session() as (session, _), _progress(f"reading {names}", quiet=False) as tick:
+        count = load_reference_af(session, OPERATOR, [p.resolve() for p in paths], assembly=assembly,
+                                  pass_only=pass_only, progress=lambda done: tick(done, None))
+    out.print(f"{count:,} reference alleles of {assembly.value} loaded from {names}")

@@ -101,10 +101,11 @@ def test_the_demo_ingests_its_examples_and_can_run_again(cli: CliRunner, tmp_pat
     assert made.returncode == 0, made.stderr
     _ok(cli, "db", "upgrade")
     first = _ok(cli, "demo", "--examples", str(examples))
-    assert "ingested" in first
+    assert "ingested" in first and "reference panel" in first
     second = _ok(cli, "demo", "--examples", str(examples))
     assert "nothing new to create" in second
-    assert second.count("unchanged") == 2
+    assert second.count("unchanged") == 3 and "reference panel" not in second
     listed = json.loads(_ok(cli, "dataset", "list", "--json"))
     assert {d["security"] for d in listed} == {"PUBLIC", "CONTROLLED"}
     assert all(d["statistics"]["variants"] > 1000 for d in listed)
+    assert sorted(d["statistics"]["samples"] for d in listed) == [0, 60, 100]  # one dataset of counts only
