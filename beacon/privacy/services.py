@@ -36,6 +36,12 @@ _QUESTION = PrivacyQuestion.__table__  # type: ignore[attr-defined]
 Item = tuple[PublishedDataset, Granularity, bool]
 
 
+class _Overspent(Exception):
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The node's privacy settings."""
@@ -173,21 +179,25 @@ class Gate:
             if row["locked_at"] is not None or row["spent"] + charge.cost > cap:
                 self._lock(session, holder, dataset.id, now)
                 return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, holder, row))
-        with session.begin_nested() as savepoint:
-            for holder, cap, _row in holders:
-                done = session.execute(update(_LEDGER).where(and_(
-                    _LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset.id, _LEDGER.c.locked_at.is_(None),
-                    _LEDGER.c.spent + charge.cost <= cap,
-                )).values(spent=_LEDGER.c.spent + charge.cost, answered=_LEDGER.c.answered + 1,
-                          rare=_LEDGER.c.rare + int(charge.rare)))
-                if done.rowcount != 1:  # another request of the same holder spent it first
-                    savepoint.rollback()
-                    self._lock(session, holder, dataset.id, now)
-                    row = self._ledger(session, holder, dataset.id, "account", None, now)
-                    return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, holder, row))
-            session.execute(insert(_QUESTION).values(holder=account.holder, dataset_id=dataset.id,
-                                                     question=charge.question, cost=charge.cost, rare=charge.rare,
-                                                     label=label, asked_at=now))
+        try:
+            with session.begin_nested():
+                for holder, cap, _row in holders:
+                    done = session.execute(update(_LEDGER).where(and_(
+                        _LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset.id,
+                        _LEDGER.c.locked_at.is_(None), _LEDGER.c.spent + charge.cost <= cap,
+                    )).values(spent=_LEDGER.c.spent + charge.cost, answered=_LEDGER.c.answered + 1,
+                              rare=_LEDGER.c.rare + int(charge.rare)))
+                    if done.rowcount != 1:
+                        raise _Overspent(holder)
+                session.execute(insert(_QUESTION).values(holder=account.holder, dataset_id=dataset.id,
+                                                         question=charge.question, cost=charge.cost,
+                                                         rare=charge.rare, label=label, asked_at=now))
+        except _Overspent as lost:  # a concurrent request of the same holder spent it first: nothing was charged
+            self._lock(session, lost.holder, dataset.id, now)
+            row = self._ledger(session, lost.holder, dataset.id, "account", None, now)
+            return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, lost.holder, row))
+        except IntegrityError:  # the same question, asked concurrently, was charged by the other request
+            return None
         if charge.rare:
             self._maybe_alert(session, dataset, ledger, now)
         return None

@@ -25,6 +25,9 @@ from tests.factories import client_with, grant, make_entitlement
 
 B = "/beacon/v2/g_variants"
 OPERATOR = Caller.cli_operator()
+# A larger budget than the default (bound 0.25 at alpha 0.05): the 40-person test cohort then has enough alleles
+# that cost a sizeable part of it. The attack suite (tests/beacon/privacy) runs at the default.
+P = 0.2
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Panel:
 
     dataset: Dataset
     common: list[ReferenceAllele]  # practically free
-    medium: list[ReferenceAllele]  # between a third and a half of the budget each
+    medium: list[ReferenceAllele]  # between a sixth and a half of the budget each
     rare: list[ReferenceAllele]  # more than the whole budget: never answered
 
 
@@ -43,18 +46,18 @@ def _cost(allele: ReferenceAllele, samples: int) -> float:
 
 @pytest.fixture
 def panel(session: Session, make_beacon_dataset: Callable[..., Dataset], cohort: Cohort) -> Panel:
-    dataset = make_beacon_dataset(SecurityLevel.REGISTERED, "Budgeted cohort", privacy_p=0.625, count_threshold=0)
+    dataset = make_beacon_dataset(SecurityLevel.REGISTERED, "Budgeted cohort", privacy_p=P, count_threshold=0)
     loaded = load_reference_af(session, OPERATOR, cohort.cohort.path, assembly=Assembly.GRCh38)
     assert loaded > 0
     samples = len(cohort.cohort.samples)
-    limit = budget(0.625)
-    snvs = session.exec(select(ReferenceAllele).where(ReferenceAllele.chrom == "1", ReferenceAllele.ac > 0,
-                                                      ReferenceAllele.variant_type == "SNV")
-                        .order_by(col(ReferenceAllele.pos))).all()
-    common = [a for a in snvs if _cost(a, samples) < 1e-6]
-    medium = [a for a in snvs if limit / 3 < _cost(a, samples) <= limit / 2]
-    rare = [a for a in snvs if _cost(a, samples) > limit]
-    assert len(common) >= 5 and len(medium) >= 4 and len(rare) >= 2, (len(common), len(medium), len(rare))
+    limit = budget(P)
+    query = select(ReferenceAllele).where(col(ReferenceAllele.chrom).in_(["1", "2"]), ReferenceAllele.ac > 0,
+                                          ~col(ReferenceAllele.alt).startswith("<"))
+    alleles = session.exec(query.order_by(col(ReferenceAllele.chrom), col(ReferenceAllele.pos))).all()
+    common = [a for a in alleles if _cost(a, samples) < 1e-6]
+    medium = [a for a in alleles if limit / 6 < _cost(a, samples) <= limit / 2]
+    rare = [a for a in alleles if _cost(a, samples) > limit]
+    assert len(common) >= 5 and len(medium) >= 7 and len(rare) >= 2, (len(common), len(medium), len(rare))
     return Panel(dataset, common, medium, rare)
 
 
@@ -121,7 +124,7 @@ def test_a_spent_budget_refuses_the_whole_account_with_429(client: TestClient, r
                                                            panel: Panel) -> None:
     headers = _token(runtime, "spender")
     statuses = _spend(client, headers, panel)
-    assert statuses[-1] == 429 and set(statuses[:-1]) == {200} and 2 <= len(statuses) - 1 <= 3, statuses
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {200} and 2 <= len(statuses) - 1 <= 5, statuses
     common = client.get(B, params=_params(panel.common[-1], panel.dataset), headers=headers)
     assert common.status_code == 429, "a spent account is refused even the cheapest new question"
     body = common.json()
@@ -130,7 +133,7 @@ def test_a_spent_budget_refuses_the_whole_account_with_429(client: TestClient, r
     repeat = client.get(B, params=_params(panel.medium[0], panel.dataset), headers=headers)
     assert repeat.status_code == 200 and repeat.json()["responseSummary"]["exists"] is True  # asked before
     ledger = _ledger(session, "|spender", panel.dataset.id)
-    assert ledger.locked_at is not None and ledger.spent <= budget(0.625)
+    assert ledger.locked_at is not None and ledger.spent <= budget(P)
     other = client.get(B, params=_params(panel.medium[0], panel.dataset),
                        headers=_token(runtime, "someone-else", "elsewhere.example"))
     assert other.status_code == 200, "another account (of another organisation) has its own budget"
@@ -183,7 +186,7 @@ def test_a_range_costs_what_its_most_common_allele_costs(client: TestClient, run
 def test_anonymous_callers_are_refused_genotype_datasets_by_default(
         client: TestClient, runtime: Runtime, session: Session, panel: Panel,
         make_beacon_dataset: Callable[..., Dataset]) -> None:
-    public = make_beacon_dataset(SecurityLevel.PUBLIC, "Public genotypes", privacy_p=0.625, count_threshold=0)
+    public = make_beacon_dataset(SecurityLevel.PUBLIC, "Public genotypes", privacy_p=P, count_threshold=0)
     response = client.get(B, params=_params(panel.common[0], public))
     assert response.status_code == 200
     body = response.json()
@@ -218,7 +221,7 @@ def test_aggregated_data_answers_anyone_with_counts(client: TestClient, session:
 
 def test_record_rights_are_not_budgeted(client: TestClient, runtime: Runtime, session: Session, panel: Panel,
                                         make_beacon_dataset: Callable[..., Dataset]) -> None:
-    controlled = make_beacon_dataset(SecurityLevel.CONTROLLED, "Controlled budgeted", privacy_p=0.625)
+    controlled = make_beacon_dataset(SecurityLevel.CONTROLLED, "Controlled budgeted", privacy_p=P)
     make_entitlement(session, "entitled", controlled.id)
     headers = _token(runtime, "entitled")
     for allele in panel.rare[:2] + panel.medium:
@@ -265,7 +268,7 @@ def test_operators_see_budgets_refusals_and_alerts(runtime: Runtime, session: Se
     assert len(rows) == 1
     row = rows[0]
     assert row["locked_at"] and row["alerted_at"] and row["refused"] == 3 and row["rare"] == 2
-    assert row["budget"] == pytest.approx(-math.log(0.625)) and row["remaining"] < row["budget"] / 2
+    assert row["budget"] == pytest.approx(-math.log(P)) and row["remaining"] < row["budget"] / 2
     flagged = client.get("/api/admin/privacy", params={"alerts": "true"}, headers=_token(runtime, "root")).json()
     assert [r["holder"] for r in flagged] == [row["holder"]]
     session.expire_all()
@@ -303,3 +306,27 @@ def test_the_small_count_display_rule_never_flips_exists(client: TestClient, low
     assert body["responseSummary"]["exists"] is True
     assert body["meta"]["returnedGranularity"] == "boolean"
     assert body["info"]["datasets"][0]["countBelowThreshold"] == 1_000
+
+
+def test_racing_requests_of_one_account_never_overspend(runtime: Runtime, session: Session, panel: Panel) -> None:
+    import threading
+
+    headers = _token(runtime, "racer")
+    workers = [client_with(runtime) for _ in panel.medium[:6]]
+    barrier = threading.Barrier(len(workers))
+    statuses: dict[int, int] = {}
+
+    def ask(i: int) -> None:
+        barrier.wait()
+        statuses[i] = workers[i].get(B, params=_params(panel.medium[i], panel.dataset), headers=headers).status_code
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses.values()) <= {200, 429} and 429 in statuses.values(), statuses
+    answered = [panel.medium[i] for i, status in statuses.items() if status == 200]
+    ledger = _ledger(session, "|racer", panel.dataset.id)
+    assert ledger.spent == pytest.approx(sum(_cost(a, 40) for a in answered))
+    assert ledger.spent <= budget(P) + 1e-12 and ledger.answered == len(answered)
