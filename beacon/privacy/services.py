@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -34,6 +34,27 @@ _QUESTION = PrivacyQuestion.__table__  # type: ignore[attr-defined]
 
 # (dataset, granularity, record rights) as the Beacon's scope carries them
 Item = tuple[PublishedDataset, Granularity, bool]
+
+# Statements built once: on the query path SQLAlchemy then only looks up their compiled form.
+_HOLDER = and_(_LEDGER.c.holder == bindparam("h"), _LEDGER.c.dataset_id == bindparam("d"))
+_ASKED = select(_QUESTION.c.cost).where(_QUESTION.c.holder == bindparam("h"), _QUESTION.c.dataset_id == bindparam("d"),
+                                        _QUESTION.c.question == bindparam("q"))
+_ROW = select(_LEDGER).where(_HOLDER)
+_NEW_ROW = insert(_LEDGER).values(holder=bindparam("h"), dataset_id=bindparam("d"), kind=bindparam("k"),
+                                  organisation=bindparam("o"), spent=0.0, period_start=bindparam("t"), answered=0,
+                                  refused=0, rare=0)
+_RENEW = update(_LEDGER).where(_HOLDER, _LEDGER.c.period_start == bindparam("was")).values(
+    spent=0.0, locked_at=None, period_start=bindparam("t"))
+_CHARGE = update(_LEDGER).where(_HOLDER, _LEDGER.c.locked_at.is_(None),
+                                _LEDGER.c.spent + bindparam("c") <= bindparam("cap")).values(
+    spent=_LEDGER.c.spent + bindparam("c"), answered=_LEDGER.c.answered + 1, rare=_LEDGER.c.rare + bindparam("r"))
+_ASK = insert(_QUESTION).values(holder=bindparam("h"), dataset_id=bindparam("d"), question=bindparam("q"),
+                                cost=bindparam("c"), rare=bindparam("rare_q"), label=bindparam("l"),
+                                asked_at=bindparam("t"))
+_LOCK = update(_LEDGER).where(_HOLDER, _LEDGER.c.locked_at.is_(None)).values(locked_at=bindparam("t"))
+_REFUSED = update(_LEDGER).where(_HOLDER).values(refused=_LEDGER.c.refused + 1, rare=_LEDGER.c.rare + bindparam("r"))
+_ALERT = update(_LEDGER).where(_HOLDER, _LEDGER.c.alerted_at.is_(None), _LEDGER.c.rare >= bindparam("n")).values(
+    alerted_at=bindparam("t"))
 
 
 class _Overspent(Exception):
@@ -182,16 +203,12 @@ class Gate:
         try:
             with session.begin_nested():
                 for holder, cap, _row in holders:
-                    done = session.execute(update(_LEDGER).where(and_(
-                        _LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset.id,
-                        _LEDGER.c.locked_at.is_(None), _LEDGER.c.spent + charge.cost <= cap,
-                    )).values(spent=_LEDGER.c.spent + charge.cost, answered=_LEDGER.c.answered + 1,
-                              rare=_LEDGER.c.rare + int(charge.rare)))
-                    if done.rowcount != 1:
+                    done = session.execute(_CHARGE, {"h": holder, "d": dataset.id, "c": charge.cost, "cap": cap,
+                                                     "r": int(charge.rare)})
+                    if done.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Overspent(holder)
-                session.execute(insert(_QUESTION).values(holder=account.holder, dataset_id=dataset.id,
-                                                         question=charge.question, cost=charge.cost,
-                                                         rare=charge.rare, label=label, asked_at=now))
+                session.execute(_ASK, {"h": account.holder, "d": dataset.id, "q": charge.question, "c": charge.cost,
+                                       "rare_q": charge.rare, "l": label, "t": now})
         except _Overspent as lost:  # a concurrent request of the same holder spent it first: nothing was charged
             self._lock(session, lost.holder, dataset.id, now)
             row = self._ledger(session, lost.holder, dataset.id, "account", None, now)
@@ -204,37 +221,31 @@ class Gate:
 
     @staticmethod
     def _asked(session: Session, holder: str, charge: Charge) -> bool:
-        return session.execute(select(_QUESTION.c.cost).where(
-            _QUESTION.c.holder == holder, _QUESTION.c.dataset_id == charge.dataset_id,
-            _QUESTION.c.question == charge.question)).first() is not None
+        return session.execute(_ASKED, {"h": holder, "d": charge.dataset_id, "q": charge.question}).first() is not None
 
     def _ledger(self, session: Session, holder: str, dataset_id: str, kind: str, organisation: str | None,
                 now: datetime) -> dict[str, Any]:
         """The holder's ledger row for the dataset (made on first use; renewed when its period is over)."""
-        where = and_(_LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset_id)
-        row = session.execute(select(_LEDGER).where(where)).mappings().first()
+        key = {"h": holder, "d": dataset_id}
+        row = session.execute(_ROW, key).mappings().first()
         if row is None:
             try:
                 with session.begin_nested():
-                    session.execute(insert(_LEDGER).values(
-                        holder=holder, dataset_id=dataset_id, kind=kind, organisation=organisation, spent=0.0,
-                        period_start=now, answered=0, refused=0, rare=0))
+                    session.execute(_NEW_ROW, {**key, "k": kind, "o": organisation, "t": now})
             except IntegrityError:  # made by a concurrent request of the same holder
                 pass
-            row = session.execute(select(_LEDGER).where(where)).mappings().one()
+            row = session.execute(_ROW, key).mappings().one()
         state = dict(row)
         state["period_start"] = _aware(state["period_start"])
         renew = self.policy.renew
         if renew is not None and state["period_start"] + renew <= now:
-            session.execute(update(_LEDGER).where(where, _LEDGER.c.period_start == row["period_start"])
-                            .values(spent=0.0, locked_at=None, period_start=now))
+            session.execute(_RENEW, {**key, "was": row["period_start"], "t": now})
             state.update(spent=0.0, locked_at=None, period_start=now)
         return state
 
     @staticmethod
     def _lock(session: Session, holder: str, dataset_id: str, now: datetime) -> None:
-        session.execute(update(_LEDGER).where(_LEDGER.c.holder == holder, _LEDGER.c.dataset_id == dataset_id,
-                                              _LEDGER.c.locked_at.is_(None)).values(locked_at=now))
+        session.execute(_LOCK, {"h": holder, "d": dataset_id, "t": now})
 
     def _spent(self, dataset: PublishedDataset, holder: str, row: dict[str, Any]) -> BudgetExhausted:
         whose = "your organisation's" if holder.startswith("org:") else (
@@ -254,9 +265,7 @@ class Gate:
                 ledger: dict[str, Any], error: DomainError) -> DomainError:
         account = self.account
         assert account is not None
-        session.execute(update(_LEDGER).where(_LEDGER.c.holder == account.holder,
-                                              _LEDGER.c.dataset_id == dataset.id)
-                        .values(refused=_LEDGER.c.refused + 1, rare=_LEDGER.c.rare + int(charge.rare)))
+        session.execute(_REFUSED, {"h": account.holder, "d": dataset.id, "r": int(charge.rare)})
         reason = "too_revealing" if isinstance(error, TooRevealing) else "budget_spent"
         audit.append(session, actor=self.actor or account.holder, action="beacon.privacy_refused",
                      dataset_id=dataset.id, details={"holder": account.holder, "reason": reason, "question": label,
@@ -274,10 +283,8 @@ class Gate:
         assert account is not None
         if ledger["alerted_at"] is not None or ledger["rare"] + 1 < self.policy.alert_rare:
             return
-        done = session.execute(update(_LEDGER).where(
-            _LEDGER.c.holder == account.holder, _LEDGER.c.dataset_id == dataset.id, _LEDGER.c.alerted_at.is_(None),
-            _LEDGER.c.rare >= self.policy.alert_rare).values(alerted_at=now))
-        if done.rowcount == 1:
+        done = session.execute(_ALERT, {"h": account.holder, "d": dataset.id, "n": self.policy.alert_rare, "t": now})
+        if done.rowcount == 1:  # type: ignore[attr-defined]
             audit.append(session, actor=self.actor or account.holder, action="beacon.privacy_alert",
                          dataset_id=dataset.id, details={"holder": account.holder, "rare_questions":
                                                          ledger["rare"] + 1, "spent": ledger["spent"]})
