@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from catalogue.models import (
+    PRIVACY_P,
     Assembly,
     DacCreate,
     DacPublic,
@@ -184,13 +185,15 @@ def dataset_create(
     keyword: Annotated[list[str] | None, typer.Option(help="keyword (repeatable)")] = None,
     contact: str | None = None,
     dua: Annotated[str, typer.Option(help="data access agreement text")] = "",
+    privacy_p: Annotated[float, typer.Option(help="Beacon privacy budget parameter p: any membership test's power "
+                                                  "<= alpha / p (0 switches the defence off)")] = PRIVACY_P,
 ) -> None:
     """Register a draft dataset; prints its id."""
     with operator_session() as (session, _):
         dataset = ds.create_dataset(session, OPERATOR, DatasetCreate(
             title=title, assembly=assembly, security=security, organisation_id=org, dac_id=dac,
             duo=duo or [], disease_terms=disease or [], description=description, keywords=keyword or [],
-            contact_email=contact, dua_text=dua,
+            contact_email=contact, dua_text=dua, privacy_p=privacy_p,
         ))
     print(dataset.id)
 

@@ -106,6 +106,8 @@ def emit(rows: Sequence[Any], columns: Sequence[str], as_json: bool, title: str 
 
 
 def cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)

@@ -333,3 +333,18 @@ def test_racing_requests_of_one_account_never_overspend(runtime: Runtime, sessio
     ledger = _ledger(session, "|racer", panel.dataset.id)
     assert ledger.spent == pytest.approx(sum(_cost(a, 40) for a in answered))
     assert ledger.spent <= budget(P) + 1e-12 and ledger.answered == len(answered)
+
+
+def test_stewards_set_a_datasets_budget_parameter(client: TestClient, runtime: Runtime, session: Session,
+                                                  panel: Panel) -> None:
+    dataset = panel.dataset
+    grant(session, "lab-steward", "steward", org=dataset.organisation_id)
+    url = f"/api/datasets/{dataset.id}"
+    assert client.patch(url, json={"privacy_p": 0.5}).status_code == 401
+    assert client.patch(url, json={"privacy_p": 0.5}, headers=_token(runtime, "stranger")).status_code == 403
+    bad = client.patch(url, json={"privacy_p": 1.5}, headers=_token(runtime, "lab-steward"))
+    assert bad.status_code == 422 and "privacy_p" in bad.text
+    done = client.patch(url, json={"privacy_p": 0.0}, headers=_token(runtime, "lab-steward"))
+    assert done.status_code == 200 and done.json()["privacy_p"] == 0.0
+    counted = client.get(B, params=_params(panel.rare[0], dataset), headers=_token(runtime, "after"))
+    assert counted.status_code == 200 and counted.json()["meta"]["returnedGranularity"] == "count"
