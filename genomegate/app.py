@@ -1,4 +1,4 @@
-"""The app factory: one FastAPI app with every area's routers, error mapping, logging and CORS."""
+"""The app factory: one FastAPI app with every area's routers, the web pages, error mapping, logging and CORS."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from catalogue.problems import install_problem_handlers
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
+from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from ingest.api import router as ingest_router
+from web import install_web
 
 __all__ = ["create_app"]
 
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(release_router)
     app.include_router(htsget_router)
     _add_health(app)
+    install_web(app, runtime, demo_users=DEMO_USERS)
     return app
 
 

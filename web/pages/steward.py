@@ -1,0 +1,46 @@
+"""The steward's pages: the organisation's datasets (drafts too) and their ingestions, with progress."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from catalogue.deps import SessionDep, SettingsDep
+from catalogue.errors import Forbidden
+from catalogue.models import DatasetStatus
+from catalogue.services import registry
+from catalogue.services.search import DatasetQuery, search_datasets
+from ingest import services as ingestions
+from ingest.models import JobState
+from web.routing import page_router
+from web.session import SignedInPageDep
+from web.templating import render
+
+__all__ = ["router"]
+
+router = page_router()
+REFRESH_SECONDS = 3
+
+
+@router.get("/steward", response_class=HTMLResponse)
+def steward_page(request: Request, session: SessionDep, caller: SignedInPageDep,
+                 settings: SettingsDep) -> HTMLResponse:
+    organisations = (registry.list_organisations(session) if caller.is_admin
+                     else [registry.get_organisation(session, o) for o in sorted(caller.roles.steward_of)])
+    if not organisations and not caller.is_admin:
+        raise Forbidden("these pages are for the stewards of an organisation")
+    every_status = [DatasetStatus.draft, DatasetStatus.published, DatasetStatus.retired]
+    sections = []
+    for org in organisations:
+        found = search_datasets(session, caller, DatasetQuery(organisation=[org.id], status=every_status,
+                                                              limit=settings.max_page_size))
+        sections.append((org, [(d, ingestions.list_jobs(session, caller, d.id)[:5]) for d in found.datasets],
+                         found.count))
+    return render(request, "steward.html", {"sections": sections, "import_root": settings.import_root})
+
+
+@router.get("/steward/ingestions/{job_id}", response_class=HTMLResponse)
+def ingestion_page(job_id: str, request: Request, session: SessionDep, caller: SignedInPageDep) -> HTMLResponse:
+    job = ingestions.get_job(session, caller, job_id)
+    running = job.state in (JobState.queued, JobState.running)
+    return render(request, "ingestion.html", {"job": job, "running": running, "refresh": REFRESH_SECONDS})
