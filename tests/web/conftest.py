@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def world(session: Session, client: TestClient) -> World:
 
 def text_of(response: httpx.Response) -> str:
     """The page's text without tags, spaces collapsed: what a person reads."""
-    return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
 
 
 Page = Callable[[str], httpx.Response]
