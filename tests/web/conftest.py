@@ -29,7 +29,7 @@ DAC_MEMBER = "dac-chair@biobank.example"
 OTHER_DAC_MEMBER = "member@other-dac.example"
 STEWARD = "steward@biobank.example"
 OTHER_STEWARD = "steward@other-lab.example"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
 class Browser:

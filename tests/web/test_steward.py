@@ -1,0 +1,40 @@
+"""The steward's pages: the organisation's datasets with drafts, and ingestions with their progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalogue.runtime import Runtime
+from tests.web.conftest import DAC_MEMBER, OTHER_STEWARD, RESEARCHER, STEWARD, World, ingest_into, text_of
+
+
+def test_the_steward_sees_the_organisations_datasets_with_drafts(world: World) -> None:
+    page = text_of(world.browser(STEWARD).get("/steward"))
+    for title in ("Population panel", "Cardiomyopathy cohort", "Unfinished cohort"):
+        assert title in page
+    assert "Other cohort" not in page and "draft" in page
+
+
+def test_a_steward_of_another_organisation_sees_only_theirs(world: World) -> None:
+    page = text_of(world.browser(OTHER_STEWARD).get("/steward"))
+    assert "Other cohort" in page and "Unfinished cohort" not in page and "Population panel" not in page
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), (RESEARCHER, 403), (DAC_MEMBER, 403)])
+def test_the_steward_pages_are_for_stewards(world: World, who: str | None, status: int) -> None:
+    assert world.browser(who).get("/steward").status_code == status
+
+
+def test_an_ingestion_page_shows_its_state_and_counts(world: World, runtime: Runtime,
+                                                       cohort_files: tuple[Path, Path]) -> None:
+    job = ingest_into(runtime, world.public, cohort_files)
+    overview = world.browser(STEWARD).get("/steward")
+    assert f'href="/steward/ingestions/{job.id}"' in overview.text
+    page = world.browser(STEWARD).get(f"/steward/ingestions/{job.id}")
+    text = text_of(page)
+    assert "succeeded" in text and "variants written" in text and "cohort.vcf.gz" in text
+    assert 'http-equiv="refresh"' not in page.text  # a finished job does not refresh itself
+    assert world.browser(OTHER_STEWARD).get(f"/steward/ingestions/{job.id}").status_code == 403
+    assert world.browser(RESEARCHER).get(f"/steward/ingestions/{job.id}").status_code == 403
