@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="0.1.0",
         summary="Genomic data catalogue, GA4GH Beacon v2 and data access requests",
         description=_doc or "",
+        docs_url=None,  # the web package serves /docs with local Swagger UI files
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,13 @@ def test_a_tampered_cookie_is_no_session(world: World) -> None:
 def test_validation_errors_on_pages_are_html(world: World) -> None:
     page = world.browser().get("/variants", params={"assembly": "hg19x", "chrom": "1"})
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+
+
+def test_the_api_documentation_loads_nothing_from_elsewhere(world: World) -> None:
+    browser = world.browser()
+    page = browser.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/static/swagger-ui/") for a in assets), assets
+    for asset in assets:
+        assert browser.get(asset).status_code == 200, asset
