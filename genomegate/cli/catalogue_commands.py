@@ -281,6 +281,7 @@ def demo(examples: Annotated[Path | None, typer.Option(help="example data made b
             state = ("unchanged" if done.counts["files_unchanged"] == len(names)
                      else f"ingested {done.counts['variants_written']:,} variants")
             out.print(f"  {dataset_id}  {title}: {state}, {done.counts['dataset_variants']:,} variants in all")
+    out.print(f"web interface: {rt.settings.public_base_url}/ (sign in as a demo user at /signin)")
     if rt.issuer is not None:
         out.print("demo users (tokens valid 8 h; send as 'Authorization: Bearer <token>'):")
         for label, subject in DEMO_USERS.items():
