@@ -72,10 +72,12 @@ def node(tmp_path_factory: pytest.TempPathFactory, cohort_files: tuple[Path, Pat
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium(pytestconfig: pytest.Config) -> Iterator[Any]:
     sync_playwright = _need_browser()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {SCREENSHOTS}")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nbrowser journeys: screenshots in {SCREENSHOTS}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
@@ -85,11 +87,11 @@ def chromium() -> Iterator[Any]:
 
 
 class Person:
-    """One person at one browser: a fresh context (profile), JavaScript off, every request recorded."""
+    """One person at one browser: a fresh context (profile), JavaScript off unless asked, every request recorded."""
 
     def __init__(self, chromium: Any, node: Node, **context: Any) -> None:
         self.node = node
-        self.context = chromium.new_context(java_script_enabled=False, **context)
+        self.context = chromium.new_context(**{"java_script_enabled": False, **context})
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.requested: list[str] = []
@@ -267,3 +269,19 @@ def test_steward_pages_and_a_phone_sized_catalogue(chromium: Any, node: Node) ->
     assert width <= 390, f"the catalogue is {width}px wide on a 390px screen"
     phone.shot("18-catalogue-phone")
     phone.close()
+
+
+def test_with_javascript_the_form_shows_the_duo_verdict_as_the_purpose_is_chosen(chromium: Any, node: Node) -> None:
+    controlled = node.datasets["Demo cardiomyopathy cohort"]
+    me = Person(chromium, node, java_script_enabled=True)
+    me.sign_in("researcher", then=f"/requests/new?dataset={controlled}")
+    live = me.page.get_by_test_id("live-verdict")
+    me.page.get_by_label("Ancestry research").check()
+    live.get_by_text("DUO check: incompatible").wait_for()
+    me.page.get_by_label("Ancestry research").uncheck()
+    me.page.get_by_label("Disease category research").check()
+    me.page.fill("#disease_terms", "MONDO:0004994")
+    me.page.locator("#disease_terms").dispatch_event("change")
+    live.get_by_text("needs a DAC member's judgement").wait_for()
+    me.shot("19-request-form-live-verdict")
+    me.close()

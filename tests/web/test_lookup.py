@@ -81,22 +81,24 @@ def test_a_sequence_query_finds_one_variant(ingested: World, session: Session, a
     assert snv["variantInternalId"] in page.text
 
 
-def test_small_counts_are_hidden_below_the_threshold(ingested: World, session: Session) -> None:
-    dataset = session.get(Dataset, ingested.public)
+def _change(session: Session, dataset_id: str, **fields: Any) -> None:
+    """Change a dataset's settings as a steward would have set them (the Beacon reads them per query)."""
+    dataset = session.get(Dataset, dataset_id)
     assert dataset is not None
-    dataset.count_threshold = 100_000
+    for name, value in fields.items():
+        setattr(dataset, name, value)
     session.add(dataset)
     session.commit()
+
+
+def test_small_counts_are_hidden_below_the_threshold(ingested: World, session: Session) -> None:
+    _change(session, ingested.public, count_threshold=100_000)
     level, text = _answers(ingested.browser().get("/variants", params=RANGE).text)[ingested.public]
     assert level == "boolean" and "count is hidden below 100000" in text
 
 
 def test_a_registered_dataset_asks_anonymous_callers_to_sign_in(ingested: World, session: Session) -> None:
-    dataset = session.get(Dataset, ingested.public)
-    assert dataset is not None
-    dataset.security = "REGISTERED"
-    session.add(dataset)
-    session.commit()
+    _change(session, ingested.public, security="REGISTERED")
     level, text = _answers(ingested.browser().get("/variants", params=RANGE).text)[ingested.public]
     assert level == "none" and "answers signed-in callers only" in text and "Sign in for more." in text
     level, _ = _answers(ingested.browser(RESEARCHER).get("/variants", params=RANGE).text)[ingested.public]

@@ -138,3 +138,23 @@ def test_withdrawing_a_request(world: World) -> None:
     browser = world.browser(RESEARCHER)
     browser.post(f"/requests/{request_id}/withdraw")
     assert "withdrawn" in text_of(browser.get(f"/requests/{request_id}"))
+
+
+@pytest.mark.parametrize(("purpose", "said"), [
+    ("DUO:0000040", "needs a DAC member's judgement"),  # disease research on DS + IRB data: the IRB needs a person
+    ("DUO:0000033", "incompatible"),  # ancestry research on disease-specific data
+])
+def test_the_forms_live_check_gives_the_verdict_before_a_draft_exists(world: World, purpose: str, said: str) -> None:
+    page = world.browser(RESEARCHER).get("/requests/verdict", params={
+        "dataset": world.controlled, "purpose": purpose, "disease_terms": "MONDO:0004994"})
+    assert page.status_code == 200 and said in text_of(page)
+    assert "<html" not in page.text  # a fragment for the form, not a page
+    assert "You have no access requests" in text_of(world.browser(RESEARCHER).get("/requests"))  # nothing saved
+
+
+def test_the_live_check_explains_bad_input_and_keeps_drafts_private(world: World) -> None:
+    browser = world.browser(RESEARCHER)
+    page = browser.get("/requests/verdict", params={"dataset": world.controlled, "disease_terms": "nonsense"})
+    assert "is not a CURIE of a disease ontology" in text_of(page)
+    assert browser.get("/requests/verdict", params={"dataset": world.draft}).status_code == 404
+    assert world.browser().get("/requests/verdict", params={"dataset": world.controlled}).status_code == 401

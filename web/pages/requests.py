@@ -54,6 +54,21 @@ def new_request(request: Request, session: SessionDep, caller: SignedInPageDep,
     return render(request, "request_form.html", {"datasets": chosen, "purposes": PURPOSES})
 
 
+@router.get("/requests/verdict", response_class=HTMLResponse)
+def verdict_preview(request: Request, session: SessionDep, caller: SignedInPageDep,
+                    dataset: Annotated[list[str], Query(min_length=1, max_length=50)],
+                    purpose: Annotated[list[str] | None, Query(max_length=20)] = None,
+                    disease_terms: Annotated[str, Query(max_length=2_000)] = "",
+                    for_profit: bool = False) -> HTMLResponse:
+    """The form's live DUO check (fetched by static/verdict.js): the verdict as an HTML fragment."""
+    try:
+        verdict = requests.preview_purpose(session, caller, dataset, purpose or [], split_list(disease_terms),
+                                           for_profit=for_profit)
+    except InvalidInput as exc:
+        return render(request, "verdict.html", {"problem": exc.message})
+    return render(request, "verdict.html", {"verdict": verdict})
+
+
 @router.post("/requests")
 def create_request(request: Request, session: SessionDep, caller: SignedInPageDep,
                    datasets: Annotated[list[str], Form(min_length=1, max_length=50)],
