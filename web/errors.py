@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -78,7 +79,7 @@ def install_html_errors(app: FastAPI) -> None:
         if is_page_path(request.url.path) and "text/html" in request.headers.get("accept", ""):
             request.state.caller = None
             return error_page(request, exc.status_code, str(exc.detail))
-        response: Response = await api_handler(request, exc)
-        return response
+        response = api_handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
 
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from catalogue.deps import SessionDep, SettingsDep
-from catalogue.errors import Forbidden
+from fastapi import BackgroundTasks, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from catalogue.deps import RuntimeDep, SessionDep, SettingsDep
+from catalogue.errors import Forbidden, InvalidInput, NotFound
 from catalogue.models import DatasetStatus
 from catalogue.services import registry
 from catalogue.services.search import DatasetQuery, search_datasets
 from ingest import services as ingestions
-from ingest.models import JobState
+from ingest.models import IngestionCreate, IngestionJob, JobState
+from web.forms import attempt
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -44,3 +47,32 @@ def ingestion_page(job_id: str, request: Request, session: SessionDep, caller: S
     job = ingestions.get_job(session, caller, job_id)
     running = job.state in (JobState.queued, JobState.running)
     return render(request, "ingestion.html", {"job": job, "running": running, "refresh": REFRESH_SECONDS})
+
+
+@router.post("/steward/ingestions")
+def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageDep, runtime: RuntimeDep,
+                    background: BackgroundTasks, dataset: Annotated[str, Form(max_length=16)],
+                    files: Annotated[str, Form(max_length=20_000)] = "",
+                    samples: Annotated[str, Form(max_length=1_000)] = "",
+                    reference: Annotated[str, Form(max_length=1_000)] = "",
+                    pass_only: Annotated[bool, Form()] = False) -> RedirectResponse:
+    """Ingest files of the import directory, as the ingestion API does; the job's page follows its progress."""
+    names = [n for n in files.replace(",", "\n").splitlines() if n.strip()]
+
+    def start() -> IngestionJob:
+        if not names:
+            raise InvalidInput("name at least one file of the import directory", field="files")
+        data = IngestionCreate(files=[n.strip() for n in names], samples=samples.strip() or None,
+                               reference=reference.strip() or None, pass_only=pass_only)
+        try:
+            job = ingestions.request_ingestion(session, caller, dataset, data, runtime.settings.import_root)
+        except NotFound as exc:
+            if exc.field != "files":
+                raise  # the dataset itself: an error page
+            raise InvalidInput(exc.message, field="files") from None
+        background.add_task(ingestions.run_in_background, runtime.engine, job.id,
+                            store_root=runtime.settings.store_root)
+        return job
+
+    return attempt(request, start, done="Ingestion started.", back="/steward",
+                   then=lambda job: f"/steward/ingestions/{job.id}")
