@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     trusted_issuers: Annotated[list[TrustedIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
     )
+    oidc_issuer: str | None = Field(None, description="OpenID Connect provider people sign in with on the web pages "
+                                                      "(its /.well-known/openid-configuration is read)")
+    oidc_client_id: str | None = Field(None, description="this node's client id at the OIDC provider")
+    oidc_client_secret: str | None = Field(None, description="this node's client secret at the OIDC provider")
     reference_fasta: Annotated[dict[str, Path], NoDecode] = Field(
         default_factory=dict, description='JSON {"GRCh38": "/path/GRCh38.fa"}: indexed FASTA per assembly '
                                           "with which the Beacon left-aligns query indels")
@@ -138,6 +142,8 @@ class Settings(BaseSettings):
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("GENOMEGATE_SECRET_KEY: set it to 32+ random characters in production "
                                  "(the development default is refused)")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("GENOMEGATE_OIDC_CLIENT_ID: set it together with GENOMEGATE_OIDC_ISSUER")
         return self
 
     @property

@@ -1,4 +1,4 @@
-"""The app factory: one FastAPI app with every area's routers, error mapping, logging and CORS."""
+"""The app factory: one FastAPI app with every area's routers, the web pages, error mapping, logging and CORS."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from catalogue.problems import install_problem_handlers
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
+from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from ingest.api import router as ingest_router
+from web import install_web
 
 __all__ = ["create_app"]
 
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="0.1.0",
         summary="Genomic data catalogue, GA4GH Beacon v2 and data access requests",
         description=_doc or "",
+        docs_url=None,  # the web package serves /docs with local Swagger UI files
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(htsget_router)
     app.include_router(privacy_router)
     _add_health(app)
+    install_web(app, runtime, demo_users=DEMO_USERS)
     return app
 
 

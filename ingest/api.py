@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, BackgroundTasks, status
 
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
-from catalogue.errors import DomainError
-from catalogue.runtime import Runtime
 from ingest import services
 from ingest.models import IngestionCreate, IngestionPublic
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["ingestion"])
-log = logging.getLogger("genomegate.ingest")
-
-
-def _run(runtime: Runtime, job_id: str) -> None:
-    try:
-        services.run_job(runtime.engine, job_id, store_root=runtime.settings.store_root)
-    except DomainError:
-        pass  # the job is marked failed with the message; nothing else to do
-    except Exception:  # run_job logged it and marked the job failed; keep the worker alive
-        log.debug("ingestion %s ended with an internal error", job_id)
 
 
 @router.post("/datasets/{dataset_id}/ingestions", status_code=status.HTTP_202_ACCEPTED,
@@ -32,7 +18,7 @@ def _run(runtime: Runtime, job_id: str) -> None:
 def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDep, caller: SignedInDep,
                       runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:
     job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root)
-    background.add_task(_run, runtime, job.id)
+    background.add_task(services.run_in_background, runtime.engine, job.id, store_root=runtime.settings.store_root)
     return IngestionPublic.model_validate(job)
 
 

@@ -35,8 +35,8 @@ from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_grou
 from ingest.store import StoredFile, count_records, store_file
 
 __all__ = [
-    "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_job",
-    "start_ingestion",
+    "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
+    "run_job", "start_ingestion",
 ]
 
 log = logging.getLogger("genomegate.ingest")
@@ -166,6 +166,16 @@ def run_job(engine: Engine, job_id: str, *, store_root: Path, progress: Progress
         log.exception("ingestion %s failed", job_id)
         _mark_failed(engine, job_id, "internal error (logged on the server); nothing was changed")
         raise
+
+
+def run_in_background(engine: Engine, job_id: str, *, store_root: Path) -> None:
+    """Run a job asked for over HTTP after the response went out: how it ended is on the job, nothing is raised."""
+    try:
+        run_job(engine, job_id, store_root=store_root)
+    except DomainError:
+        pass  # the job is marked failed with the message; nothing else to do
+    except Exception:  # run_job logged it and marked the job failed; keep the worker alive
+        log.debug("ingestion %s ended with an internal error", job_id)
 
 
 def _mark_failed(engine: Engine, job_id: str, message: str) -> None:

@@ -29,7 +29,8 @@ from catalogue.services.datasets import get_dataset
 from catalogue.services.roles import require_admin, require_authenticated
 
 __all__ = [
-    "REQUEST", "can_read", "create_request", "get_request", "is_applicant", "list_requests", "preview_use",
+    "REQUEST", "can_read", "create_request", "get_request", "is_applicant", "list_requests", "preview_purpose",
+    "preview_use",
     "request_datasets", "request_public", "update_request", "use_verdicts",
 ]
 
@@ -146,16 +147,29 @@ def _dataset_of(session: Session, request: AccessRequest, dataset_id: str) -> Da
     return dataset
 
 
-def use_verdicts(session: Session, request: AccessRequest) -> dict[str, Any]:
-    """The DUO verdict per dataset and overall: approve, deny or abstain, with reasons."""
-    per_dataset: dict[str, Verdict] = {}
-    for dataset_id in request_datasets(session, request.id):
-        dataset = session.get(Dataset, dataset_id)
-        assert dataset is not None
-        per_dataset[dataset_id] = check_use(request.purpose, request.disease_terms, for_profit=request.for_profit,
-                                            conditions=dataset.duo, condition_diseases=dataset.disease_terms)
+def _verdicts(datasets: Sequence[Dataset], purpose: list[str], diseases: list[str], *,
+              for_profit: bool) -> dict[str, Any]:
+    per_dataset: dict[str, Verdict] = {
+        d.id: check_use(purpose, diseases, for_profit=for_profit, conditions=d.duo,
+                        condition_diseases=d.disease_terms) for d in datasets}
     overall = combine(per_dataset.values())
     return {**overall.as_dict(), "datasets": {d: v.as_dict() for d, v in per_dataset.items()}}
+
+
+def use_verdicts(session: Session, request: AccessRequest) -> dict[str, Any]:
+    """The DUO verdict per dataset and overall: approve, deny or abstain, with reasons."""
+    datasets = [session.get(Dataset, d) for d in request_datasets(session, request.id)]
+    assert all(d is not None for d in datasets)
+    return _verdicts([d for d in datasets if d is not None], request.purpose, request.disease_terms,
+                     for_profit=request.for_profit)
+
+
+def preview_purpose(session: Session, caller: Caller, dataset_ids: Sequence[str], purpose: list[str],
+                    diseases: list[str], *, for_profit: bool) -> dict[str, Any]:
+    """The DUO verdict a request with this purpose would get, before any draft exists (the form's live check)."""
+    require_authenticated(caller)
+    return _verdicts(_requestable(session, caller, dataset_ids), _check_terms(purpose, diseases), diseases,
+                     for_profit=for_profit)
 
 
 def preview_use(session: Session, caller: Caller, request_id: str) -> dict[str, Any]:

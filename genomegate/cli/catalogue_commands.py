@@ -291,6 +291,7 @@ def demo(examples: Annotated[Path | None, typer.Option(help="example data made b
         if examples is not None and not panel_summary(session).get(Assembly.GRCh38.value):
             count = load_reference_af(session, OPERATOR, [examples / n for n in DEMO_PANEL], assembly=Assembly.GRCh38)
             out.print(f"  reference panel (prices Beacon questions): {count:,} alleles of GRCh38")
+    out.print(f"web interface: {rt.settings.public_base_url}/ (sign in as a demo user at /signin)")
     if rt.issuer is not None:
         out.print("demo users (tokens valid 8 h; send as 'Authorization: Bearer <token>'):")
         for label, subject in DEMO_USERS.items():

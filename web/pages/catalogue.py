@@ -1,0 +1,88 @@
+"""The catalogue pages: search with facets (`/`) and a dataset's page with its conditions, files and figures."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse
+
+from access.services import entitlements
+from catalogue.deps import SessionDep, SettingsDep
+from catalogue.duo import duo_term
+from catalogue.models import Assembly, DatasetStatus, SecurityLevel
+from catalogue.services import datasets as ds
+from catalogue.services import registry
+from catalogue.services.search import DatasetQuery, search_datasets
+from catalogue.services.statistics import allele_frequency_spectrum
+from web.charts import bar_chart
+from web.routing import page_router
+from web.session import PageCallerDep
+from web.templating import render
+
+__all__ = ["router"]
+
+router = page_router()
+PAGE_SIZE = 20
+E = TypeVar("E", bound=StrEnum)
+Values = Annotated[list[str] | None, Query()]
+
+
+def _known(enum: type[E], values: list[str] | None) -> list[E]:
+    # A browser form sends what its checkboxes hold; an unknown value (an old bookmark) is dropped, not an error.
+    return [enum(v) for v in values or [] if v in {e.value for e in enum}]
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalogue_page(request: Request, session: SessionDep, caller: PageCallerDep, q: Annotated[str, Query(
+        max_length=500)] = "", assembly: Values = None, security: Values = None, duo: Values = None,
+        organisation: Values = None, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    query = DatasetQuery(q=q, assembly=_known(Assembly, assembly), security=_known(SecurityLevel, security),
+                         duo=[d for d in duo or [] if d], organisation=organisation or [],
+                         status=[DatasetStatus.published], limit=PAGE_SIZE, offset=offset)
+    result = search_datasets(session, caller, query)
+    organisations = {o.id: o.name for o in registry.list_organisations(session)}
+    chosen = {"assembly": set(assembly or []), "security": set(security or []), "duo": set(duo or []),
+              "organisation": set(organisation or [])}
+    params = [(k, v) for k, values in chosen.items() for v in sorted(values)] + ([("q", q)] if q else [])
+    return render(request, "catalogue.html", {
+        "q": q, "result": result, "organisations": organisations, "chosen": chosen, "offset": offset,
+        "page_size": PAGE_SIZE, "params": params,
+    })
+
+
+@router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
+def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller: PageCallerDep,
+                 settings: SettingsDep) -> HTMLResponse:
+    dataset = ds.get_dataset(session, caller, dataset_id)
+    record = ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
+    stats: dict[str, Any] = dataset.statistics or {}
+    charts = []
+    if stats.get("variants"):
+        per_chrom = list(stats.get("per_chromosome", {}).items())
+        per_type = list(stats.get("per_type", {}).items())
+        spectrum = allele_frequency_spectrum(session, dataset.id)
+        bins = len(spectrum)
+        charts = [
+            ("Variants per chromosome", bar_chart(
+                per_chrom, title="Variants per chromosome",
+                description=", ".join(f"chromosome {c}: {n}" for c, n in per_chrom))),
+            ("Variant types", bar_chart(per_type, title="Variant types",
+                                        description=", ".join(f"{t}: {n}" for t, n in per_type))),
+            ("Allele-frequency spectrum (alleles per frequency bin)", bar_chart(
+                [(f"{i / bins:.1f}", n) for i, n in enumerate(spectrum)], title="Allele-frequency spectrum",
+                description=f"alleles per allele-frequency bin of width {1 / bins:.1f}, from 0 to 1: "
+                            + ", ".join(str(n) for n in spectrum))),
+        ]
+    mine = []
+    if caller.authenticated and dataset.dac_id:
+        mine = [entitlements.entitlement_public(e)
+                for e in entitlements.list_entitlements(session, caller, scope="mine", dataset_id=dataset.id)]
+    return render(request, "dataset.html", {
+        "dataset": record, "organisation": registry.get_organisation(session, dataset.organisation_id),
+        "dac": registry.get_dac(session, dataset.dac_id) if dataset.dac_id else None,
+        "conditions": [duo_term(c) for c in dataset.duo], "stats": stats, "charts": charts,
+        "entitlements": [e for e in mine if e.active],
+        "requestable": dataset.security == SecurityLevel.CONTROLLED and dataset.status == DatasetStatus.published,
+    })
