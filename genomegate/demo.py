@@ -54,7 +54,8 @@ _DATASETS = (
     DatasetCreate(
         title="Demo population panel", assembly=Assembly.GRCh38, security=SecurityLevel.PUBLIC,
         organisation_id="", duo=["GRU"], keywords=["WGS", "population", "demo"], licence="CC-BY-4.0",
-        description="Simulated whole genomes of a reference population; allele counts are public.",
+        description="Simulated whole genomes of a reference population; the Beacon tells signed-in users whether "
+                    "a variant is present, within each account's privacy budget.",
     ),
     DatasetCreate(
         title="Demo cardiomyopathy cohort", assembly=Assembly.GRCh38, security=SecurityLevel.CONTROLLED,

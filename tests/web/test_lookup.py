@@ -125,6 +125,7 @@ def test_the_dataset_page_draws_its_statistics(ingested: World) -> None:
     text = text_of(page)
     assert "Variants per chromosome" in text and "Variant types" in text and "Allele-frequency spectrum" in text
     assert "30 samples" in text
+    assert "no privacy budget" in text  # this world's datasets have it off
 
 
 def test_a_budgeted_dataset_answers_yes_or_no_and_explains_refusals(
@@ -143,6 +144,8 @@ def test_a_budgeted_dataset_answers_yes_or_no_and_explains_refusals(
     researcher = ingested.browser(RESEARCHER)
     level, text = _answers(researcher.get("/variants", params=RANGE).text)[ingested.public]
     assert level == "boolean" and "charged to your privacy budget" in text
+    described = text_of(researcher.get(f"/datasets/{ingested.public}"))
+    assert "no membership test has power above 0.08 at 5% false positives" in described
     nothing_public = _answers(researcher.get("/variants", params={**RANGE, "start": "20000", "end": "20001"}).text)
     level, text = nothing_public[ingested.public]
     assert level == "none" and "could tell whether one person is in the cohort" in text

@@ -9,9 +9,10 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
 from access.services import entitlements
+from beacon.privacy.domain import power_bound
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.duo import duo_term
-from catalogue.models import Assembly, DatasetStatus, SecurityLevel
+from catalogue.models import Assembly, Dataset, DatasetStatus, SecurityLevel
 from catalogue.services import datasets as ds
 from catalogue.services import registry
 from catalogue.services.search import DatasetQuery, search_datasets
@@ -85,4 +86,15 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
         "conditions": [duo_term(c) for c in dataset.duo], "stats": stats, "charts": charts,
         "entitlements": [e for e in mine if e.active],
         "requestable": dataset.security == SecurityLevel.CONTROLLED and dataset.status == DatasetStatus.published,
+        "privacy": _privacy(dataset),
     })
+
+
+def _privacy(dataset: Dataset) -> str:
+    """How the Beacon answers about this dataset, in words."""
+    if dataset.privacy_p <= 0:
+        return "no privacy budget: answers at the dataset's granularity"
+    if not (dataset.statistics or {}).get("samples"):
+        return "allele counts only, no genotypes behind them: answered freely"
+    return (f"yes/no answers within a privacy budget per account: no membership test has power above "
+            f"{power_bound(0.05, dataset.privacy_p):.2f} at 5% false positives")
