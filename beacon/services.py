@@ -38,6 +38,7 @@ from catalogue.services.lookup import (
     find_gene,
     find_variants,
     published_for_queries,
+    sample_traits,
     samples_of,
     tally_variants,
 )
@@ -221,7 +222,8 @@ def selected_count(session: Session, selection: Selection | None) -> Callable[[P
         return None
 
     def count(dataset: PublishedDataset) -> int:
-        return sum(1 for s in samples_of(session, [dataset.id]) if selection.matches(s.sex, s.population, s.diseases))
+        return sum(1 for sex, population, diseases in sample_traits(session, dataset.id)
+                   if selection.matches(sex, population, diseases))
 
     return count
 

@@ -16,7 +16,8 @@ from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
     "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
-    "published_datasets", "published_for_queries", "reference_frequency", "sample_datasets", "samples_of",
+    "published_datasets", "published_for_queries", "reference_frequency", "sample_datasets", "sample_traits",
+    "samples_of",
     "tally_variants",
 ]
 
@@ -298,6 +299,13 @@ def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str |
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())
+
+
+def sample_traits(session: Session, dataset_id: str) -> list[tuple[str, str | None, list[str]]]:
+    """(sex, population, diseases) of each of the dataset's samples: one plain SELECT, no ORM objects."""
+    rows = _run(session, "SELECT sex, population, diseases FROM catalogue_sample WHERE dataset_id = :d",
+                {"d": dataset_id})
+    return [(r[0], r[1], json.loads(r[2]) if isinstance(r[2], str) else list(r[2] or [])) for r in rows]
 
 
 def sample_datasets(session: Session, sample_id: str) -> list[str]:

@@ -348,3 +348,20 @@ def test_stewards_set_a_datasets_budget_parameter(client: TestClient, runtime: R
     assert done.status_code == 200 and done.json()["privacy_p"] == 0.0
     counted = client.get(B, params=_params(panel.rare[0], dataset), headers=_token(runtime, "after"))
     assert counted.status_code == 200 and counted.json()["meta"]["returnedGranularity"] == "count"
+
+
+def test_a_filtered_question_is_priced_for_the_people_it_is_about(
+        client: TestClient, runtime: Runtime, session: Session, panel: Panel, cohort: Cohort) -> None:
+    females = sum(1 for sex in cohort.cohort.sexes if sex == "female")
+    allele = next(a for a in panel.common if 0 < _cost_for(a, females) < budget(P))
+    headers = _token(runtime, "filterer")
+    response = client.get(B, params=_params(allele, panel.dataset, filters="NCIT:C16576"), headers=headers)
+    assert response.status_code == 200, response.text
+    assert _ledger(session, "|filterer", panel.dataset.id).spent == pytest.approx(_cost_for(allele, females))
+    client.get(B, params=_params(allele, panel.dataset), headers=headers)  # the whole cohort: another question
+    assert _ledger(session, "|filterer", panel.dataset.id).spent == pytest.approx(
+        _cost_for(allele, females) + _cost(allele, 40))
+
+
+def _cost_for(allele: ReferenceAllele, samples: int) -> float:
+    return answer_cost(allele.af_lower, haplotypes(samples, allele.chrom))
