@@ -16,6 +16,7 @@ from pysam.libcbgzf import BGZFile
 from catalogue.assemblies import canonical_contig, contig_length
 
 __all__ = [
+    "AF_FLOOR",
     "POPULATIONS",
     "SimulatedCohort",
     "contig_name",
@@ -32,6 +33,9 @@ _DISEASES = ("MONDO:0005148", "MONDO:0004975", "MONDO:0008383", "MONDO:0005044")
 _SV_KINDS = ("DEL", "DUP", "INV", "INS", "CNV")
 # Balding-Nichols drift between populations; small, so frequencies stay related.
 _FST = 0.03
+# The lowest ancestral frequency drawn by default; real genomes carry many rarer (private) alleles, which
+# simulations of membership inference need (simulate_cohort's af_floor).
+AF_FLOOR = 0.002
 _BLOCK = 512
 
 
@@ -177,9 +181,9 @@ class _Sites:
         return ref, self._other(ref, 2 if multi else 1), ""
 
 
-def _frequencies(rng: np.random.Generator, n_alt: int, n_pop: int) -> np.ndarray:
+def _frequencies(rng: np.random.Generator, n_alt: int, n_pop: int, af_floor: float = AF_FLOOR) -> np.ndarray:
     """Per population, per ALT frequency: beta-distributed, mostly rare, drifted per population."""
-    base = np.clip(rng.beta(0.12, 1.6, size=n_alt), 0.002, 0.95)
+    base = np.clip(rng.beta(0.12, 1.6, size=n_alt), af_floor, 0.95)
     if base.sum() > 0.95:
         base *= 0.95 / base.sum()
     a = base * (1 - _FST) / _FST
@@ -232,6 +236,7 @@ def _records(
     table: np.ndarray,
     sites_only: bool,
     phased: bool,
+    af_floor: float,
 ) -> Iterator[str]:
     span = len(seq) - 30
     positions = np.sort(rng.choice(np.arange(100, span), size=min(n_sites, span - 100), replace=False))
@@ -239,7 +244,7 @@ def _records(
     n_pop = int(pop_index.max()) + 1
     for pos in positions.tolist():
         ref, alts, extra = sites.site(pos)
-        freqs = _frequencies(rng, len(alts), n_pop)
+        freqs = _frequencies(rng, len(alts), n_pop, af_floor)
         alleles = _genotypes(rng, freqs, pop_index, haploid, rates["missing"])
         if not phased:
             alleles = _unphase(alleles)
@@ -274,16 +279,25 @@ def simulate_cohort(
     phased: bool = False,
     reference: str | os.PathLike[str] | None = None,
     fmt: str = "vcf.gz",
+    af_floor: float = AF_FLOOR,
 ) -> SimulatedCohort:
     """Write a seeded synthetic cohort as VCF ("vcf"), bgzipped VCF ("vcf.gz", + .tbi) or BCF (+ .csi).
 
     REF bases come from `reference` (a FASTA from write_reference_fasta, contigs matched by
     canonical name) or, without one, from reference_sequence(...) with the same seed. Males are
     haploid on X (include_x adds it) and everyone is haploid on MT.
+
+    Ancestral allele frequencies are drawn from beta(0.12, 1.6) and raised to at least `af_floor`; a floor
+    far below 1 / (2 x samples), e.g. 1e-6, leaves many sites with a single carrier (every site has at least
+    one), as real genomes have private alleles. The default keeps the files of earlier versions byte for byte.
     """
     if fmt not in ("vcf", "vcf.gz", "bcf"):
         raise ValueError(f"fmt must be 'vcf', 'vcf.gz' or 'bcf', not {fmt!r}")
+    if not 0.0 < af_floor <= 0.5:
+        raise ValueError(f"af_floor must be above 0 and at most 0.5, not {af_floor!r}")
     out = Path(out_path)
+    if not out.parent.is_dir():  # BGZFile crashes the interpreter (SIGSEGV) on a missing directory
+        raise FileNotFoundError(f"{out.parent} is not a directory; create it before simulating into it")
     rng = np.random.default_rng(seed)
     chroms = [canonical_contig(c, assembly) or c for c in contigs]
     if include_x and "X" not in chroms:
@@ -320,7 +334,7 @@ def simulate_cohort(
             haploid = np.full(samples, chrom == "MT") | ((sexes == "male") & (chrom == "X"))
             chunk: list[str] = []
             lines = _records(
-                rng, name, seq, variants_per_contig, pop_index, haploid, rates, table, sites_only, phased
+                rng, name, seq, variants_per_contig, pop_index, haploid, rates, table, sites_only, phased, af_floor
             )
             for line in lines:
                 chunk.append(line)
