@@ -150,6 +150,7 @@ class Gate:
         admitted: list[Item] = []
         excluded: list[dict[str, str]] = []
         refusals: list[DomainError] = []
+        settled = False
         for d, level, records in items:
             if not budgeted(d, records):
                 admitted.append((d, level, records))
@@ -159,18 +160,22 @@ class Gate:
                                                               "callers only, within a privacy budget"})
                 continue
             search = searches(d)
-            samples = selected(d) if selected is not None else d.samples
-            frequency = reference_frequency(session, d.assembly, search)
             digest, label = _question(d, search, group)
-            charge = Charge(d.id, digest, answer_cost(frequency, haplotypes(samples, search.chrom)),
-                            rare=frequency < RARE_AF)
-            refusal = self._settle(session, d, charge, label)
+            refusal = None
+            if not self._asked(session, self.account.holder, d.id, digest):  # asked before: answered for nothing
+                samples = selected(d) if selected is not None else d.samples
+                frequency = reference_frequency(session, d.assembly, search)
+                charge = Charge(d.id, digest, answer_cost(frequency, haplotypes(samples, search.chrom)),
+                                rare=frequency < RARE_AF)
+                refusal = self._settle(session, d, charge, label)
+                settled = True
             if refusal is None:
                 admitted.append((d, min(level, Granularity.BOOLEAN), records))
             else:
                 refusals.append(refusal)
                 excluded.append({"datasetId": d.id, "reason": refusal.message})
-        session.commit()
+        if settled:
+            session.commit()
         if refusals and not admitted:
             spent = [r for r in refusals if isinstance(r, BudgetExhausted)]
             raise (spent or refusals)[0]
@@ -182,8 +187,6 @@ class Gate:
         account = self.account
         assert account is not None
         now = datetime.now(UTC)
-        if self._asked(session, account.holder, charge):
-            return None  # asked before: the same answer again, for nothing
         p = max(dataset.privacy_p, account.p or 0.0)
         limit = budget(p)
         ledger = self._ledger(session, account.holder, dataset.id, account.kind, account.organisation, now)
@@ -220,8 +223,8 @@ class Gate:
         return None
 
     @staticmethod
-    def _asked(session: Session, holder: str, charge: Charge) -> bool:
-        return session.execute(_ASKED, {"h": holder, "d": charge.dataset_id, "q": charge.question}).first() is not None
+    def _asked(session: Session, holder: str, dataset_id: str, question: str) -> bool:
+        return session.execute(_ASKED, {"h": holder, "d": dataset_id, "q": question}).first() is not None
 
     def _ledger(self, session: Session, holder: str, dataset_id: str, kind: str, organisation: str | None,
                 now: datetime) -> dict[str, Any]:
