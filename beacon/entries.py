@@ -17,7 +17,7 @@ from beacon.privacy.services import Gate
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.reference import References
 from beacon.responses import meta, result_set, summary_response
-from beacon.services import answer, dataset_scope, parse_variant_id, selected_count, selection_key, variant_record
+from beacon.services import answer, dataset_scope, parse_variant_id, variant_record
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
@@ -154,8 +154,7 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    admitted, refused = gate.admit(session, scope.datasets, lambda d: search, group=selection_key(selection),
-                                   selected=selected_count(session, selection))
+    admitted, refused = gate.admit(session, scope.datasets, lambda d: search, selection=selection)
     scope.excluded.extend(refused)
     answers = _Answers()
     for d, level, records in admitted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,14 +38,12 @@ from catalogue.services.lookup import (
     find_gene,
     find_variants,
     published_for_queries,
-    sample_traits,
     samples_of,
     tally_variants,
 )
 
 __all__ = [
-    "Scope", "dataset_scope", "parse_variant_id", "query_variants", "record_rights", "selected_count", "selection_key",
-    "variant_id", "variant_record",
+    "Scope", "dataset_scope", "parse_variant_id", "query_variants", "record_rights", "variant_id", "variant_record",
 ]
 
 _VARIANT_ID = re.compile(r"^(GRCh3[78]):([0-9XYMT]{1,2}):(\d+):([ACGTN]+):([ACGTN]+|<[A-Z:0-9]+>)$")
@@ -216,18 +214,6 @@ def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, 
                   selection=selection)
 
 
-def selected_count(session: Session, selection: Selection | None) -> Callable[[PublishedDataset], int] | None:
-    """How many of a dataset's individuals the filters select (what a filtered answer is about)."""
-    if selection is None or selection.empty:
-        return None
-
-    def count(dataset: PublishedDataset) -> int:
-        return sum(1 for sex, population, diseases in sample_traits(session, dataset.id)
-                   if selection.matches(sex, population, diseases))
-
-    return count
-
-
 def answer(session: Session, caller: Caller, request: BeaconRequest, query: VariantQuery, scope: Scope, *,
            group: str | None, base_url: str, gate: Gate, scan: Selection | None = None,
            selection: Selection | None = None) -> dict[str, Any]:
@@ -253,8 +239,7 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
     if query.shape == "gene" and not searches and scope.datasets:
         raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene of "
                                          f"{', '.join(sorted({d.assembly for d, _, _ in scope.datasets}))}")
-    reachable, refused = gate.admit(session, reachable, lambda d: searches[d.assembly],
-                                    group=selection_key(selection), selected=selected_count(session, selection))
+    reachable, refused = gate.admit(session, reachable, lambda d: searches[d.assembly], selection=selection)
     excluded += refused
     tallies: dict[str, VariantTally] = {}
     by_assembly: dict[str, list[PublishedDataset]] = {}
@@ -319,12 +304,6 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, query: Vari
         session.commit()
     return summary_response(request, granularity, "genomicVariation", exists=exists, total=total,
                             result_sets=sets, info=info)
-
-
-def selection_key(selection: Selection | None) -> str | None:
-    if selection is None or selection.empty:
-        return None
-    return f"sex={selection.sex};populations={','.join(selection.populations)};diseases={','.join(selection.diseases)}"
 
 
 MAX_SCANNED = 10_000  # index rows of one query whose genotypes are read to answer a filter

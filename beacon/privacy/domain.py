@@ -70,9 +70,10 @@ def power_bound(alpha: float, p: float) -> float:
 def queries_allowed(af_lower: float, haplotypes: int, p: float) -> float:
     """How many different questions about alleles of this frequency one budget answers (inf when they are free)."""
     cost = answer_cost(af_lower, haplotypes)
-    if cost == 0.0 or budget(p) == math.inf:
-        return math.inf
-    return math.floor(budget(p) / cost) if cost != math.inf else 0
+    if cost == math.inf:
+        return 0
+    allowed = budget(p) / cost if cost > 0.0 else math.inf
+    return allowed if math.isinf(allowed) else math.floor(allowed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from access import audit
+from beacon.filters import Selection
 from beacon.granularity import Granularity
 from beacon.privacy.domain import RARE_AF, Charge, answer_cost, budget, haplotypes
 from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.models import PrivacyLedger, PrivacyQuestion
 from catalogue.errors import DomainError
 from catalogue.identity import Caller
-from catalogue.services.lookup import PublishedDataset, VariantSearch, reference_frequency
+from catalogue.services.lookup import PublishedDataset, VariantSearch, reference_frequency, sample_traits
 from catalogue.settings import Settings
 
 __all__ = ["Account", "Gate", "Policy", "account_of", "budgeted"]
@@ -113,6 +114,19 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+_GROUPS_REFUSED = ("questions about a population or a disease group are answered only with record-level rights: "
+                   "the public frequencies that price questions do not say how often such a group carries an allele")
+
+
+def _group_key(selection: Selection | None) -> str | None:
+    return None if selection is None or selection.empty else f"sex={selection.sex}"
+
+
+def _of_sex(session: Session, dataset: PublishedDataset, sex: str) -> int:
+    """How many of the dataset's people are of that sex (what a question filtered by sex is about)."""
+    return sum(1 for s, _, _ in sample_traits(session, dataset.id) if s == sex)
+
+
 def _question(dataset: PublishedDataset, search: VariantSearch, group: str | None) -> tuple[str, str]:
     """(digest, label) of a question: the normalised search, the group asked about and the data's version."""
     fields = {k: getattr(search, k) for k in search.__slots__}  # type: ignore[attr-defined]
@@ -141,12 +155,15 @@ class Gate:
         return cls(account, policy, actor)
 
     def admit(self, session: Session, items: Sequence[Item], searches: Callable[[PublishedDataset], VariantSearch],
-              *, group: str | None = None, selected: Callable[[PublishedDataset], int] | None = None,
-              ) -> tuple[list[Item], list[dict[str, str]]]:
+              *, selection: Selection | None = None) -> tuple[list[Item], list[dict[str, str]]]:
         """The items that answer (budgeted ones at boolean at most, charged) and the ones left out, with why.
 
+        A question about one sex is priced for the people of that sex. Questions about populations or diseases
+        are refused on budgeted datasets: how often a group carries an allele is not what the public panel's
+        frequency says (an allele common elsewhere can be rare in one ancestry), so no price would be sound.
         Raises BudgetExhausted (or TooRevealing) when every dataset that would have answered was refused.
         """
+        group = _group_key(selection)
         admitted: list[Item] = []
         excluded: list[dict[str, str]] = []
         refusals: list[DomainError] = []
@@ -159,11 +176,15 @@ class Gate:
                 excluded.append({"datasetId": d.id, "reason": "it holds individuals' genotypes and answers signed-in "
                                                               "callers only, within a privacy budget"})
                 continue
+            if selection is not None and (selection.populations or selection.diseases):
+                refusals.append(TooRevealing(_GROUPS_REFUSED))
+                excluded.append({"datasetId": d.id, "reason": _GROUPS_REFUSED})
+                continue
             search = searches(d)
             digest, label = _question(d, search, group)
             refusal = None
             if not self._asked(session, self.account.holder, d.id, digest):  # asked before: answered for nothing
-                samples = selected(d) if selected is not None else d.samples
+                samples = _of_sex(session, d, selection.sex) if selection is not None and selection.sex else d.samples
                 frequency = reference_frequency(session, d.assembly, search)
                 charge = Charge(d.id, digest, answer_cost(frequency, haplotypes(samples, search.chrom)),
                                 rare=frequency < RARE_AF)

@@ -365,3 +365,13 @@ def test_a_filtered_question_is_priced_for_the_people_it_is_about(
 
 def _cost_for(allele: ReferenceAllele, samples: int) -> float:
     return answer_cost(allele.af_lower, haplotypes(samples, allele.chrom))
+
+
+@pytest.mark.parametrize("group", ["population:EUR", "MONDO:0005148"])
+def test_questions_about_a_population_or_disease_group_are_refused(
+        client: TestClient, runtime: Runtime, session: Session, panel: Panel, group: str) -> None:
+    """A group's frequency is not the panel's (an allele common elsewhere can be rare in one ancestry)."""
+    response = client.get(B, params=_params(panel.common[0], panel.dataset, filters=group),
+                          headers=_token(runtime, "grouper"))
+    assert response.status_code == 403
+    assert "population or a disease group" in response.json()["error"]["errorMessage"]

@@ -71,3 +71,4 @@ def test_queries_allowed_per_frequency() -> None:
     assert queries_allowed(0.0, 2_000, 0.625) == 0
     assert queries_allowed(0.002, 2_000, 0.625) == math.floor(budget(0.625) / answer_cost(0.002, 2_000))
     assert queries_allowed(0.001, 2_000, 0.0) == math.inf
+    assert queries_allowed(0.30, 2_000, 0.625) == math.inf  # a subnormal price: the quotient overflows

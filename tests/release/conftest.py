@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -20,10 +16,10 @@ from catalogue.identity import Caller
 from catalogue.models import DatasetFile
 from catalogue.runtime import Runtime
 from catalogue.services.datasets import dataset_files
-from genomegate.app import create_app
 from ingest.services import run_job, start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort
 from tests.factories import make_dac, make_dataset, make_entitlement, make_organisation
+from tests.serving import serving_node
 
 Auth = Callable[[str], dict[str, str]]
 ALICE = "alice@example.org"  # entitled to both datasets
@@ -96,22 +92,5 @@ def released(session: Session, client: TestClient, auth: Auth, runtime: Runtime,
 @pytest.fixture
 def server(released: Released) -> Iterator[str]:
     """The app on a free loopback port, in a thread, on the test's database; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    runtime = released.runtime
-    live = Runtime(settings=runtime.settings.model_copy(update={"public_base_url": base}), engine=runtime.engine,
-                   issuer=runtime.issuer, verifier=runtime.verifier)
-    config = uvicorn.Config(create_app(runtime=live), host="127.0.0.1", port=port, log_level="warning",
-                            ws="none", lifespan="off", access_log=False)
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield base
-    uvicorn_server.should_exit = True
-    thread.join(10)
+    with serving_node(released.runtime) as base:
+        yield base

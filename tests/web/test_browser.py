@@ -27,8 +27,8 @@ from genomegate.demo import DEMO_FILES, DEMO_USERS, seed_demo
 from genomegate.schema import upgrade
 from ingest.reference_af import load_reference_af
 from tests.conftest import IN_CI
+from tests.serving import free_port, serving
 from tests.web.conftest import ingest_into
-from tests.web.serving import free_port, serving
 
 CHROMIUM = Path(os.environ.get("GENOMEGATE_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from catalogue.runtime import Runtime
 from catalogue.settings import TrustedIssuer
 from tests.factories import client_with
+from tests.serving import free_port, serving
 from tests.web.conftest import text_of
 from tests.web.oidc_provider import Provider
-from tests.web.serving import free_port, serving
 
 SUBJECT = "olive@institute.example"
 

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["free_port", "serving"]
+from catalogue.runtime import Runtime
+from genomegate.app import create_app
+
+__all__ = ["free_port", "serving", "serving_node"]
 
 
 def free_port() -> int:
@@ -37,3 +40,15 @@ def serving(app: ASGIApp, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_node(runtime: Runtime) -> Iterator[str]:
+    """This node's whole app on a free loopback port, its public base URL set to where it is served (links in
+    tickets and handovers then point at it); the node's database, signing key and token verifier stay."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    live = Runtime(settings=runtime.settings.model_copy(update={"public_base_url": base}), engine=runtime.engine,
+                   issuer=runtime.issuer, verifier=runtime.verifier)
+    with serving(create_app(runtime=live), port) as url:
+        yield url
