@@ -14,12 +14,17 @@ __all__ = [
     "Assembly", "Dac", "Gene", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
-    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "Variant", "utcnow",
+    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "Variant", "as_utc", "utcnow",
 ]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp with its zone: SQLite hands them back without one, and they are stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _ts() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -11,7 +11,7 @@ from access.models import AccessRequest, Entitlement, EntitlementPublic
 from access.notifications import notify
 from catalogue.errors import Forbidden, InvalidInput, NotFound
 from catalogue.identity import Caller
-from catalogue.models import Dataset, utcnow
+from catalogue.models import Dataset, as_utc, utcnow
 from catalogue.services.datasets import datasets_of_dacs
 from catalogue.services.roles import require_authenticated
 
@@ -21,14 +21,9 @@ __all__ = [
 ]
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite returns timestamps without their zone; they are stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def is_active(entitlement: Entitlement, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    return (entitlement.revoked_at is None and _aware(entitlement.start) <= now < _aware(entitlement.end))
+    return (entitlement.revoked_at is None and as_utc(entitlement.start) <= now < as_utc(entitlement.end))
 
 
 def entitlement_public(entitlement: Entitlement) -> EntitlementPublic:

@@ -23,6 +23,7 @@ from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.models import PrivacyLedger, PrivacyQuestion
 from catalogue.errors import DomainError
 from catalogue.identity import Caller
+from catalogue.models import as_utc
 from catalogue.services.lookup import PublishedDataset, VariantSearch, reference_frequency, sample_traits
 from catalogue.settings import Settings
 
@@ -108,10 +109,6 @@ def account_of(caller: Caller, policy: Policy) -> Account | None:
 def budgeted(dataset: PublishedDataset, record_rights: bool) -> bool:
     """Whether answers about the dataset are charged: genotypes behind it, no record rights, defence on."""
     return not record_rights and dataset.privacy_p > 0 and dataset.samples > 0
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 _GROUPS_REFUSED = ("questions about a population or a disease group are answered only with record-level rights: "
@@ -260,7 +257,7 @@ class Gate:
                 pass
             row = session.execute(_ROW, key).mappings().one()
         state = dict(row)
-        state["period_start"] = _aware(state["period_start"])
+        state["period_start"] = as_utc(state["period_start"])
         renew = self.policy.renew
         if renew is not None and state["period_start"] + renew <= now:
             session.execute(_RENEW, {**key, "was": row["period_start"], "t": now})

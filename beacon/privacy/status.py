@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session, SQLModel, col, select
 
@@ -10,7 +10,7 @@ from beacon.privacy.domain import budget
 from beacon.privacy.models import PrivacyLedger
 from beacon.privacy.services import Policy
 from catalogue.identity import Caller
-from catalogue.models import Dataset
+from catalogue.models import Dataset, as_utc
 from catalogue.services.roles import require_admin
 
 __all__ = ["BudgetStatus", "budget_status", "cap"]
@@ -32,10 +32,6 @@ class BudgetStatus(SQLModel):
     locked_at: datetime | None
     alerted_at: datetime | None
     period_start: datetime
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def cap(kind: str, p: float, policy: Policy) -> float:
@@ -70,6 +66,7 @@ def budget_status(session: Session, caller: Caller, policy: Policy, *, holder: s
         out.append(BudgetStatus(
             holder=row.holder, kind=row.kind, organisation=row.organisation, dataset_id=row.dataset_id,
             budget=finite, spent=row.spent, remaining=None if finite is None else max(finite - row.spent, 0.0),
-            answered=row.answered, refused=row.refused, rare=row.rare, locked_at=_aware(row.locked_at),
-            alerted_at=_aware(row.alerted_at), period_start=_aware(row.period_start) or row.period_start))
+            answered=row.answered, refused=row.refused, rare=row.rare,
+            locked_at=row.locked_at and as_utc(row.locked_at), alerted_at=row.alerted_at and as_utc(row.alerted_at),
+            period_start=as_utc(row.period_start)))
     return out
