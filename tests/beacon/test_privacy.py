@@ -375,3 +375,24 @@ def test_questions_about_a_population_or_disease_group_are_refused(
                           headers=_token(runtime, "grouper"))
     assert response.status_code == 403
     assert "population or a disease group" in response.json()["error"]["errorMessage"]
+
+
+def test_refusals_and_budgeted_answers_validate_against_the_beacon_schemas(
+        client: TestClient, runtime: Runtime, panel: Panel) -> None:
+    from tests.beacon._schemas import validate
+    from tests.beacon.test_api import BOOLEAN, ERROR
+
+    headers = _token(runtime, "conformant")
+    answered = client.get(B, params=_params(panel.medium[0], panel.dataset), headers=headers)
+    validate(answered.json(), *BOOLEAN)
+    too_revealing = client.get(B, params=_params(panel.rare[0], panel.dataset), headers=headers)
+    assert too_revealing.status_code == 403
+    validate(too_revealing.json(), *ERROR)
+    spent = _spend(client, headers, panel)
+    assert spent[-1] == 429
+    refused = client.post(B, json={"meta": {"apiVersion": "v2.0"}, "query": {
+        "requestParameters": {k: v for k, v in _params(panel.common[2], panel.dataset).items()
+                              if k != "requestedGranularity"}, "requestedGranularity": "count"}}, headers=headers)
+    assert refused.status_code == 429
+    validate(refused.json(), *ERROR)
+    assert refused.json()["meta"]["receivedRequestSummary"]["requestedGranularity"] == "count"
