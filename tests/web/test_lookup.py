@@ -142,7 +142,10 @@ def test_a_budgeted_dataset_answers_yes_or_no_and_explains_refusals(
     level, text = _answers(ingested.browser().get("/variants", params=RANGE).text)[ingested.public]
     assert level == "none" and "within a privacy budget" in text and "Sign in for more." in text
     researcher = ingested.browser(RESEARCHER)
-    level, text = _answers(researcher.get("/variants", params=RANGE).text)[ingested.public]
+    answers = _answers(researcher.get("/variants", params=RANGE).text)
+    level, text = answers[ingested.public]
+    assert level == "boolean" and "charged to your privacy budget" in text
+    level, text = answers[ingested.controlled]
     assert level == "boolean" and "charged to your privacy budget" in text
     described = text_of(researcher.get(f"/datasets/{ingested.public}"))
     assert "no membership test has power above 0.08 at 5% false positives" in described

@@ -103,7 +103,8 @@ def explain(document: dict[str, Any], caller: Caller, datasets: dict[str, Datase
         if result is not None and level in ("count", "record"):
             answer.count = result["resultsCount"]
             answer.allele_count = result.get("info", {}).get("alleleCount")
-            answer.carriers = result.get("info", {}).get("carriers")
+            # Allele counts without genotypes (a sites-only file) say nothing of carriers.
+            answer.carriers = result.get("info", {}).get("carriers") if dataset.statistics.get("samples") else None
             answer.records = result.get("results", [])
         if level == "record":
             answer.request_access = answer.sign_in = False
@@ -123,6 +124,8 @@ def explain(document: dict[str, Any], caller: Caller, datasets: dict[str, Datase
         else:
             answer.explanation = ("This controlled dataset only says whether the variant is present; records need "
                                   "an approved access request.")
+            if dataset.privacy_p > 0 and dataset.statistics.get("samples"):
+                answer.explanation += " Each new question is charged to your privacy budget."
         answers.append(answer)
     for entry in document["info"].get("excludedDatasets", []):
         dataset = datasets[entry["datasetId"]]
