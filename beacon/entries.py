@@ -142,7 +142,7 @@ def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, vari
     assembly, search = parse_variant_id(variant)
     query = VariantQuery(variant, {assembly: search.chrom}, search)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    return answer(session, caller, request, query, scope, group=None, base_url=base_url, gate=gate)
+    return answer(session, caller, request, query, scope, base_url=base_url, gate=gate)
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,

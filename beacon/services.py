@@ -202,27 +202,26 @@ def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, 
         raise InvalidParameter("referenceName", "give referenceName and start (with referenceBases and "
                                                 "alternateBases, or end), or geneId")
     selection = select_individuals(request.filters)
-    group = variant_group(selection)
     assembly_id = request.params.get("assemblyId")
     assemblies = list(query.chroms) if query.shape != "gene" else None
     if isinstance(assembly_id, str) and assemblies is None:
         assemblies = [a for a in ("GRCh37", "GRCh38") if a.lower() == assembly_id.lower()
                       or {"GRCh37": "hg19", "GRCh38": "hg38"}[a] == assembly_id.lower()]
     scope = dataset_scope(session, caller, request, only=dataset_id, assemblies=assemblies)
-    scan = None if selection.empty or group is not None else selection
-    return answer(session, caller, request, query, scope, group=group, base_url=base_url, gate=gate, scan=scan,
-                  selection=selection)
+    return answer(session, caller, request, query, scope, base_url=base_url, gate=gate, selection=selection)
 
 
 def answer(session: Session, caller: Caller, request: BeaconRequest, query: VariantQuery, scope: Scope, *,
-           group: str | None, base_url: str, gate: Gate, scan: Selection | None = None,
-           selection: Selection | None = None) -> dict[str, Any]:
+           base_url: str, gate: Gate, selection: Selection | None = None) -> dict[str, Any]:
     """Run `query` over the scope's datasets and build the response at the granularity each allows.
 
-    `scan` (filters the index keeps no counts for: diseases, combinations) counts only the selected
-    individuals' alleles, read from the files. The privacy gate charges (or refuses) every answer about a
-    dataset with genotypes to a caller without record-level rights, and caps it at boolean.
+    The individuals the filters select (`selection`) are counted from the index's per-group counts where it
+    keeps them (one sex or population), else from their genotypes in the files (diseases, combinations).
+    The privacy gate charges (or refuses) every answer about a dataset with genotypes to a caller without
+    record-level rights, and caps it at boolean.
     """
+    group = variant_group(selection) if selection is not None else None
+    scan = None if selection is None or selection.empty or group is not None else selection
     excluded = list(scope.excluded)
     searches: dict[str, VariantSearch] = {}
     reachable: list[tuple[PublishedDataset, Granularity, bool]] = []
