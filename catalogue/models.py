@@ -14,7 +14,8 @@ __all__ = [
     "Assembly", "Dac", "Gene", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
-    "RoleGrantCreate", "RoleGrantPublic", "Sample", "SamplePublic", "SecurityLevel", "Variant", "as_utc", "utcnow",
+    "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
+    "Sample", "SamplePublic", "SecurityLevel", "Variant", "as_utc", "utcnow",
 ]
 
 
@@ -334,6 +335,15 @@ class ReferenceAllele(SQLModel, table=True):
     ac: int
     an: int
     af_lower: float
+
+
+class ReferenceSpan(SQLModel, table=True):
+    """The longest panel allele (end - pos) per chromosome: overlap questions find their alleles on (chrom, pos)."""
+
+    __tablename__ = "catalogue_reference_span"
+    assembly: str = Field(primary_key=True, sa_type=String(16))
+    chrom: str = Field(primary_key=True, max_length=8)
+    max_span: int
 
 
 class Variant(SQLModel, table=True):

@@ -258,9 +258,9 @@ def reference_frequency(session: Session, assembly: str, search: VariantSearch) 
     """
     span = None
     if search.overlap is not None:
-        span = _run(session, 'SELECT MAX("end" - pos) FROM catalogue_reference_allele '
-                             "WHERE assembly = :assembly AND chrom = :chrom",
-                    {"assembly": assembly, "chrom": search.chrom})[0][0] or 0
+        spans = _run(session, "SELECT max_span FROM catalogue_reference_span WHERE assembly = :assembly "
+                              "AND chrom = :chrom", {"assembly": assembly, "chrom": search.chrom})
+        span = spans[0][0] if spans else 0
     clauses, params = _where(search, span)
     params["assembly"] = assembly
     sql = f"SELECT MAX(af_lower) FROM catalogue_reference_allele WHERE assembly = :assembly AND {' AND '.join(clauses)}"

@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from catalogue.frequencies import lower_bounds
 from catalogue.identity import Caller
-from catalogue.models import Assembly, ReferenceAllele
+from catalogue.models import Assembly, ReferenceAllele, ReferenceSpan
 from catalogue.services.roles import require_admin
 
 __all__ = ["panel_summary", "replace_reference_alleles"]
@@ -28,6 +28,8 @@ def replace_reference_alleles(session: Session, caller: Caller, assembly: Assemb
     require_admin(caller)
     table = ReferenceAllele.__table__  # type: ignore[attr-defined]
     session.execute(delete(ReferenceAllele).where(col(ReferenceAllele.assembly) == assembly.value))
+    session.execute(delete(ReferenceSpan).where(col(ReferenceSpan.assembly) == assembly.value))
+    spans: dict[str, int] = {}
     count = 0
     for batch in batches:
         merged: dict[tuple[str, int, str, str], dict[str, Any]] = {}
@@ -44,9 +46,11 @@ def replace_reference_alleles(session: Session, caller: Caller, assembly: Assemb
         bounds = lower_bounds([r["ac"] for r in rows], [r["an"] for r in rows])
         for row, bound in zip(rows, bounds.tolist(), strict=True):
             row["af_lower"] = bound
+            spans[row["chrom"]] = max(spans.get(row["chrom"], 0), int(row["end"]) - int(row["pos"]))
         for start in range(0, len(rows), _BATCH):
             session.execute(insert(table), rows[start:start + _BATCH])
         count += len(rows)
+    session.add_all(ReferenceSpan(assembly=assembly.value, chrom=c, max_span=n) for c, n in spans.items())
     session.commit()
     return count
 

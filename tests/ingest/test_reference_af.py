@@ -83,3 +83,15 @@ def test_only_admins_load_a_panel(session: Session, sites: Path) -> None:
     researcher = Caller(principal=Principal(subject="someone", issuer="test"))
     with pytest.raises(Forbidden, match="admin"):
         load_reference_af(session, researcher, sites, assembly=Assembly.GRCh38)
+
+
+def test_the_panel_keeps_each_chromosomes_longest_allele(session: Session, sites: Path) -> None:
+    from catalogue.models import ReferenceSpan
+
+    load_reference_af(session, OPERATOR, sites, assembly=Assembly.GRCh38)
+    alleles = session.exec(select(ReferenceAllele)).all()
+    longest: dict[str, int] = {}
+    for a in alleles:
+        longest[a.chrom] = max(longest.get(a.chrom, 0), a.end - a.pos)
+    spans = {s.chrom: s.max_span for s in session.exec(select(ReferenceSpan)).all()}
+    assert spans == longest and max(spans.values()) > 0

@@ -19,6 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('catalogue_reference_span',
+    sa.Column('assembly', sa.String(length=16), nullable=False),
+    sa.Column('chrom', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('max_span', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('assembly', 'chrom')
+    )
     op.create_table('catalogue_reference_allele',
     sa.Column('assembly', sa.String(length=16), nullable=False),
     sa.Column('chrom', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
@@ -71,3 +77,4 @@ def downgrade() -> None:
     op.drop_table('beacon_privacy_question')
     op.drop_table('beacon_privacy_ledger')
     op.drop_table('catalogue_reference_allele')
+    op.drop_table('catalogue_reference_span')
