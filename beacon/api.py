@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from access.deps import PassportCallerDep, rejected_visas, with_visas
 from beacon import entries, framework
@@ -32,7 +33,7 @@ from catalogue.problems import retry_headers
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
-__all__ = ["BEACON_PATH", "create_beacon_app", "router"]
+__all__ = ["BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "router"]
 
 BEACON_PATH = "/beacon/v2"
 
@@ -109,8 +110,8 @@ class QueryCall:
 
 
 async def _query_call(request: Request) -> AsyncIterator[QueryCall]:
-    """Settings, session and caller (with visas) of a variant query, resolved as one dependency: on the hot
-    path FastAPI's per-dependency bookkeeping cost more than the query itself."""
+    """Settings, session and caller (with visas) of a query, resolved as one dependency: on a hot path
+    FastAPI's per-dependency bookkeeping costs more than the query itself."""
     runtime: Runtime = request.app.state.runtime
     with session_scope(runtime.engine) as session:
         caller = await with_visas(request, await get_caller(request, runtime, session))
@@ -120,27 +121,42 @@ async def _query_call(request: Request) -> AsyncIterator[QueryCall]:
 QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
 
 
+class VariantQueries:
+    """The variant query (GET or POST g_variants) from request to response, as one plain coroutine.
+
+    The sub-app's routes call it, and so does `BeaconShortcut`, which hands it the busiest path's requests
+    before routing and dependency resolution: on that path they cost more than the query itself.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.references = References(runtime.settings.reference_fasta)
+
+    async def respond(self, request: Request, dataset_id: str | None = None) -> Response:
+        settings = self.runtime.settings
+        with session_scope(self.runtime.engine) as session:
+            caller = await with_visas(request, await get_caller(request, self.runtime, session))
+            parsed = await _parsed(request, settings.max_page_size)
+            if parsed.test_mode:
+                return JSONResponse(test_answer(parsed))
+            # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass costs.
+            return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
+                                                   gate=Gate.for_caller(caller, settings), dataset_id=dataset_id,
+                                                   references=self.references))
+
+
 @router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
                   "granularity by dataset security and the caller's rights)")
-async def g_variants(request: Request, call: QueryCallDep) -> Any:
-    parsed = await _parsed(request, call.settings.max_page_size)
-    if parsed.test_mode:
-        return JSONResponse(test_answer(parsed))
-    # JSONResponse directly: the document is plain JSON already, and FastAPI's encoder pass is the hot path's cost.
-    return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
-                                           gate=Gate.for_caller(call.caller, call.settings),
-                                           references=request.app.state.references))
+async def g_variants(request: Request) -> Response:
+    queries: VariantQueries = request.app.state.queries
+    return await queries.respond(request)
 
 
 @router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
                   summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
-async def dataset_g_variants(dataset_id: str, request: Request, call: QueryCallDep) -> Any:
-    parsed = await _parsed(request, call.settings.max_page_size)
-    if parsed.test_mode:
-        return test_answer(parsed)
-    return _answer(request, query_variants(call.session, call.caller, parsed, base_url=_base(call.settings),
-                                           gate=Gate.for_caller(call.caller, call.settings), dataset_id=dataset_id,
-                                           references=request.app.state.references))
+async def dataset_g_variants(dataset_id: str, request: Request) -> Response:
+    queries: VariantQueries = request.app.state.queries
+    return await queries.respond(request, dataset_id)
 
 
 @router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
@@ -190,9 +206,10 @@ async def individual_g_variants(individual_id: str, request: Request, call: Quer
     parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
+    queries: VariantQueries = request.app.state.queries
     return _answer(request, entries.individual_variants(call.session, call.caller, parsed, individual_id,
                                                         base_url=_base(call.settings),
-                                                        references=request.app.state.references))
+                                                        references=queries.references))
 
 
 @router.api_route("/individuals/{individual_id}", methods=["GET", "POST"], summary="One individual")
@@ -240,17 +257,46 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _envelope(request, 500, "The Beacon failed; the error was logged.")
 
 
+_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]] = {
+    DomainError: _domain_error, RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error, Exception: _unexpected,
+}
+
+
+def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """The handler the sub-app would pick for `exc`: that of its nearest class in the table."""
+    return next(_HANDLERS[cls] for cls in type(exc).__mro__ if cls in _HANDLERS)
+
+
 def create_beacon_app(runtime: Runtime) -> FastAPI:
     """The Beacon sub-app, to mount at BEACON_PATH; its errors are Beacon error responses."""
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0",
                   summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
     app.state.runtime = runtime
-    app.state.references = References(runtime.settings.reference_fasta)
+    app.state.queries = VariantQueries(runtime)
     app.include_router(router)
-    handlers: dict[Any, Callable[..., Any]] = {
-        DomainError: _domain_error, RequestValidationError: _validation_error,
-        StarletteHTTPException: _http_error, Exception: _unexpected,
-    }
-    for exc_class, handler in handlers.items():
+    for exc_class, handler in _HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     return app
+
+
+class BeaconShortcut:
+    """ASGI middleware of the outer app: `BEACON_PATH/g_variants` goes straight to the Beacon's
+    `VariantQueries`, past the outer and the sub-app's routing and dependency resolution; errors become
+    Beacon error responses by the sub-app's own handlers. Everything else passes through."""
+
+    def __init__(self, app: ASGIApp, *, beacon: FastAPI) -> None:
+        self.app = app
+        self.queries: VariantQueries = beacon.state.queries
+        self.path = f"{BEACON_PATH}/g_variants"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.queries.respond(request)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a Beacon error response, as in the sub-app
+            response = await _handler_for(exc)(request, exc)
+        await response(scope, receive, send)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import router as access_router
 from access.release.api import htsget_router, keys_router, release_router
-from beacon.api import BEACON_PATH, create_beacon_app
+from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app
 from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
@@ -44,12 +44,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    beacon = create_beacon_app(runtime)
+    app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
-    app.mount(BEACON_PATH, create_beacon_app(runtime))  # first: the busiest routes are matched soonest
+    app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
     app.include_router(wellknown_router)
     app.include_router(catalogue_router)
     app.include_router(ingest_router)

@@ -60,12 +60,13 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            client = scope.get("client")
-            access_log.info("request", extra={"fields": {
-                "method": scope["method"],
-                "path": scope["path"],  # the query string is left out: it may carry a token
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "subject": scope.get("state", {}).get("subject"),
-                "client": client[0] if client else None,
-            }})
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info("request", extra={"fields": {
+                    "method": scope["method"],
+                    "path": scope["path"],  # the query string is left out: it may carry a token
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "subject": scope.get("state", {}).get("subject"),
+                    "client": client[0] if client else None,
+                }})

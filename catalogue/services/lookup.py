@@ -205,7 +205,8 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """Run a read on the session's connection straight through the DB-API driver.
 
     The Beacon's queries are a handful of fixed shapes; SQLAlchemy's per-execution work (compiling the
-    text, building the result machinery) cost more than the index lookups themselves.
+    text, building the result machinery) cost more than the index lookups themselves. The cursor is the
+    session's own connection's, so the read sees the session's transaction.
     """
     connection = session.connection()
     flat: dict[str, Any] = {}
@@ -217,7 +218,12 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
         else:
             flat[name] = value
     rendered = _render(sql, connection.dialect.paramstyle, tuple(lists))
-    return list(connection.exec_driver_sql(rendered, flat).all())
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(rendered, flat)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch, *,
