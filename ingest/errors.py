@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from catalogue.errors import InvalidInput
 
 __all__ = [
@@ -51,6 +53,16 @@ class IngestInputError(InvalidInput):
         self.locus = locus
         self.line = line
         self.column = column
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its parts (by default only the message, which __init__ cannot take back): an error
+        # raised in a --jobs worker process then reaches the person exactly as the worker raised it.
+        return _rebuild, (type(self), self.path, self.reason, self.record, self.locus, self.line, self.column)
+
+
+def _rebuild(cls: type[IngestInputError], path: str, reason: str, record: int | None, locus: str | None,
+             line: int | None, column: str | None) -> IngestInputError:
+    return cls(path, reason, record=record, locus=locus, line=line, column=column)
 
 
 class MalformedFile(IngestInputError):

@@ -357,6 +357,7 @@ class VariantReader:
         reference: str | os.PathLike[str] | None = None,
         sample_groups: Mapping[str, Sequence[str]] | None = None,
         region: str | None = None,
+        records_before: int = 0,
         batch_size: int = 10_000,
     ) -> None:
         self.path = os.fspath(path)
@@ -365,6 +366,7 @@ class VariantReader:
         self.reference = None if reference is None else os.fspath(reference)
         self.sample_groups = sample_groups
         self.region = region
+        self.records_before = records_before
         self.batch_size = batch_size
         self.summary = ReadSummary(path=self.path)
 
@@ -406,7 +408,7 @@ class VariantReader:
         pending: dict[tuple[int, str, str], list[Any]] = {}
         last_key: tuple[int, str, str] | None = None
         out: list[VariantRow] = []
-        number = 0
+        number = self.records_before
         pass_only = self.pass_only
 
         def flush(before: int | None) -> None:
@@ -607,13 +609,15 @@ def read_variants(
     reference: str | os.PathLike[str] | None = None,
     sample_groups: Mapping[str, Sequence[str]] | None = None,
     region: str | None = None,
+    records_before: int = 0,
     batch_size: int = 10_000,
 ) -> VariantReader:
     """Stream a VCF/BCF as batches of VariantRow; see VariantReader. Errors are IngestInputError.
 
     `sample_groups` maps a sample id to its group keys; `region` ("chr1" or "chr1:1-1000000")
-    reads one slice through the index; `reference` is an indexed FASTA that REF must match and
-    indels are left-aligned against.
+    reads one slice through the index, and `records_before` (the file's records before that slice)
+    makes errors number records as a reader of the whole file would; `reference` is an indexed
+    FASTA that REF must match and indels are left-aligned against.
     """
     return VariantReader(
         path,
@@ -622,5 +626,6 @@ def read_variants(
         reference=reference,
         sample_groups=sample_groups,
         region=region,
+        records_before=records_before,
         batch_size=batch_size,
     )

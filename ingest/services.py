@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import pickle
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -32,7 +34,7 @@ from ingest.errors import MalformedFile, SampleMismatch, WrongAssembly
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.reader import HeaderInfo, ReadSummary, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
-from ingest.store import StoredFile, count_records, store_file
+from ingest.store import StoredFile, count_records, records_per_contig, store_file
 
 __all__ = [
     "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
@@ -223,7 +225,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        if progress:
+        if progress and n:
             progress(done, total_records)
 
     with _Reads(todo, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
@@ -287,38 +289,57 @@ def _few(names: Sequence[str], n: int = 5) -> str:
 # --- reading, in this process or in several --------------------------------------------------------
 
 Values = list[tuple[Any, ...]]  # a batch of rows as index.variant_values() gives them
+SPOOL_ROWS = 10_000  # rows per spool chunk of a worker: this process writes a chunk as soon as it is complete
+_POLL_SECONDS = 0.01  # how long this process waits before looking again for a worker's next chunk
 
 
-def _read_region(path: str, region: str | None, options: dict[str, Any], spool: str) -> ReadSummary:
-    """Worker: read one contig of a file into a spool file of pickled batches (bounded memory).
+def _read_region(path: str, region: str, records_before: int, options: dict[str, Any], spool: str) -> ReadSummary:
+    """Worker: read one contig of a file into spool chunks `<spool>.0`, `<spool>.1`, ..., each one pickled
+    batch with the records it covers; a chunk appears under its name only once complete (renamed from .tmp).
 
     Rows travel as plain tuples: pickling them costs a fraction of pickling the row objects, and the
     per-row preparation is done here, in parallel, rather than in the one process that writes."""
-    reader = read_variants(path, region=region, **options)
-    with open(spool, "wb") as out:
-        for batch in reader:
-            pickle.dump([index.variant_values(v) for v in batch], out, protocol=pickle.HIGHEST_PROTOCOL)
+    reader = read_variants(path, region=region, records_before=records_before, **options)
+    seen = 0
+    for k, batch in enumerate(reader):
+        chunk = f"{spool}.{k}"
+        with open(f"{chunk}.tmp", "wb") as out:
+            pickle.dump((reader.summary.records_read - seen, [index.variant_values(v) for v in batch]), out,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f"{chunk}.tmp", chunk)
+        seen = reader.summary.records_read
     return reader.summary
 
 
-def _spooled(spool: Path) -> Iterator[Values]:
-    with spool.open("rb") as handle:
-        while True:
-            try:
-                yield pickle.load(handle)
-            except EOFError:
-                break
-    spool.unlink()
-
-
-def _contigs_with_records(path: Path) -> list[str]:
-    with pysam.VariantFile(str(path)) as vf:
-        return list(vf.index.keys()) if vf.index is not None else []
+def _spooled(future: Future[ReadSummary], spool: Path, tick: Callable[[int], None]) -> Generator[Values, None,
+                                                                                                ReadSummary]:
+    """The batches of one contig while its worker still reads it, each chunk as soon as it is complete (and then
+    removed); returns the worker's summary, or raises the worker's error (a bad record) as the worker raised it."""
+    summary: ReadSummary | None = None
+    ticked = 0
+    for k in itertools.count():
+        chunk = Path(f"{spool}.{k}")
+        while summary is None and not chunk.exists():
+            if future.done():
+                summary = future.result()  # the worker renamed its last chunk before it returned
+            else:
+                time.sleep(_POLL_SECONDS)
+        if not chunk.exists():
+            break
+        with chunk.open("rb") as handle:
+            records, values = pickle.load(handle)
+        chunk.unlink()
+        ticked += records
+        tick(records)
+        yield values
+    assert summary is not None
+    tick(summary.records_read - ticked)
+    return summary
 
 
 class _Reads:
     """The batches of each file: read in this process (jobs=1), or by worker processes one contig each,
-    spooled to disk so that memory stays bounded while this process writes to the database."""
+    spooled to disk in chunks that this process writes to the database while the workers read on."""
 
     def __init__(self, files: Sequence[StoredFile], options: dict[str, Any], jobs: int,
                  tick: Callable[[int], None], totals: _Totals) -> None:
@@ -328,32 +349,41 @@ class _Reads:
         if jobs > 1:
             self.spool_dir = Path(tempfile.mkdtemp(prefix="genomegate-ingest-"))
             self.pool = ProcessPoolExecutor(max_workers=jobs)
+            worker_options = {**options, "batch_size": SPOOL_ROWS}
+            # Submitted in the order this process writes them, so that the contig it waits for is read first.
             for stored in files:
-                self.parts[stored.name] = [
-                    (self.pool.submit(_read_region, str(stored.path), contig, options, str(spool)), spool)
-                    for i, contig in enumerate(_contigs_with_records(stored.path))
-                    for spool in [self.spool_dir / f"{stored.sha256}.{i}"]]
+                counts = records_per_contig(stored.path)
+                if counts is None:
+                    continue  # its index does not count records per contig: read it in this process
+                parts, before = [], 0  # records before the contig (index order: the file's, for sorted files)
+                for i, (contig, records) in enumerate(counts.items()):
+                    spool = self.spool_dir / f"{stored.sha256}.{i}"
+                    parts.append((self.pool.submit(_read_region, str(stored.path), contig, before, worker_options,
+                                                   str(spool)), spool))
+                    before += records
+                self.parts[stored.name] = parts
 
     def __enter__(self) -> _Reads:
         return self
 
     def __exit__(self, *_: object) -> None:
         if self.pool is not None:
+            # Removed first, the spool folder stops workers that still read (after a failure) at their next
+            # chunk rather than at the end of their contig; removed again once they have all stopped.
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
             self.pool.shutdown(cancel_futures=True)
             shutil.rmtree(self.spool_dir, ignore_errors=True)
 
     def batches(self, stored: StoredFile) -> Iterator[Values]:
-        if self.pool is None:
-            reader = read_variants(str(stored.path), **self.options)
-            seen = 0
-            for batch in reader:
-                self.tick(reader.summary.records_read - seen)
-                seen = reader.summary.records_read
-                yield [index.variant_values(v) for v in batch]
-            self.totals.add(stored.name, reader.summary)
+        if stored.name in self.parts:
+            for future, spool in self.parts[stored.name]:
+                self.totals.add(stored.name, (yield from _spooled(future, spool, self.tick)))
             return
-        for future, spool in self.parts[stored.name]:
-            summary = future.result()
-            self.tick(summary.records_read)
-            self.totals.add(stored.name, summary)
-            yield from _spooled(spool)
+        reader = read_variants(str(stored.path), **self.options)
+        seen = 0
+        for batch in reader:
+            self.tick(reader.summary.records_read - seen)
+            seen = reader.summary.records_read
+            yield [index.variant_values(v) for v in batch]
+        self.tick(reader.summary.records_read - seen)
+        self.totals.add(stored.name, reader.summary)

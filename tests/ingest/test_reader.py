@@ -350,6 +350,20 @@ def test_bad_records_name_file_and_record(tmp_path: Path, body: str, error: type
         _rows(path)
 
 
+def test_a_region_numbers_its_records_after_the_records_before_it(tmp_path: Path) -> None:
+    header = HEADER.replace("##contig=<ID=chr1,length=248956422>\n", "##contig=<ID=chr1,length=248956422>\n"
+                            "##contig=<ID=chr2,length=242193529>\n")
+    path = _write(tmp_path, "chr1\t100\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/0\t0/0\n"
+                            "chr1\t200\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/0\t0/0\n"
+                            "chr2\t100\t.\tA\tQ\t.\tPASS\t.\tGT\t0/1\t0/0\t0/0\n", "bad.vcf", header)
+    indexed = pysam.tabix_index(str(path), preset="vcf", force=True)
+    message = r"bad\.vcf\.gz: record 3 \(chr2:100\): ALT 'Q'"
+    with pytest.raises(BadAllele, match=message):
+        _rows(Path(indexed))
+    with pytest.raises(BadAllele, match=message):
+        _rows(Path(indexed), region="chr2", records_before=2)
+
+
 def test_sites_only_without_ac_an_is_a_genotype_error(tmp_path: Path) -> None:
     header = HEADER.replace("\tFORMAT\ta\tb\tc", "")
     path = _write(tmp_path, "chr1\t100\t.\tA\tC\t.\tPASS\tAN=10\n", "sites.vcf", header)
