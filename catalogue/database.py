@@ -19,6 +19,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+SQLITE_MMAP_BYTES = 1 << 30  # at most this much of the database file is mapped (address space, not memory)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the server read while an ingest writes; foreign keys are off by default in SQLite.
@@ -26,6 +29,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Reads through a memory map rather than a read() call per page: the variant index's lookups are page
+    # reads, and at a chromosome's size (700k variants) this took a Beacon query from ~210 to ~135 us.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
