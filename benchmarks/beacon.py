@@ -80,18 +80,25 @@ def _cohort(workdir: Path, samples: int, variants: int) -> Path:
     return path
 
 
+def _runtime(data_dir: Path) -> Any:
+    """The runtime of a SQLite catalogue in `data_dir`, its schema migrated to the code's."""
+    from catalogue.runtime import build_runtime
+    from catalogue.settings import Settings
+    from genomegate.schema import upgrade
+
+    runtime = build_runtime(Settings(data_dir=data_dir))
+    upgrade(runtime.engine)
+    return runtime
+
+
 def _setup(data_dir: Path, vcf: Path) -> tuple[Any, str]:
     from catalogue.identity import Caller
     from catalogue.models import Assembly, DatasetCreate, DatasetUpdate, OrganisationCreate, SecurityLevel
-    from catalogue.runtime import build_runtime
     from catalogue.services import datasets, registry
-    from catalogue.settings import Settings
-    from genomegate.schema import upgrade
     from ingest.services import run_job, start_ingestion
 
-    settings = Settings(data_dir=data_dir)
-    runtime = build_runtime(settings)
-    upgrade(runtime.engine)
+    runtime = _runtime(data_dir)
+    settings = runtime.settings
     operator = Caller.cli_operator()
     from sqlmodel import Session
 
@@ -111,18 +118,13 @@ def _setup(data_dir: Path, vcf: Path) -> tuple[Any, str]:
 
 def _ingested(data_dir: Path, vcf: Path, *, fresh: bool) -> tuple[Any, str]:
     """The cohort ingested into a SQLite catalogue in `data_dir`, kept for the next run (minutes at full size)."""
-    from catalogue.runtime import build_runtime
-    from catalogue.settings import Settings
-    from genomegate.schema import upgrade
-
     marker = data_dir / "benchmark-dataset"
     if fresh or not marker.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         runtime, dataset_id = _setup(data_dir, vcf)
         marker.write_text(dataset_id)
         return runtime, dataset_id
-    runtime = build_runtime(Settings(data_dir=data_dir))
-    upgrade(runtime.engine)
+    runtime = _runtime(data_dir)
     print(f"reusing the catalogue in {data_dir} (--fresh to ingest again)", flush=True)
     return runtime, marker.read_text().strip()
 

@@ -34,7 +34,7 @@ from ingest.errors import MalformedFile, SampleMismatch, WrongAssembly
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.reader import HeaderInfo, ReadSummary, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
-from ingest.store import StoredFile, count_records, records_per_contig, store_file
+from ingest.store import StoredFile, records_per_contig, store_file
 
 __all__ = [
     "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
@@ -216,7 +216,8 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
             continue
         todo.append(stored)
     totals = _Totals()
-    total_records = sum(n for n in (count_records(s.path) for s in todo) if n is not None) or None
+    contig_records = {s.name: records_per_contig(s.path) for s in todo}  # from each index: progress and --jobs
+    total_records = sum(sum(c.values()) for c in contig_records.values() if c is not None) or None
     job.records_total = total_records
     reader_options = {"assembly": dataset.assembly, "pass_only": bool(options.get("pass_only", True)),
                       "reference": options.get("reference"), "sample_groups": groups}
@@ -228,7 +229,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
         if progress and n:
             progress(done, total_records)
 
-    with _Reads(todo, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
+    with _Reads(todo, contig_records, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
         for stored in todo:
             existing = index.file_by_name(session, dataset.id, stored.name)
             record = dict(uri=str(stored.path), size=stored.size, md5=stored.md5, sha256=stored.sha256,
@@ -341,8 +342,8 @@ class _Reads:
     """The batches of each file: read in this process (jobs=1), or by worker processes one contig each,
     spooled to disk in chunks that this process writes to the database while the workers read on."""
 
-    def __init__(self, files: Sequence[StoredFile], options: dict[str, Any], jobs: int,
-                 tick: Callable[[int], None], totals: _Totals) -> None:
+    def __init__(self, files: Sequence[StoredFile], contig_records: dict[str, dict[str, int] | None],
+                 options: dict[str, Any], jobs: int, tick: Callable[[int], None], totals: _Totals) -> None:
         self.options, self.tick, self.totals = options, tick, totals
         self.pool: ProcessPoolExecutor | None = None
         self.parts: dict[str, list[tuple[Future[ReadSummary], Path]]] = {}
@@ -352,7 +353,7 @@ class _Reads:
             worker_options = {**options, "batch_size": SPOOL_ROWS}
             # Submitted in the order this process writes them, so that the contig it waits for is read first.
             for stored in files:
-                counts = records_per_contig(stored.path)
+                counts = contig_records[stored.name]
                 if counts is None:
                     continue  # its index does not count records per contig: read it in this process
                 parts, before = [], 0  # records before the contig (index order: the file's, for sorted files)

@@ -13,7 +13,7 @@ from pysam import bcftools
 from ingest.errors import MalformedFile
 from ingest.reader import file_checksums
 
-__all__ = ["StoredFile", "count_records", "records_per_contig", "store_file"]
+__all__ = ["StoredFile", "records_per_contig", "store_file"]
 
 _BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 
@@ -90,19 +90,10 @@ def _ensure_index(stored: Path, source: Path, kind: str) -> Path:
     return Path(f"{stored}.csi")
 
 
-def count_records(path: Path) -> int | None:
-    """Records in an indexed file, read from its index (None when the index does not say)."""
-    try:
-        text = bcftools.index("--nrecords", str(path))
-        return int(str(text).strip())
-    except (pysam.utils.SamtoolsError, ValueError):
-        return None
-
-
 def records_per_contig(path: Path) -> dict[str, int] | None:
     """Records of each contig that has any, in the order of the file's index (None when the index does not say)."""
     try:
         text = str(bcftools.index("--stats", str(path)))
-    except pysam.utils.SamtoolsError:  # e.g. an index too old to hold counts
+        return {contig: int(records) for contig, _, records in (line.split("\t") for line in text.splitlines())}
+    except (pysam.utils.SamtoolsError, ValueError):  # e.g. an index too old to hold counts
         return None
-    return {contig: int(records) for contig, _, records in (line.split("\t") for line in text.splitlines())}
