@@ -10,7 +10,8 @@ for the next run; --fresh ingests again), then measures, on the same thousands o
 in-process `beacon.services.query_variants` per query (a session each, as a request has); pysam tabix
 fetches in-process; `bcftools view -H -r` run once per query, one after another; HTTP through
 `genomegate serve --workers 2` with `wrk -c32` (a Lua script cycling through the queries), and a trivial
-FastAPI endpoint served the same way (uvicorn, 2 workers): the stack's ceiling on this machine.
+FastAPI endpoint served and driven the same way (uvicorn, 2 workers; wrk cycling through the same query
+strings, which it ignores): the stack's ceiling on this machine.
 """
 
 from __future__ import annotations
@@ -197,19 +198,17 @@ def _bcftools(vcf: Path, queries: list[tuple[str, int, str, str]], n: int) -> fl
     return n / (time.perf_counter() - t0)
 
 
-def _lua(paths: list[str], folder: Path) -> Path:
-    script = folder / "queries.lua"
+def _lua(paths: list[str], script: Path) -> Path:
+    """A wrk script cycling through `paths`."""
     listed = ",\n".join(f'"{p}"' for p in paths)
     script.write_text(f"local paths = {{\n{listed}\n}}\nlocal i = 0\n"
                       "request = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n")
     return script
 
 
-def _wrk(url: str, script: Path | None, seconds: int) -> dict[str, float]:
-    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
-    if script is not None:
-        command += ["-s", str(script)]
-    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+def _wrk(url: str, script: Path, seconds: int) -> dict[str, float]:
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def ms(label: str) -> float:
@@ -257,7 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         queries = _queries(runtime, dataset_id, args.queries, seed=1)
         paths = [f"/beacon/v2/g_variants?referenceName={c}&start={s}&referenceBases={r}&alternateBases={a}"
                  f"&requestedGranularity=count" for c, s, r, a in queries]
-        script = _lua(paths, Path(tmp))
+        script = _lua(paths, Path(tmp) / "queries.lua")
+        # The same load generator work for the ceiling: wrk's Lua request() per request, the same query strings.
+        trivial_script = _lua([f"/beacon?{p.partition('?')[2]}" for p in paths], Path(tmp) / "trivial.lua")
         trivial = Path(tmp) / "trivial_app.py"
         trivial.write_text(_TRIVIAL_APP)
         env = {**os.environ, "GENOMEGATE_DATA_DIR": str(data_dir), "GENOMEGATE_LOG_LEVEL": "WARNING"}
@@ -290,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
                              "--log-level", "warning", "--no-access-log", "--app-dir", tmp], env,
                             f"http://127.0.0.1:{port}/beacon")
             try:
-                ceiling = _wrk(f"http://127.0.0.1:{port}/beacon", None, args.seconds)
+                ceiling = _wrk(f"http://127.0.0.1:{port}", trivial_script, args.seconds)
             finally:
                 _stop(server)
             for key, value in ceiling.items():

@@ -52,6 +52,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work: the caller commits; anything not committed is rolled back when the session closes.
 
     Objects stay readable after the scope ends (no expiry on commit), so callers can print what they made.
+    The session works on one pooled connection held for the scope; plain reads (`catalogue.services.lookup`)
+    run on it without starting the ORM's transaction bookkeeping, which costs several times a Beacon
+    lookup. The session still owns the connection's transactions: it begins, commits and rolls them back.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    with engine.connect() as connection, Session(connection, expire_on_commit=False) as session:
         yield session

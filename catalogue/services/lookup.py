@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
@@ -169,10 +169,9 @@ def _dataset_span(session: Session, dataset: Dataset | PublishedDataset, chrom: 
     if spans is not None:
         return int(spans.get(chrom, 0))
     # An index written before the statistics carried spans: ask the index itself.
-    span = session.connection().execute(
-        text('SELECT MAX("end" - pos) FROM catalogue_variant WHERE dataset_id = :d AND chrom = :c'),
-        {"d": dataset.id, "c": chrom}).scalar()
-    return int(span or 0)
+    rows = _run(session, 'SELECT MAX("end" - pos) FROM catalogue_variant WHERE dataset_id = :d AND chrom = :c',
+                {"d": dataset.id, "c": chrom})
+    return int(rows[0][0] or 0)
 
 
 def _span(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch) -> int | None:
@@ -206,9 +205,11 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
 
     The Beacon's queries are a handful of fixed shapes; SQLAlchemy's per-execution work (compiling the
     text, building the result machinery) cost more than the index lookups themselves. The cursor is the
-    session's own connection's, so the read sees the session's transaction.
+    session's own connection's, so the read sees the session's transaction; a session made by
+    `session_scope` is bound to its connection, which is read without beginning the ORM's transaction.
     """
-    connection = session.connection()
+    bind = session.bind
+    connection = bind if isinstance(bind, Connection) else session.connection()
     flat: dict[str, Any] = {}
     lists: list[tuple[str, int]] = []
     for name, value in params.items():
