@@ -38,7 +38,8 @@ async def with_visas(request: Request, caller: CallerDep) -> Caller:
 
 
 def rejected_visas(request: Request) -> list[dict[str, str]]:
-    return list(getattr(request.state, "rejected_visas", None) or [])
+    # The scope's state dict itself: a missing attribute of `request.state` costs an exception.
+    return list(request.scope.get("state", {}).get("rejected_visas") or [])
 
 
 PassportCallerDep = Annotated[Caller, Depends(with_visas)]

@@ -213,4 +213,4 @@ def search_for(query: VariantQuery, chrom: str, start: int | None = None, end: i
     if query.shape == "gene":
         assert start is not None and end is not None
         return replace(query.search, chrom=chrom, overlap=(start, end))
-    return replace(query.search, chrom=chrom)
+    return query.search if chrom == query.search.chrom else replace(query.search, chrom=chrom)

@@ -101,10 +101,42 @@ _PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshol
 
 
 def published_for_queries(session: Session) -> list[PublishedDataset]:
-    """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects."""
+    """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects.
+
+    On SQLite they are kept with the pooled connection and read again only when what it sees may have
+    changed (`_sqlite_revision`): every Beacon query asks for them, and the SELECT and the decoding of
+    the statistics cost about as much as the variant lookup itself.
+    """
+    connection = _connection(session)
+    revision = _sqlite_revision(connection)
+    kept = connection.connection.info.get(_PUBLISHED_KEY)
+    if revision is not None and kept is not None and kept[0] == revision:
+        return list(kept[1])
     rows = _run(session, _PUBLISHED, {})
-    return [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5],
-                             float(r[6])) for r in rows]
+    datasets = [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5],
+                                 float(r[6])) for r in rows]
+    if revision is not None:
+        connection.connection.info[_PUBLISHED_KEY] = (revision, tuple(datasets))
+    return datasets
+
+
+_PUBLISHED_KEY = "genomegate.published_for_queries"
+
+
+def _sqlite_revision(connection: Connection) -> tuple[int, int] | None:
+    """On SQLite outside a transaction, a value that changes whenever what this connection reads may have
+    changed: another connection committed (`PRAGMA data_version`) or this one wrote (`total_changes`).
+
+    None elsewhere: inside a transaction a rollback (of a savepoint, too) undoes changes without changing
+    either, so nothing read there is kept, nor anything on PostgreSQL.
+    """
+    if connection.dialect.name != "sqlite":
+        return None
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if driver.in_transaction:
+        return None
+    return int(driver.execute("PRAGMA data_version").fetchone()[0]), int(driver.total_changes)
 
 
 def published_datasets(session: Session) -> list[Dataset]:
@@ -200,16 +232,21 @@ def _render(sql: str, paramstyle: str, list_lengths: tuple[tuple[str, int], ...]
     return _NAMED.sub(replace, sql)
 
 
+def _connection(session: Session) -> Connection:
+    """The session's connection: a session made by `session_scope` is bound to its own, which is read
+    without beginning the ORM's transaction."""
+    bind = session.bind
+    return bind if isinstance(bind, Connection) else session.connection()
+
+
 def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """Run a read on the session's connection straight through the DB-API driver.
 
     The Beacon's queries are a handful of fixed shapes; SQLAlchemy's per-execution work (compiling the
     text, building the result machinery) cost more than the index lookups themselves. The cursor is the
-    session's own connection's, so the read sees the session's transaction; a session made by
-    `session_scope` is bound to its connection, which is read without beginning the ORM's transaction.
+    session's own connection's, so the read sees the session's transaction.
     """
-    bind = session.bind
-    connection = bind if isinstance(bind, Connection) else session.connection()
+    connection = _connection(session)
     flat: dict[str, Any] = {}
     lists: list[tuple[str, int]] = []
     for name, value in params.items():

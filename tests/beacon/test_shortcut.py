@@ -102,3 +102,13 @@ def test_a_failure_behind_the_shortcut_is_a_logged_beacon_error_without_a_traceb
     assert body["error"] == {"errorCode": 500, "errorMessage": "The Beacon failed; the error was logged."}
     assert "Traceback" not in r.text and "no such table" not in json.dumps(body)
     assert any("unhandled error on GET" in m for m in caplog.messages)
+
+
+def test_beacon_documents_render_as_starlette_would() -> None:
+    from fastapi.responses import JSONResponse
+
+    from beacon.api import BeaconJSON
+
+    document = {"meta": {"beaconId": "org.example", "returnedGranularity": "count"}, "note": "Ærø – 5′ UTR",
+                "responseSummary": {"exists": True, "numTotalResults": 3}, "ratio": 0.25, "ids": [1, None, "x"]}
+    assert BeaconJSON(document).body == JSONResponse(document).body

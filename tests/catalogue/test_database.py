@@ -1,12 +1,15 @@
-"""The SQLite engine's connection settings: WAL, foreign keys, a busy timeout and memory-mapped reads."""
+"""The engines and sessions: SQLite's connection settings (WAL, foreign keys, a busy timeout, memory-mapped
+reads), and a session_scope's transactions, which its plain reads share (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from catalogue.database import SQLITE_MMAP_BYTES, make_engine
+from catalogue.database import SQLITE_MMAP_BYTES, make_engine, session_scope
+from catalogue.models import Organisation
+from catalogue.services.lookup import _run
 
 
 def test_every_sqlite_connection_gets_the_catalogue_pragmas(tmp_path: Path) -> None:
@@ -21,3 +24,33 @@ def test_every_sqlite_connection_gets_the_catalogue_pragmas(tmp_path: Path) -> N
     finally:
         engine.dispose()
     assert (tmp_path / "nested" / "catalogue.db").exists()
+
+
+def _names(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT name FROM catalogue_organisation ORDER BY name")).scalars())
+
+
+def test_a_scope_commits_what_it_commits_and_rolls_back_the_rest(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert _run(session, "SELECT COUNT(*) FROM catalogue_organisation", {}) == [(0,)]  # a plain read first
+        session.add(Organisation(id="ORG00000001", name="Kept"))
+        session.commit()
+        session.add(Organisation(id="ORG00000002", name="Dropped"))
+        session.flush()
+        # A plain read sees the session's own uncommitted row: it runs in the session's transaction.
+        assert _run(session, "SELECT name FROM catalogue_organisation ORDER BY name", {}) == [("Dropped",), ("Kept",)]
+    assert _names(engine) == ["Kept"]
+
+
+def test_a_failing_scope_loses_its_uncommitted_work(engine: Engine) -> None:
+    try:
+        with session_scope(engine) as session:
+            session.add(Organisation(id="ORG00000003", name="Lost"))
+            session.flush()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert _names(engine) == []
+    with session_scope(engine) as session:  # and the pooled connection it used is clean for the next scope
+        assert _run(session, "SELECT COUNT(*) FROM catalogue_organisation", {}) == [(0,)]
