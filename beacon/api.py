@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,7 +57,9 @@ async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
             raise InvalidParameter("body", "is not valid JSON") from None
         parsed = parse.from_body(body, max_limit=max_limit)
     else:
-        parsed = parse.from_query(request.query_params.multi_items(), max_limit=max_limit)
+        # The pairs as Starlette's request.query_params would hold them, without building its multi-dict.
+        pairs = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        parsed = parse.from_query(pairs, max_limit=max_limit)
     request.state.beacon_request = parsed
     return parsed
 

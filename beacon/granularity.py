@@ -21,11 +21,14 @@ class Granularity(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
     @classmethod
     def parse(cls, value: str) -> Granularity:
         return cls[value.strip().upper()]
+
+
+_LABELS = {g: g.name.lower() for g in Granularity}  # the names as the Beacon spells them, looked up per response
 
 
 def allowed_granularity(security: str, *, authenticated: bool, record_rights: bool,
