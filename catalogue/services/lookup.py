@@ -100,6 +100,9 @@ _PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshol
               "FROM catalogue_dataset WHERE status = 'published' ORDER BY id")
 
 
+_PUBLISHED_KEY = "genomegate.published_for_queries"  # where a pooled SQLite connection keeps them
+
+
 def published_for_queries(session: Session) -> list[PublishedDataset]:
     """Every published dataset's query settings, in accession order: one plain SELECT, no ORM objects.
 
@@ -109,18 +112,15 @@ def published_for_queries(session: Session) -> list[PublishedDataset]:
     """
     connection = _connection(session)
     revision = _sqlite_revision(connection)
-    kept = connection.connection.info.get(_PUBLISHED_KEY)
-    if revision is not None and kept is not None and kept[0] == revision:
-        return list(kept[1])
+    info = connection.connection.info  # lives as long as the pooled DB-API connection
+    if revision is not None and _PUBLISHED_KEY in info and info[_PUBLISHED_KEY][0] == revision:
+        return list(info[_PUBLISHED_KEY][1])
     rows = _run(session, _PUBLISHED, {})
     datasets = [PublishedDataset(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], str) else r[5],
                                  float(r[6])) for r in rows]
     if revision is not None:
-        connection.connection.info[_PUBLISHED_KEY] = (revision, tuple(datasets))
+        info[_PUBLISHED_KEY] = (revision, tuple(datasets))
     return datasets
-
-
-_PUBLISHED_KEY = "genomegate.published_for_queries"
 
 
 def _sqlite_revision(connection: Connection) -> tuple[int, int] | None:

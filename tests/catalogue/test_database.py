@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from catalogue.database import SQLITE_MMAP_BYTES, make_engine, session_scope
@@ -44,13 +45,10 @@ def test_a_scope_commits_what_it_commits_and_rolls_back_the_rest(engine: Engine)
 
 
 def test_a_failing_scope_loses_its_uncommitted_work(engine: Engine) -> None:
-    try:
-        with session_scope(engine) as session:
-            session.add(Organisation(id="ORG00000003", name="Lost"))
-            session.flush()
-            raise RuntimeError("boom")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError, match="boom"), session_scope(engine) as session:
+        session.add(Organisation(id="ORG00000003", name="Lost"))
+        session.flush()
+        raise RuntimeError("boom")
     assert _names(engine) == []
     with session_scope(engine) as session:  # and the pooled connection it used is clean for the next scope
         assert _run(session, "SELECT COUNT(*) FROM catalogue_organisation", {}) == [(0,)]
