@@ -35,7 +35,7 @@ from catalogue.problems import retry_headers
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
-__all__ = ["BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "router"]
+__all__ = ["BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "query_pairs", "router"]
 
 BEACON_PATH = "/beacon/v2"
 
@@ -57,11 +57,18 @@ async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
             raise InvalidParameter("body", "is not valid JSON") from None
         parsed = parse.from_body(body, max_limit=max_limit)
     else:
-        # The pairs as Starlette's request.query_params would hold them, without building its multi-dict.
-        pairs = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        parsed = parse.from_query(pairs, max_limit=max_limit)
+        parsed = parse.from_query(query_pairs(request.scope["query_string"]), max_limit=max_limit)
     request.state.beacon_request = parsed
     return parsed
+
+
+def query_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """The pairs of a query string as Starlette's request.query_params would hold them (`parse_qsl`), without
+    its multi-dict; a query string with nothing escaped (most Beacon queries) is split without unquoting."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
 
 
 class BeaconJSON(JSONResponse):

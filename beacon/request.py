@@ -13,8 +13,9 @@ __all__ = ["DEFAULT_LIMIT", "from_body", "from_query"]
 
 DEFAULT_LIMIT = 10
 
-# Spellings real clients send, mapped onto the canonical parameter names.
+# Request parameters, lower-cased as real clients may spell them, mapped onto their canonical names.
 _ALIASES = {
+    "start": "start", "end": "end",
     "geneid": "geneId", "allele": "genomicAlleleShortForm", "datasetids": "datasetIds",
     "referencename": "referenceName", "referencebases": "referenceBases", "alternatebases": "alternateBases",
     "varianttype": "variantType", "variantminlength": "variantMinLength", "variantmaxlength": "variantMaxLength",
@@ -28,7 +29,7 @@ _CONTROLS = {"requestedgranularity", "includeresultsetresponses", "skip", "limit
 
 
 def _canonical(name: str) -> str | None:
-    return _ALIASES.get(name.lower()) or ({"start": "start", "end": "end"}.get(name.lower()))
+    return _ALIASES.get(name.lower())
 
 
 def _split(value: Any) -> list[Any]:
@@ -159,10 +160,14 @@ def _schemas(value: Any) -> tuple[dict[str, str], ...]:
 def from_query(items: Iterable[tuple[str, str]], *, max_limit: int) -> BeaconRequest:
     """A request from GET query items; lists are comma-joined or repeated (`start=1,2` or `start=1&start=2`)."""
     grouped: dict[str, list[str]] = {}
+    controls: dict[str, list[str]] = {}  # under lower-cased names
     for key, value in items:
-        grouped.setdefault(key, []).append(value)
-    controls = {k.lower(): v for k, v in grouped.items() if k.lower() in _CONTROLS}
-    params = _params({k: v for k, v in grouped.items() if k.lower() not in _CONTROLS})
+        lower = key.lower()
+        if lower in _CONTROLS:
+            controls.setdefault(lower, []).append(value)
+        else:
+            grouped.setdefault(key, []).append(value)
+    params = _params(grouped)
 
     def one(name: str) -> str | None:
         values = controls.get(name)

@@ -49,8 +49,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
     """Anonymous without an Authorization header; 401 for a bad token; else the principal and its roles."""
-    header = request.headers.get("authorization")
-    address = request.client.host if request.client else None
+    # Read off the ASGI scope (names are lower-cased there): every request asks, most of them anonymous.
+    header = next((value.decode("latin-1") for name, value in request.scope["headers"] if name == b"authorization"),
+                  None)
+    client = request.scope.get("client")
+    address = client[0] if client else None
     if header is None:
         return Caller(address=address)
     scheme, _, token = header.partition(" ")

@@ -37,6 +37,9 @@ class Roles:
     dac_member_of: frozenset[str] = field(default_factory=frozenset)
 
 
+_NO_ROLES = Roles()
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The caller of one request or CLI command: anonymous, or a principal with roles.
@@ -46,7 +49,7 @@ class Caller:
     """
 
     principal: Principal | None = None
-    roles: Roles = field(default_factory=Roles)
+    roles: Roles = _NO_ROLES
     operator: bool = False
     visa_grants: dict[str, str] = field(default_factory=dict)
     address: str | None = None  # the client's network address (budgets of anonymous callers)

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Dialect
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
+from catalogue.database import ScopeSession
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
@@ -110,9 +112,9 @@ def published_for_queries(session: Session) -> list[PublishedDataset]:
     changed (`_sqlite_revision`): every Beacon query asks for them, and the SELECT and the decoding of
     the statistics cost about as much as the variant lookup itself.
     """
-    connection = _connection(session)
-    revision = _sqlite_revision(connection)
-    info = connection.connection.info  # lives as long as the pooled DB-API connection
+    dialect, dbapi = _dbapi(session)
+    revision = _sqlite_revision(dialect, dbapi)
+    info = dbapi.info  # lives as long as the pooled DB-API connection
     if revision is not None and _PUBLISHED_KEY in info and info[_PUBLISHED_KEY][0] == revision:
         return list(info[_PUBLISHED_KEY][1])
     rows = _run(session, _PUBLISHED, {})
@@ -123,16 +125,16 @@ def published_for_queries(session: Session) -> list[PublishedDataset]:
     return datasets
 
 
-def _sqlite_revision(connection: Connection) -> tuple[int, int] | None:
+def _sqlite_revision(dialect: Dialect, dbapi: PoolProxiedConnection) -> tuple[int, int] | None:
     """On SQLite outside a transaction, a value that changes whenever what this connection reads may have
     changed: another connection committed (`PRAGMA data_version`) or this one wrote (`total_changes`).
 
     None elsewhere: inside a transaction a rollback (of a savepoint, too) undoes changes without changing
     either, so nothing read there is kept, nor anything on PostgreSQL.
     """
-    if connection.dialect.name != "sqlite":
+    if dialect.name != "sqlite":
         return None
-    driver = connection.connection.driver_connection
+    driver = dbapi.driver_connection
     assert driver is not None
     if driver.in_transaction:
         return None
@@ -232,11 +234,13 @@ def _render(sql: str, paramstyle: str, list_lengths: tuple[tuple[str, int], ...]
     return _NAMED.sub(replace, sql)
 
 
-def _connection(session: Session) -> Connection:
-    """The session's connection: a session made by `session_scope` is bound to its own, which is read
-    without beginning the ORM's transaction."""
-    bind = session.bind
-    return bind if isinstance(bind, Connection) else session.connection()
+def _dbapi(session: Session) -> tuple[Dialect, PoolProxiedConnection]:
+    """The dialect and the pooled DB-API connection a session's plain reads run on: a `session_scope`'s
+    own, read without the ORM; else that of the session's (ORM) connection."""
+    if isinstance(session, ScopeSession):
+        return session.dialect, session.dbapi
+    connection = session.connection()
+    return connection.dialect, connection.connection
 
 
 def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
@@ -246,7 +250,7 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     text, building the result machinery) cost more than the index lookups themselves. The cursor is the
     session's own connection's, so the read sees the session's transaction.
     """
-    connection = _connection(session)
+    dialect, dbapi = _dbapi(session)
     flat: dict[str, Any] = {}
     lists: list[tuple[str, int]] = []
     for name, value in params.items():
@@ -255,8 +259,8 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
             flat.update({f"{name}_{i}": v for i, v in enumerate(value)})
         else:
             flat[name] = value
-    rendered = _render(sql, connection.dialect.paramstyle, tuple(lists))
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rendered = _render(sql, dialect.paramstyle, tuple(lists))
+    cursor = dbapi.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(rendered, flat)
         return cursor.fetchall()

@@ -112,3 +112,17 @@ def test_beacon_documents_render_as_starlette_would() -> None:
     document = {"meta": {"beaconId": "org.example", "returnedGranularity": "count"}, "note": "Ærø – 5′ UTR",
                 "responseSummary": {"exists": True, "numTotalResults": 3}, "ratio": 0.25, "ids": [1, None, "x"]}
     assert BeaconJSON(document).body == JSONResponse(document).body
+
+
+def test_query_strings_split_as_starlette_would() -> None:
+    from urllib.parse import parse_qsl
+
+    from beacon.api import query_pairs
+
+    strings = [
+        b"referenceName=1&start=5753411&referenceBases=T&alternateBases=A&requestedGranularity=count",
+        b"start=1,2&start=3&end=", b"flag&&a=b=c&", b"", b"=x&y=", b"filters=NCIT%3AC16576,HP%3A0001250",
+        b"geneId=BRCA1+BRCA2&name=%C3%86r%C3%B8", "raw=Ærø".encode(), b"a=%zz&b=100%",
+    ]
+    for raw in strings:
+        assert query_pairs(raw) == parse_qsl(raw.decode("latin-1"), keep_blank_values=True), raw

@@ -52,3 +52,44 @@ def test_a_failing_scope_loses_its_uncommitted_work(engine: Engine) -> None:
     assert _names(engine) == []
     with session_scope(engine) as session:  # and the pooled connection it used is clean for the next scope
         assert _run(session, "SELECT COUNT(*) FROM catalogue_organisation", {}) == [(0,)]
+
+
+def test_a_scope_takes_its_pooled_connection_on_first_use_and_always_returns_it(engine: Engine) -> None:
+    engine.dispose()  # a fresh pool: nothing checked out, nothing kept
+    with session_scope(engine):
+        assert engine.pool.checkedout() == 0  # a request that never reads takes no connection
+    with session_scope(engine) as session:
+        _run(session, "SELECT COUNT(*) FROM catalogue_organisation", {})
+        session.add(Organisation(id="ORG00000004", name="Read then written"))
+        session.flush()
+        # Plain reads and the ORM share the one connection (and so its transaction).
+        assert engine.pool.checkedout() == 1
+        assert _run(session, "SELECT name FROM catalogue_organisation", {}) == [("Read then written",)]
+    assert engine.pool.checkedout() == 0
+    with pytest.raises(RuntimeError, match="boom"), session_scope(engine) as session:
+        _run(session, "SELECT 1", {})
+        raise RuntimeError("boom")
+    assert engine.pool.checkedout() == 0
+    assert _names(engine) == []
+
+
+def test_objects_added_but_never_flushed_are_let_go_when_the_scope_ends(engine: Engine) -> None:
+    organisation = Organisation(id="ORG00000005", name="Added late")
+    with session_scope(engine) as first:
+        first.add(organisation)  # neither flushed nor committed: dropped with the scope
+    assert _names(engine) == []
+    with session_scope(engine) as second:  # and free to join another session (the first one still exists)
+        second.add(organisation)
+        second.commit()
+    assert organisation not in first
+    assert _names(engine) == ["Added late"]
+
+
+def test_a_session_cannot_reach_the_database_once_its_scope_has_ended(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        _run(session, "SELECT 1", {})
+    with pytest.raises(RuntimeError, match="scope has ended"):
+        _run(session, "SELECT 1", {})
+    with pytest.raises(RuntimeError, match="scope has ended"):
+        session.get(Organisation, "ORG00000001")
+    assert engine.pool.checkedout() == 0
