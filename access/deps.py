@@ -29,8 +29,10 @@ def visa_verifier(request: Request) -> VisaVerifier:
 async def with_visas(request: Request, caller: CallerDep) -> Caller:
     """The caller, with the datasets granted by the visas in the X-GA4GH-Passport header (comma-separated
     visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`)."""
+    if caller.subject is None:  # visas are bound to a signed-in subject: an anonymous caller's are not read
+        return caller
     header = request.headers.get(PASSPORT_HEADER)
-    if not header or caller.subject is None:
+    if not header:
         return caller
     check = visa_verifier(request).check([v.strip() for v in header.split(",") if v.strip()], caller.subject)
     request.state.rejected_visas = check.rejected
