@@ -28,7 +28,7 @@ def _published(engine: Engine) -> str:
 
 def test_a_change_committed_by_another_process_is_seen_at_once(engine: Engine) -> None:
     dataset_id = _published(engine)
-    for _ in range(3):  # every pooled connection has read (and on SQLite kept) the settings
+    for _ in range(3):  # read again and again: on SQLite the pooled connection keeps them
         assert _security(engine) == {dataset_id: "PUBLIC"}
     other = make_engine(engine.url.render_as_string(hide_password=False))
     try:
