@@ -38,18 +38,18 @@ router = APIRouter(prefix="/api/access", tags=["access"])
 
 class Decision(BaseModel):
     decision: Command = Field(description="approve, reject or return")
-    reason: str = Field("", max_length=5_000, description="required to reject or return")
-    access_end: datetime | None = Field(None, description="end of access when approving (default: policy)")
+    reason: str = Field(default="", max_length=5_000, description="required to reject or return")
+    access_end: datetime | None = Field(default=None, description="end of access when approving (default: policy)")
 
 
 class CommentIn(BaseModel):
     message: str = Field(min_length=1, max_length=10_000)
-    internal: bool = Field(False, description="visible to the DAC only")
+    internal: bool = Field(default=False, description="visible to the DAC only")
 
 
 class VoteIn(BaseModel):
     choice: VoteChoice
-    reason: str = Field("", max_length=5_000)
+    reason: str = Field(default="", max_length=5_000)
 
 
 class ReasonIn(BaseModel):

@@ -55,12 +55,12 @@ class VoteChoice(StrEnum):
 
 class RequestBase(SQLModel):
     project_title: str = Field(min_length=1, max_length=300)
-    lay_summary: str = Field("", max_length=10_000)
+    lay_summary: str = Field(default="", max_length=10_000)
     purpose: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False),
                                description="research purpose as DUO terms (e.g. HMB, DS, POA, DUO:0000031)")
     disease_terms: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False))
-    institution: str = Field("", max_length=300)
-    for_profit: bool = Field(False, description="the applicant's organisation is commercial / for profit")
+    institution: str = Field(default="", max_length=300)
+    for_profit: bool = Field(default=False, description="the applicant's organisation is commercial / for profit")
     co_applicants: list[str] = Field(default_factory=list, max_length=20, sa_column=Column(JSON, nullable=False),
                                      description="subjects who may read the request and are entitled on approval")
 
@@ -71,14 +71,14 @@ class RequestCreate(RequestBase):
 
 
 class RequestUpdate(SQLModel):
-    project_title: str | None = Field(None, min_length=1, max_length=300)
-    lay_summary: str | None = Field(None, max_length=10_000)
-    purpose: list[str] | None = Field(None, max_length=20)
-    disease_terms: list[str] | None = Field(None, max_length=20)
-    institution: str | None = Field(None, max_length=300)
+    project_title: str | None = Field(default=None, min_length=1, max_length=300)
+    lay_summary: str | None = Field(default=None, max_length=10_000)
+    purpose: list[str] | None = Field(default=None, max_length=20)
+    disease_terms: list[str] | None = Field(default=None, max_length=20)
+    institution: str | None = Field(default=None, max_length=300)
     for_profit: bool | None = None
-    co_applicants: list[str] | None = Field(None, max_length=20)
-    accept_agreements: dict[str, str] | None = Field(
+    co_applicants: list[str] | None = Field(default=None, max_length=20)
+    accept_agreements: dict[str, str] | None = Field(default=
         None, description="dataset id -> version of its data access agreement the applicant accepts")
 
 

@@ -120,12 +120,12 @@ def parse_variant_query(params: dict[str, object],
     `fetcher` gives a reference fetch for the query's chromosome (per assembly) when the operator configured
     one: sequence-query indels are then left-aligned as ingest left-aligns them.
     """
-    assembly_id = _assembly(params.get("assemblyId") if isinstance(params.get("assemblyId"), str) else None)
+    assembly_id = _assembly(given if isinstance(given := params.get("assemblyId"), str) else None)
     if "aminoacidChange" in params or "mateName" in params:
-        name = "aminoacidChange" if "aminoacidChange" in params else "mateName"
-        raise UnsupportedParameter(name, "is not supported by this Beacon")
+        unsupported = "aminoacidChange" if "aminoacidChange" in params else "mateName"
+        raise UnsupportedParameter(unsupported, "is not supported by this Beacon")
     min_length, max_length = _length_bounds(params)
-    types = _types(params.get("variantType") if isinstance(params.get("variantType"), str) else None)
+    types = _types(given if isinstance(given := params.get("variantType"), str) else None)
     allele = params.get("genomicAlleleShortForm")
     if isinstance(allele, str):
         params = _from_hgvs(allele, params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalogue.models import IdCounter
 
@@ -16,7 +16,7 @@ def next_accession(session: Session, prefix: str) -> str:
     """The next accession with `prefix`; the counter row is locked until the caller's transaction ends."""
     statement = (
         update(IdCounter).where(IdCounter.prefix == prefix)  # type: ignore[arg-type]
-        .values(value=IdCounter.value + 1).returning(IdCounter.value)
+        .values(value=IdCounter.value + 1).returning(col(IdCounter.value))
     )
     value = session.execute(statement).scalar_one_or_none()
     if value is None:  # a prefix added after the migration that seeded the others

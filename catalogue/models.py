@@ -90,8 +90,8 @@ class OrganisationPublic(SQLModel):
 class DacCreate(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     contact_email: EmailStr
-    description: str = Field("", max_length=5_000)
-    quorum: int = Field(1, ge=1, le=50, description="votes needed for a decision (1: any member decides)")
+    description: str = Field(default="", max_length=5_000)
+    quorum: int = Field(default=1, ge=1, le=50, description="votes needed for a decision (1: any member decides)")
 
 
 class Dac(SQLModel, table=True):
@@ -154,13 +154,13 @@ BeaconGranularity = Literal["none", "boolean", "count"]
 
 class DatasetBase(SQLModel):
     title: str = Field(min_length=1, max_length=300)
-    description: str = Field("", max_length=20_000)
+    description: str = Field(default="", max_length=20_000)
     assembly: Assembly = Field(sa_type=String(16))
     security: SecurityLevel = Field(sa_type=String(16))
-    contact_email: EmailStr | None = Field(None, sa_type=String(320))
-    licence: str = Field("", max_length=200, description="licence of the metadata/data (SPDX id or URL)")
-    dua_text: str = Field("", max_length=50_000, description="data access agreement text")
-    dua_version: str = Field("1", max_length=40)
+    contact_email: EmailStr | None = Field(default=None, sa_type=String(320))
+    licence: str = Field(default="", max_length=200, description="licence of the metadata/data (SPDX id or URL)")
+    dua_text: str = Field(default="", max_length=50_000, description="data access agreement text")
+    dua_version: str = Field(default="1", max_length=40)
     keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
     @field_validator("keywords")
@@ -173,31 +173,31 @@ class DatasetBase(SQLModel):
 
 class DatasetCreate(DatasetBase):
     organisation_id: str = Field(max_length=16)
-    dac_id: str | None = Field(None, max_length=16)
+    dac_id: str | None = Field(default=None, max_length=16)
     duo: list[str] = Field(default_factory=list, max_length=30, description="data use conditions (DUO CURIEs)")
     disease_terms: list[str] = Field(default_factory=list, max_length=30)
-    beacon_granularity: BeaconGranularity = Field("boolean", description="what a CONTROLLED dataset tells callers "
-                                                                         "without record-level rights")
-    count_threshold: int = Field(5, ge=0, le=1_000, description="counts below this are shown as yes/no only")
-    privacy_p: float = Field(PRIVACY_P, ge=0.0, le=1.0, description="Beacon privacy budget parameter p: any "
+    beacon_granularity: BeaconGranularity = Field(
+        default="boolean", description="what a CONTROLLED dataset tells callers without record-level rights")
+    count_threshold: int = Field(default=5, ge=0, le=1_000, description="counts below this are shown as yes/no only")
+    privacy_p: float = Field(default=PRIVACY_P, ge=0.0, le=1.0, description="Beacon privacy budget parameter p: any "
                                                                      "membership test's power <= alpha / p; 0: off")
 
 
 class DatasetUpdate(SQLModel):
-    title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=20_000)
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
     contact_email: EmailStr | None = None
-    licence: str | None = Field(None, max_length=200)
-    dua_text: str | None = Field(None, max_length=50_000)
-    dua_version: str | None = Field(None, max_length=40)
+    licence: str | None = Field(default=None, max_length=200)
+    dua_text: str | None = Field(default=None, max_length=50_000)
+    dua_version: str | None = Field(default=None, max_length=40)
     keywords: list[str] | None = None
-    dac_id: str | None = Field(None, max_length=16)
+    dac_id: str | None = Field(default=None, max_length=16)
     security: SecurityLevel | None = None
-    duo: list[str] | None = Field(None, max_length=30)
-    disease_terms: list[str] | None = Field(None, max_length=30)
+    duo: list[str] | None = Field(default=None, max_length=30)
+    disease_terms: list[str] | None = Field(default=None, max_length=30)
     beacon_granularity: BeaconGranularity | None = None
-    count_threshold: int | None = Field(None, ge=0, le=1_000)
-    privacy_p: float | None = Field(None, ge=0.0, le=1.0)
+    count_threshold: int | None = Field(default=None, ge=0, le=1_000)
+    privacy_p: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class Dataset(DatasetBase, table=True):

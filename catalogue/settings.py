@@ -42,7 +42,7 @@ class TrustedVisaIssuer(BaseModel):
 
     iss: str
     jku: str
-    jwks_file: Path | None = Field(None, description="the JWKS at jku, read from disk instead of fetched")
+    jwks_file: Path | None = Field(default=None, description="the JWKS at jku, read from disk instead of fetched")
 
 
 class Settings(BaseSettings):
@@ -50,58 +50,61 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GENOMEGATE_", extra="ignore")
 
-    env: Environment = Field(Environment.development, description="development or production")
+    env: Environment = Field(default=Environment.development, description="development or production")
     data_dir: Path = Field(Path(".genomegate"), description="keys, managed files and the SQLite database")
-    database_url: str = Field("", description="SQLAlchemy URL; default SQLite in the data dir")
-    import_dir: Path | None = Field(None, description="files the ingest API may read; default data_dir/import")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="URL this node is reached at")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in the data dir")
+    import_dir: Path | None = Field(default=None, description="files the ingest API may read; default data_dir/import")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="URL this node is reached at")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed by CORS"
     )
-    secret_key: str = Field(DEV_SECRET, description="signs short-lived URLs; must be set in production")
-    token_audience: str = Field("genomegate", description="audience of tokens issued by the local issuer")
-    local_issuer: bool = Field(True, description="run the built-in token issuer (development, single node)")
+    secret_key: str = Field(default=DEV_SECRET, description="signs short-lived URLs; must be set in production")
+    token_audience: str = Field(default="genomegate", description="audience of tokens issued by the local issuer")
+    local_issuer: bool = Field(default=True, description="run the built-in token issuer (development, single node)")
     trusted_issuers: Annotated[list[TrustedIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
     )
-    oidc_issuer: str | None = Field(None, description="OpenID Connect provider people sign in with on the web pages "
-                                                      "(its /.well-known/openid-configuration is read)")
-    oidc_client_id: str | None = Field(None, description="this node's client id at the OIDC provider")
-    oidc_client_secret: str | None = Field(None, description="this node's client secret at the OIDC provider")
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect provider people sign in with on the web pages "
+                    "(its /.well-known/openid-configuration is read)")
+    oidc_client_id: str | None = Field(default=None, description="this node's client id at the OIDC provider")
+    oidc_client_secret: str | None = Field(default=None, description="this node's client secret at the OIDC provider")
     reference_fasta: Annotated[dict[str, Path], NoDecode] = Field(
         default_factory=dict, description='JSON {"GRCh38": "/path/GRCh38.fa"}: indexed FASTA per assembly '
                                           "with which the Beacon left-aligns query indels")
-    access_days: int = Field(365, ge=1, le=3650, description="default length of an approved access, in days")
-    visa_lifetime: int = Field(3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
+    access_days: int = Field(default=365, ge=1, le=3650, description="default length of an approved access, in days")
+    visa_lifetime: int = Field(default=3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
     trusted_visa_issuers: Annotated[list[TrustedVisaIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {iss, jku[, jwks_file]} whose visas are accepted")
-    release_ticket_ttl: int = Field(300, ge=10, le=86_400, description="seconds an htsget ticket's URLs stay valid")
-    release_file_block_bytes: int = Field(1 << 30, ge=1 << 20,
+    release_ticket_ttl: int = Field(default=300, ge=10, le=86_400,
+                                    description="seconds an htsget ticket's URLs stay valid")
+    release_file_block_bytes: int = Field(default=1 << 30, ge=1 << 20,
                                           description="largest byte range of one whole-file htsget URL")
-    release_spool_bytes: int = Field(8 << 20, ge=1 << 16,
+    release_spool_bytes: int = Field(default=8 << 20, ge=1 << 16,
                                      description="region blocks larger than this spill to a temporary file")
-    release_node_key: Path | None = Field(None, description="the node's Crypt4GH secret key for files kept "
+    release_node_key: Path | None = Field(default=None, description="the node's Crypt4GH secret key for files kept "
                                           "encrypted at rest; default data_dir/keys/node.c4gh.sec")
-    attachment_max_bytes: int = Field(10_000_000, ge=1_000, description="largest attachment of a request")
-    reminder_days: int = Field(30, ge=1, description="remind applicants this many days before access ends")
-    smtp_host: str | None = Field(None, description="SMTP server for notifications (none: kept in the outbox)")
-    smtp_port: int = Field(25, description="SMTP port")
-    smtp_user: str | None = Field(None, description="SMTP user name")
-    smtp_password: str | None = Field(None, description="SMTP password")
-    smtp_starttls: bool = Field(False, description="use STARTTLS")
-    smtp_from: str = Field("genomegate@localhost", description="sender of notifications")
-    privacy_anonymous: Literal["refuse", "budget"] = Field(
+    attachment_max_bytes: int = Field(default=10_000_000, ge=1_000, description="largest attachment of a request")
+    reminder_days: int = Field(default=30, ge=1, description="remind applicants this many days before access ends")
+    smtp_host: str | None = Field(default=None, description="SMTP server for notifications (none: kept in the outbox)")
+    smtp_port: int = Field(default=25, description="SMTP port")
+    smtp_user: str | None = Field(default=None, description="SMTP user name")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=False, description="use STARTTLS")
+    smtp_from: str = Field(default="genomegate@localhost", description="sender of notifications")
+    privacy_anonymous: Literal["refuse", "budget"] = Field(default=
         "refuse", description="anonymous callers and datasets with genotypes: refuse, or a budget per address")
-    privacy_anonymous_p: float = Field(0.9, gt=0.0, le=1.0, description="budget parameter p of one address "
+    privacy_anonymous_p: float = Field(default=0.9, gt=0.0, le=1.0, description="budget parameter p of one address "
                                                                       "(attack power <= alpha / p)")
-    privacy_renew_days: int = Field(0, ge=0, le=3650, description="days after which a spent budget renews "
+    privacy_renew_days: int = Field(default=0, ge=0, le=3650, description="days after which a spent budget renews "
                                                                   "(0: never)")
-    privacy_org_budgets: float = Field(1.0, ge=1.0, le=100.0, description="an organisation's accounts together "
+    privacy_org_budgets: float = Field(default=1.0, ge=1.0, le=100.0, description="an organisation's accounts together "
                                                                           "get this many accounts' budgets")
-    privacy_alert_rare: int = Field(25, ge=1, description="alert after this many rare-allele questions of one "
+    privacy_alert_rare: int = Field(default=25, ge=1, description="alert after this many rare-allele questions of one "
                                                           "account about one dataset")
-    log_level: str = Field("INFO", description="logging level")
-    max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
+    log_level: str = Field(default="INFO", description="logging level")
+    max_page_size: int = Field(default=100, ge=1, le=10_000, description="largest page a list endpoint returns")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

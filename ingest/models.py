@@ -25,8 +25,8 @@ class IngestionCreate(SQLModel):
     """An ingestion asked for over HTTP: paths relative to the import directory."""
 
     files: list[str] = Field(min_length=1, max_length=200)
-    samples: str | None = Field(None, max_length=1_000, description="sample sheet (TSV/CSV)")
-    reference: str | None = Field(None, max_length=1_000, description="indexed FASTA for left-alignment")
+    samples: str | None = Field(default=None, max_length=1_000, description="sample sheet (TSV/CSV)")
+    reference: str | None = Field(default=None, max_length=1_000, description="indexed FASTA for left-alignment")
     pass_only: bool = True
 
 

@@ -35,7 +35,7 @@ def _kind(path: Path) -> str:
     if head[:2] == b"\x1f\x8b":
         if head != _BGZF_MAGIC:
             raise MalformedFile(str(path), "gzip-compressed but not BGZF; recompress it with `bgzip`")
-        with pysam.BGZFile(str(path), "rb") as bgzf:
+        with pysam.BGZFile(str(path), "rb", None) as bgzf:
             first = bgzf.read(5)
         return "bcf" if first[:3] == b"BCF" else "vcf.gz"
     return "vcf"

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from crypt4gh import SEGMENT_SIZE  # type: ignore[import-untyped]
-from crypt4gh import header as c4gh_header  # type: ignore[import-untyped]
+from crypt4gh import header as c4gh_header
 from crypt4gh.keys import ssh as c4gh_ssh  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -60,7 +60,7 @@ def _header(recipient: bytes, session_key: bytes) -> bytes:
 
 def encrypted_size(plain_size: int) -> int:
     """Bytes of the encrypted stream for `plain_size` bytes of plaintext (header included)."""
-    segments = -(-plain_size // SEGMENT_SIZE)
+    segments: int = -(-plain_size // SEGMENT_SIZE)
     return len(_header(os.urandom(_KEY_BYTES), os.urandom(_KEY_BYTES))) + plain_size + segments * _MAC_AND_NONCE
 
 

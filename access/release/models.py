@@ -22,7 +22,7 @@ def _ts(nullable: bool = False) -> Any:
 
 
 class ResearcherKeyBase(SQLModel):
-    label: str = Field("", max_length=200, description="a name for the key, e.g. 'laptop'")
+    label: str = Field(default="", max_length=200, description="a name for the key, e.g. 'laptop'")
 
 
 class ResearcherKeyCreate(ResearcherKeyBase):

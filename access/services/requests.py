@@ -184,7 +184,7 @@ def list_requests(session: Session, caller: Caller, *, scope: str = "mine",
     subject = require_authenticated(caller)
     query = select(AccessRequest)
     if scope == "mine":
-        query = query.where(or_(AccessRequest.applicant == subject,
+        query = query.where(or_(col(AccessRequest.applicant) == subject,
                                 cast(AccessRequest.co_applicants, String).like(f'%"{subject}"%')))
     elif scope == "dac":
         query = query.where(col(AccessRequest.dac_id).in_(caller.roles.dac_member_of),

@@ -126,7 +126,7 @@ def _of_sex(session: Session, dataset: PublishedDataset, sex: str) -> int:
 
 def _question(dataset: PublishedDataset, search: VariantSearch, group: str | None) -> tuple[str, str]:
     """(digest, label) of a question: the normalised search, the group asked about and the data's version."""
-    fields = {k: getattr(search, k) for k in search.__slots__}  # type: ignore[attr-defined]
+    fields = {k: getattr(search, k) for k in search.__slots__}
     version = hashlib.sha256(json.dumps(dataset.statistics, sort_keys=True, default=str).encode()).hexdigest()
     key = json.dumps([dataset.id, version, fields, group], sort_keys=True, default=list)
     shown = {k: v for k, v in fields.items() if v not in (None, ())}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, cast, func, or_
-from sqlalchemy.sql import Select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from catalogue.duo import duo_term
 from catalogue.errors import InvalidInput
@@ -41,7 +41,7 @@ class SearchResult:
 def _visible(caller: Caller, statuses: Sequence[DatasetStatus]) -> object:
     wanted = list(statuses) or [DatasetStatus.published, DatasetStatus.draft]
     public = [s.value for s in wanted if s != DatasetStatus.draft]
-    clauses = [col(Dataset.status).in_(public)] if public else []
+    clauses: list[ColumnElement[bool]] = [col(Dataset.status).in_(public)] if public else []
     if DatasetStatus.draft in wanted:
         if caller.is_admin:
             clauses.append(col(Dataset.status) == DatasetStatus.draft.value)
@@ -51,7 +51,7 @@ def _visible(caller: Caller, statuses: Sequence[DatasetStatus]) -> object:
     return or_(*clauses) if clauses else col(Dataset.id).is_(None)
 
 
-def _filtered(caller: Caller, query: DatasetQuery) -> Select[tuple[str]]:
+def _filtered(caller: Caller, query: DatasetQuery) -> SelectOfScalar[str]:
     ids = select(Dataset.id).where(_visible(caller, query.status))  # type: ignore[arg-type]
     words = query.q.lower().split()
     if len(words) > MAX_QUERY_WORDS:
