@@ -100,6 +100,8 @@ class Settings(BaseSettings):
                                                                           "get this many accounts' budgets")
     privacy_alert_rare: int = Field(25, ge=1, description="alert after this many rare-allele questions of one "
                                                           "account about one dataset")
+    audit_checkpoint_seconds: int = Field(300, ge=0, le=86_400, description="the server signs a checkpoint of the "
+                                          "audit log this often, when lines were added (0: never)")
     log_level: str = Field("INFO", description="logging level")
     max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
 
