@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from access.audit import log_size, recomputed_leaves, stored_leaves
-from access.merkle import consistency_proof, tree_hash, verify_consistency
+from access.merkle import consistency_proof, leaf_hash, tree_hash, verify_consistency
 from access.models import AuditCheckpoint
 from catalogue.errors import Conflict, InvalidInput
 
@@ -200,7 +200,7 @@ def make_checkpoint(session: Session, signer: AuditSigner, *, origin: str,
     first lines no longer hash to that checkpoint's root (the consistency proof fails), or the last checkpoint's
     signature does not verify. A plain function, so that any scheduler can call it.
     """
-    leaves = stored_leaves(session)
+    leaves = [leaf_hash(h) for h in stored_leaves(session)]
     size = len(leaves)
     previous = latest_checkpoint(session)
     if previous is not None:
@@ -263,13 +263,13 @@ def verify_log(session: Session, checkpoint: SignedCheckpoint, key: AuditKey,
     covered: list[bytes] | None = None
     if leaves is not None:
         try:
-            covered = [bytes.fromhex(h) for h in leaves]
+            covered = [leaf_hash(bytes.fromhex(h)) for h in leaves]
         except ValueError:
             covered = []
         if len(covered) != checkpoint.size or tree_hash(covered).hex() != checkpoint.root:
             return CheckpointReport(checkpoint.size, log_size(session),
                                     ("the checkpoint file's leaves do not hash to its signed root",))
-    lines = recomputed_leaves(session)
+    lines = [(line, leaf_hash(h)) for line, h in recomputed_leaves(session)]
     size, have = checkpoint.size, len(lines)
     problems: list[str] = []
     first: int | None = None

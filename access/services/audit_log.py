@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from access.audit import ChainReport, leaf_index, log_size, stored_leaves, verify_chain
 from access.checkpoints import SignedCheckpoint, latest_checkpoint, signed
-from access.merkle import consistency_proof, inclusion_proof, tree_hash
+from access.merkle import consistency_proof, inclusion_proof, leaf_hash, tree_hash
 from access.models import AccessRequest, AuditEvent
 from catalogue.errors import Forbidden, InvalidInput, NotFound
 from catalogue.identity import Caller
@@ -88,8 +88,9 @@ def inclusion(session: Session, caller: Caller, *, line: int, size: int) -> Incl
     index = leaf_index(session, line)
     if index >= size:
         raise InvalidInput(f"line {line} is line number {index + 1}, not among the first {size}", field="size")
-    leaves = stored_leaves(session, size)
-    return InclusionProof(line=line, leaf_index=index, size=size, leaf=leaves[index].hex(),
+    inputs = stored_leaves(session, size)
+    leaves = [leaf_hash(h) for h in inputs]
+    return InclusionProof(line=line, leaf_index=index, size=size, leaf=inputs[index].hex(),
                           audit_path=[p.hex() for p in inclusion_proof(index, leaves)], root=tree_hash(leaves).hex())
 
 
@@ -98,7 +99,7 @@ def consistency(session: Session, *, first: int, second: int) -> ConsistencyProo
     if first > second:
         raise InvalidInput(f"first ({first}) must not be larger than second ({second})", field="first")
     _within_log(session, second, "second")
-    leaves = stored_leaves(session, second)
+    leaves = [leaf_hash(h) for h in stored_leaves(session, second)]
     return ConsistencyProof(first=first, second=second, proof=[p.hex() for p in consistency_proof(first, leaves)],
                             first_root=tree_hash(leaves[:first]).hex(), second_root=tree_hash(leaves).hex())
 
