@@ -29,8 +29,7 @@ from access.checkpoints import (
     signed,
     verify_log,
 )
-from access.merkle import tree_hash, verify_consistency, verify_inclusion
-from access.merkle import leaf_hash as merkle_leaf_hash
+from access.merkle import leaf_hash, tree_hash, verify_consistency, verify_inclusion
 from access.models import AuditCheckpoint, AuditEvent
 from catalogue.database import make_engine
 from catalogue.runtime import Runtime
@@ -81,7 +80,7 @@ def test_a_checkpoint_signs_the_size_and_root_of_the_whole_log(history: World, s
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     checkpoint = _checkpoint(session, signer)
     assert checkpoint.size == log_size(session) >= 10
-    assert checkpoint.root == tree_hash([merkle_leaf_hash(h) for h in stored_leaves(session)]).hex()
+    assert checkpoint.root == tree_hash([leaf_hash(h) for h in stored_leaves(session)]).hex()
     assert checkpoint.note == checkpoint_note(ORIGIN, checkpoint.size, bytes.fromhex(checkpoint.root),
                                               checkpoint.time)
     assert signer.public.verifies(checkpoint.note.encode(), base64.b64decode(checkpoint.signature))
@@ -121,6 +120,7 @@ def test_a_rewritten_line_with_a_recomputed_chain_is_reported(history: World, se
     leaves = [h.hex() for h in stored_leaves(session)]
     ids = session.exec(select(AuditEvent.id).order_by(col(AuditEvent.id))).all()
     middle = ids[len(ids) // 2]
+    assert middle is not None
     _rewrite(session, middle, "mallory@example.org")
     assert verify_chain(session).ok  # the chain was recomputed: it alone cannot see it
     without_leaves = verify_log(session, checkpoint, signer.public)
@@ -148,7 +148,7 @@ def test_forged_checkpoints_do_not_verify(history: World, session: Session, sign
     checkpoint = _checkpoint(session, signer)
     session.execute(text("DELETE FROM access_audit_event WHERE id > 5"))
     session.commit()
-    shrunk_root = tree_hash([merkle_leaf_hash(h) for h in stored_leaves(session)])
+    shrunk_root = tree_hash([leaf_hash(h) for h in stored_leaves(session)])
     # The size and root changed to match the shortened log, the old signature kept:
     note = checkpoint_note(ORIGIN, 5, shrunk_root, checkpoint.time)
     relabelled = checkpoint.model_copy(update={"size": 5, "root": shrunk_root.hex(), "note": note})
@@ -202,10 +202,10 @@ def test_the_published_key_and_checkpoint_verify_proofs_from_the_api(history: Wo
         got = history.call("GET", "/audit/proofs/inclusion", "admin@example.org",
                            params={"line": line, "size": new.size}).json()
         assert got["leaf_index"] == index
-        leaf = merkle_leaf_hash(bytes.fromhex(got["leaf"]))
+        leaf = leaf_hash(bytes.fromhex(got["leaf"]))
         audit_path = [bytes.fromhex(p) for p in got["audit_path"]]
         assert verify_inclusion(index, new.size, leaf, audit_path, bytes.fromhex(new.root)), line
-        assert not verify_inclusion(index, new.size, merkle_leaf_hash(b"another line"), audit_path,
+        assert not verify_inclusion(index, new.size, leaf_hash(b"another line"), audit_path,
                                     bytes.fromhex(new.root))
         if index + 1 < new.size:
             assert not verify_inclusion(index + 1, new.size, leaf, audit_path, bytes.fromhex(new.root))
