@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -191,18 +192,21 @@ def _refuse(reason: str) -> CheckpointRefused:
     return CheckpointRefused(reason)
 
 
-def make_checkpoint(session: Session, signer: AuditSigner, *, origin: str,
-                    now: datetime | None = None) -> AuditCheckpoint | None:
+def make_checkpoint(session: Session, signer: AuditSigner, *, origin: str, now: datetime | None = None,
+                    recheck: bool = False) -> AuditCheckpoint | None:
     """Sign and store a checkpoint of the whole log; None when nothing was logged since the last one (or the log
     is empty, or another process stored this size first).
 
     Refuses (CheckpointRefused, logged as tampering) when the log is shorter than the last checkpoint, or its
     first lines no longer hash to that checkpoint's root (the consistency proof fails), or the last checkpoint's
-    signature does not verify. A plain function, so that any scheduler can call it.
+    signature does not verify. When the log has as many lines as the last checkpoint it returns at once, without
+    reading them, unless `recheck` asks to check them anyway. A plain function, so that any scheduler can call it.
     """
+    previous = latest_checkpoint(session)
+    if previous is not None and not recheck and log_size(session) == previous.size:
+        return None
     leaves = [leaf_hash(h) for h in stored_leaves(session)]
     size = len(leaves)
-    previous = latest_checkpoint(session)
     if previous is not None:
         if not _signature_ok(signed(previous), signer.public):
             raise _refuse(f"the stored checkpoint of size {previous.size} does not verify with the node's key")
@@ -251,12 +255,13 @@ class CheckpointReport:
         return not self.problems
 
 
-def verify_log(session: Session, checkpoint: SignedCheckpoint, key: AuditKey,
-               leaves: list[str] | None = None) -> CheckpointReport:
+def verify_log(session: Session, checkpoint: SignedCheckpoint, key: AuditKey, leaves: list[str] | None = None,
+               earlier: Sequence[SignedCheckpoint] = ()) -> CheckpointReport:
     """Check a checkpoint's signature, then that the log still has its lines and they hash to its root.
 
     Lines are hashed from their content (not their stored hashes). With the checkpoint's leaves (a checkpoint
-    file written with them, authenticated by its signed root) the first differing line is named.
+    file written with them, authenticated by its signed root) the first differing line is named; without them,
+    `earlier` checkpoints (whose signatures verify) narrow down where the log stops matching.
     """
     if not _signature_ok(checkpoint, key):
         return CheckpointReport(checkpoint.size, log_size(session), ("the checkpoint's signature does not verify",))
@@ -284,6 +289,24 @@ def verify_log(session: Session, checkpoint: SignedCheckpoint, key: AuditKey,
         if first is not None:
             problems.append(f"line {first} differs from what the checkpoint covers")
         else:
-            problems.append(f"the log's first {size} lines do not hash to the checkpoint's root: a line among them "
-                            "was altered or removed (a checkpoint file written with its leaves names it)")
+            problems.append(_where(lines, checkpoint, [c for c in earlier
+                                                       if c.size < size and _signature_ok(c, key)]))
     return CheckpointReport(size, have, tuple(problems), first)
+
+
+def _where(lines: list[tuple[int, bytes]], checkpoint: SignedCheckpoint, earlier: list[SignedCheckpoint]) -> str:
+    """Without the leaves: the largest earlier checkpoint the log still matches bounds where it was changed."""
+    hashes = [h for _, h in lines]
+    earlier.sort(key=lambda c: c.size)
+    lo, hi, match = 0, len(earlier) - 1, None  # prefixes of a log match up to some size, then not: bisect
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if tree_hash(hashes[:earlier[mid].size]).hex() == earlier[mid].root:
+            match, lo = earlier[mid], mid + 1
+        else:
+            hi = mid - 1
+    message = f"the log's first {checkpoint.size} lines do not hash to the checkpoint's root"
+    if match is None:
+        return f"{message}: a line among them was altered or removed"
+    return (f"{message}: a line after line {lines[match.size - 1][0]} was altered or removed (the checkpoint of "
+            f"size {match.size}, {match.time}, still matches)")

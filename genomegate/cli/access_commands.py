@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from access.audit import stored_leaves, verify_chain
 from access.checkpoints import (
@@ -23,7 +23,7 @@ from access.checkpoints import (
     signed,
     verify_log,
 )
-from access.models import Command, RequestState
+from access.models import AuditCheckpoint, Command, RequestState
 from access.notifications import deliver_outbox
 from access.services import entitlements, requests, review
 from catalogue.identity import Caller, Principal
@@ -140,7 +140,8 @@ def audit_checkpoint(
 ) -> None:
     """Sign a checkpoint of the audit log (its size and Merkle root); refused if the log no longer extends the last."""
     with operator_session() as (session, rt):
-        row = make_checkpoint(session, node_signer(rt.settings.data_dir), origin=rt.settings.public_base_url)
+        row = make_checkpoint(session, node_signer(rt.settings.data_dir), origin=rt.settings.public_base_url,
+                              recheck=True)
         made = row is not None
         row = row or latest_checkpoint(session)
         if row is None:
@@ -190,8 +191,9 @@ def audit_verify(
             key_path = audit_key_path(rt.settings.data_dir)
             if not key_path.exists():
                 raise Exit(f"the node's audit key {key_path} is missing: checkpoint signatures cannot be checked")
+            earlier = [signed(r) for r in session.exec(select(AuditCheckpoint))]
             result = verify_log(session, checkpoint, AuditSigner.load_or_create(key_path).public,
-                                given.leaves if given else None)
+                                given.leaves if given else None, earlier)
     failed = not report.ok
     if report.ok:
         out.print(f"audit log intact: {report.checked} lines verified")

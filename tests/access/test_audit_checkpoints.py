@@ -129,8 +129,30 @@ def test_a_rewritten_line_with_a_recomputed_chain_is_reported(history: World, se
     with_leaves = verify_log(session, checkpoint, signer.public, leaves)
     assert with_leaves.problems == (f"line {middle} differs from what the checkpoint covers",)
     assert with_leaves.first_differing == middle
+    assert make_checkpoint(session, signer, origin=ORIGIN) is None  # as many lines as before: skipped unread
+    with pytest.raises(CheckpointRefused, match="a line it covers was rewritten"):
+        make_checkpoint(session, signer, origin=ORIGIN, recheck=True)
+    audit.append(session, actor="mallory@example.org", action="test.cover")
+    session.commit()
     with pytest.raises(CheckpointRefused, match="a line it covers was rewritten"):
         make_checkpoint(session, signer, origin=ORIGIN)
+
+
+def test_earlier_checkpoints_bound_where_a_rewritten_log_stops_matching(world: World, session: Session,
+                                                                        signer: AuditSigner) -> None:
+    earlier = []
+    for n in range(12):
+        audit.append(session, actor="admin@example.org", action=f"test.{n}")
+        session.commit()
+        if n % 3 == 2:  # checkpoints of 3, 6, 9 and 12 lines
+            earlier.append(_checkpoint(session, signer))
+    _rewrite(session, 8, "mallory@example.org")
+    report = verify_log(session, earlier[-1], signer.public, earlier=earlier)
+    assert report.problems == ("the log's first 12 lines do not hash to the checkpoint's root: a line after line 6 "
+                               f"was altered or removed (the checkpoint of size 6, {earlier[1].time}, still matches)",)
+    forged = [c.model_copy(update={"signature": earlier[0].signature}) for c in earlier[1:3]]
+    assert verify_log(session, earlier[-1], signer.public, earlier=[earlier[0], *forged]).problems[0].endswith(
+        "a line after line 3 was altered or removed (the checkpoint of size 3, " f"{earlier[0].time}, still matches)")
 
 
 def test_a_line_edited_without_its_hash_is_reported_against_the_checkpoint(history: World, session: Session,
@@ -164,7 +186,7 @@ def test_forged_checkpoints_do_not_verify(history: World, session: Session, sign
                     {"root": shrunk_root.hex(), "note": note})
     session.commit()
     with pytest.raises(CheckpointRefused, match="does not verify with the node's key"):
-        make_checkpoint(session, signer, origin=ORIGIN)
+        make_checkpoint(session, signer, origin=ORIGIN, recheck=True)
 
 
 def test_the_key_is_made_once_per_data_dir(tmp_path: Path) -> None:
