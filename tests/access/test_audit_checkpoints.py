@@ -328,3 +328,18 @@ def test_a_database_of_revision_0006_with_audit_lines_upgrades_and_checkpoints(
         assert checkpoint.size == 4
         assert verify_log(session, checkpoint, signer.public).ok
     engine.dispose()
+
+
+def test_a_hash_column_overwritten_with_garbage_is_a_changed_line_not_a_crash(history: World, session: Session,
+                                                                              signer: AuditSigner) -> None:
+    checkpoint = _checkpoint(session, signer)
+    session.execute(text("UPDATE access_audit_event SET hash = 'not a hash' WHERE id = 2"))
+    session.commit()
+    assert verify_chain(session).broken_at == 2
+    audit.append(session, actor="admin@example.org", action="test.more")
+    session.commit()
+    with pytest.raises(CheckpointRefused, match="a line it covers was rewritten"):
+        make_checkpoint(session, signer, origin=ORIGIN)
+    response = history.call("GET", "/audit/proofs/consistency", None, params={"first": 2, "second": checkpoint.size})
+    assert response.status_code == 200
+    assert response.json()["second_root"] != checkpoint.root
