@@ -9,7 +9,7 @@ A new table only; the log itself is unchanged (its lines are the Merkle tree's l
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+from sqlmodel.sql.sqltypes import AutoString
 from alembic import op
 
 revision = '0007'
@@ -22,12 +22,12 @@ def upgrade() -> None:
     op.create_table('access_audit_checkpoint',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('root', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('root', AutoString(length=64), nullable=False),
     sa.Column('made_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('key_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('origin', AutoString(length=500), nullable=False),
+    sa.Column('key_id', AutoString(length=64), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('signature', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('signature', AutoString(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('size')
     )
