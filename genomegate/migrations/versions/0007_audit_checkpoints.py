@@ -9,8 +9,8 @@ A new table only; the log itself is unchanged (its lines are the Merkle tree's l
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel.sql.sqltypes import AutoString
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
 revision = '0007'
 down_revision = '0006'
