@@ -83,9 +83,6 @@ class AuditKey:
         return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(self.raw), "kid": self.key_id, "alg": "EdDSA",
                 "use": "sig"}
 
-    def pem(self) -> str:
-        return self._public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
-
     def verifies(self, message: bytes, signature: bytes) -> bool:
         try:
             self._public.verify(signature, message)
@@ -167,15 +164,16 @@ def _time(value: datetime) -> str:
 
 
 def signed(row: AuditCheckpoint) -> SignedCheckpoint:
-    """The published form of a stored checkpoint."""
+    """The published form of a stored checkpoint (taken as stored: its signature says whether to trust it)."""
     time = row.note.rstrip("\n").rsplit("\n", 1)[-1].removeprefix("time ")
-    return SignedCheckpoint(origin=row.origin, size=row.size, root=row.root, time=time, key_id=row.key_id,
-                            note=row.note, signature=row.signature)
+    return SignedCheckpoint.model_construct(origin=row.origin, size=row.size, root=row.root, time=time,
+                                            key_id=row.key_id, note=row.note, signature=row.signature)
 
 
 def _signature_ok(checkpoint: SignedCheckpoint, key: AuditKey) -> bool:
-    expected = checkpoint_note(checkpoint.origin, checkpoint.size, bytes.fromhex(checkpoint.root), checkpoint.time)
     try:
+        expected = checkpoint_note(checkpoint.origin, checkpoint.size, bytes.fromhex(checkpoint.root),
+                                   checkpoint.time)
         signature = base64.b64decode(checkpoint.signature, validate=True)
     except ValueError:
         return False
@@ -289,19 +287,23 @@ def verify_log(session: Session, checkpoint: SignedCheckpoint, key: AuditKey, le
         if first is not None:
             problems.append(f"line {first} differs from what the checkpoint covers")
         else:
-            problems.append(_where(lines, checkpoint, [c for c in earlier
-                                                       if c.size < size and _signature_ok(c, key)]))
+            problems.append(_where(lines, checkpoint, key, [c for c in earlier if c.size < size]))
     return CheckpointReport(size, have, tuple(problems), first)
 
 
-def _where(lines: list[tuple[int, bytes]], checkpoint: SignedCheckpoint, earlier: list[SignedCheckpoint]) -> str:
-    """Without the leaves: the largest earlier checkpoint the log still matches bounds where it was changed."""
+def _where(lines: list[tuple[int, bytes]], checkpoint: SignedCheckpoint, key: AuditKey,
+           earlier: list[SignedCheckpoint]) -> str:
+    """Without the leaves: the largest earlier checkpoint the log still matches bounds where it was changed.
+
+    A log's prefixes match up to some size and not after, so a bisection over the checkpoints finds it; one whose
+    signature fails counts as not matching (the bound found is then lower, still true).
+    """
     hashes = [h for _, h in lines]
     earlier.sort(key=lambda c: c.size)
-    lo, hi, match = 0, len(earlier) - 1, None  # prefixes of a log match up to some size, then not: bisect
+    lo, hi, match = 0, len(earlier) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        if tree_hash(hashes[:earlier[mid].size]).hex() == earlier[mid].root:
+        if _signature_ok(earlier[mid], key) and tree_hash(hashes[:earlier[mid].size]).hex() == earlier[mid].root:
             match, lo = earlier[mid], mid + 1
         else:
             hi = mid - 1
