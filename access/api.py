@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from access.checkpoints import SignedCheckpoint, node_signer
 from access.deps import visa_verifier
 from access.models import (
     AttachmentPublic,
@@ -31,9 +32,11 @@ from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
 from catalogue.runtime import Runtime
 
-__all__ = ["router"]
+__all__ = ["audit_wellknown_router", "router"]
 
 router = APIRouter(prefix="/api/access", tags=["access"])
+audit_wellknown_router = APIRouter(prefix="/.well-known/genomegate", tags=["audit"])
+_SIZE = Query(ge=1, le=2**31, description="a tree size: the number of lines, from the first")
 
 
 class Decision(BaseModel):
@@ -62,6 +65,17 @@ class Passport(BaseModel):
 
 class PassportIn(BaseModel):
     passport: list[str] = Field(max_length=1_000)
+
+
+class AuditJwk(BaseModel):
+    """The node's Ed25519 public key that signs audit checkpoints, as a JWK (RFC 8037)."""
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    alg: str
+    use: str
 
 
 class ChainStatus(BaseModel):
@@ -236,3 +250,28 @@ def audit(session: SessionDep, caller: SignedInDep, dataset: str | None = None, 
 def verify_audit(session: SessionDep, caller: SignedInDep) -> ChainStatus:
     report = audit_log.verify_audit(session, caller)
     return ChainStatus(ok=report.ok, checked=report.checked, broken_at=report.broken_at, reason=report.reason)
+
+
+@router.get("/audit/proofs/inclusion", tags=["audit"],
+            summary="Proof that an audit line is in the tree of the first `size` lines (those who may read the line: "
+                    "admins; DAC members for their DACs' lines)")
+def audit_inclusion(session: SessionDep, caller: SignedInDep, line: Annotated[int, Query(ge=1, le=2**63 - 1)],
+                    size: Annotated[int, _SIZE]) -> audit_log.InclusionProof:
+    return audit_log.inclusion(session, caller, line=line, size=size)
+
+
+@router.get("/audit/proofs/consistency", tags=["audit"],
+            summary="Proof that the log's first `second` lines extend its first `first` lines (anyone)")
+def audit_consistency(session: SessionDep, first: Annotated[int, _SIZE],
+                      second: Annotated[int, _SIZE]) -> audit_log.ConsistencyProof:
+    return audit_log.consistency(session, first=first, second=second)
+
+
+@audit_wellknown_router.get("/audit-key", summary="The public key that signs audit checkpoints, a JWK (anyone)")
+def audit_key(runtime: RuntimeDep) -> AuditJwk:
+    return AuditJwk.model_validate(node_signer(runtime.settings.data_dir).public.jwk())
+
+
+@audit_wellknown_router.get("/audit-checkpoint", summary="The latest signed checkpoint of the audit log (anyone)")
+def audit_checkpoint(session: SessionDep) -> SignedCheckpoint:
+    return audit_log.latest(session)

@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from access.models import AuditEvent
 from catalogue.models import utcnow
 
-__all__ = ["GENESIS", "ChainReport", "append", "event_hash", "verify_chain"]
+__all__ = [
+    "GENESIS", "ChainReport", "append", "event_hash", "leaf_index", "log_size", "recomputed_leaves", "stored_leaves",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 _RETRIES = 20
@@ -88,3 +91,43 @@ def verify_chain(session: Session) -> ChainReport:
         prev = event.hash
         checked += 1
     return ChainReport(checked)
+
+
+# --- the lines as the leaves of a Merkle tree (access.merkle) ------------------------------------------------
+# A line's leaf input is its chain hash (32 bytes): it already commits to the line's canonical serialisation and,
+# through prev_hash, to every line before it; it is what the audit API shows of a line, and reading the hash column
+# alone is enough to make a checkpoint or a proof.
+
+
+def log_size(session: Session) -> int:
+    """How many lines the log has."""
+    return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
+
+
+def stored_leaves(session: Session, size: int | None = None) -> list[bytes]:
+    """The stored chain hashes of the first `size` lines (all by default), in id order: the tree's leaf inputs."""
+    query = select(AuditEvent.hash).order_by(col(AuditEvent.id))
+    if size is not None:
+        query = query.limit(size)
+    return [_leaf_input(h) for h in session.exec(query)]
+
+
+def _leaf_input(stored: str) -> bytes:
+    try:
+        return bytes.fromhex(stored)
+    except ValueError:  # a hash column overwritten with something else is a different leaf, not a crash
+        return stored.encode()
+
+
+def recomputed_leaves(session: Session) -> list[tuple[int, bytes]]:
+    """(id, chain hash recomputed from the line's content and its prev_hash) of every line, in id order.
+
+    A verifier uses these rather than the stored hashes, so a line edited without its hash still shows.
+    """
+    query = select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(yield_per=1000)
+    return [(int(e.id or 0), bytes.fromhex(event_hash(e, e.prev_hash))) for e in session.exec(query)]
+
+
+def leaf_index(session: Session, line_id: int) -> int:
+    """The 0-based position of a line in the log (ids may have gaps, so it is the count of lines before it)."""
+    return int(session.exec(select(func.count()).select_from(AuditEvent).where(col(AuditEvent.id) < line_id)).one())

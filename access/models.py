@@ -7,13 +7,14 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr
-from sqlalchemy import JSON, Column, DateTime, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from catalogue.models import utcnow
 
 __all__ = [
-    "AccessRequest", "AccessRequestDataset", "Attachment", "AttachmentPublic", "AuditEvent", "AuditEventPublic",
+    "AccessRequest", "AccessRequestDataset", "Attachment", "AttachmentPublic", "AuditCheckpoint", "AuditEvent",
+    "AuditEventPublic",
     "Command", "Entitlement", "EntitlementPublic", "Notification", "RequestCreate", "RequestEvent",
     "RequestEventPublic", "RequestPublic", "RequestState", "RequestUpdate", "Vote", "VoteChoice", "VotePublic",
 ]
@@ -182,6 +183,20 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of the audit log: the Merkle root of its first `size` lines, signed by the node."""
+
+    __tablename__ = "access_audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    root: str = Field(max_length=64)
+    made_at: datetime = _ts()
+    origin: str = Field(max_length=500)
+    key_id: str = Field(max_length=64)
+    note: str = Field(sa_type=Text)  # the exact text signed
+    signature: str = Field(max_length=200)
 
 
 class Notification(SQLModel, table=True):

@@ -65,9 +65,8 @@ class Settings(BaseSettings):
         default_factory=list, description="JSON list of {issuer, audience, jwks_url | jwks_file}"
     )
     oidc_issuer: str | None = Field(
-        default=None,
-        description="OpenID Connect provider people sign in with on the web pages "
-                    "(its /.well-known/openid-configuration is read)")
+        default=None, description="OpenID Connect provider people sign in with on the web pages "
+                                                      "(its /.well-known/openid-configuration is read)")
     oidc_client_id: str | None = Field(default=None, description="this node's client id at the OIDC provider")
     oidc_client_secret: str | None = Field(default=None, description="this node's client secret at the OIDC provider")
     reference_fasta: Annotated[dict[str, Path], NoDecode] = Field(
@@ -77,8 +76,8 @@ class Settings(BaseSettings):
     visa_lifetime: int = Field(default=3600, ge=60, le=86_400, description="seconds a visa issued here stays valid")
     trusted_visa_issuers: Annotated[list[TrustedVisaIssuer], NoDecode] = Field(
         default_factory=list, description="JSON list of {iss, jku[, jwks_file]} whose visas are accepted")
-    release_ticket_ttl: int = Field(default=300, ge=10, le=86_400,
-                                    description="seconds an htsget ticket's URLs stay valid")
+    release_ticket_ttl: int = Field(
+        default=300, ge=10, le=86_400, description="seconds an htsget ticket's URLs stay valid")
     release_file_block_bytes: int = Field(default=1 << 30, ge=1 << 20,
                                           description="largest byte range of one whole-file htsget URL")
     release_spool_bytes: int = Field(default=8 << 20, ge=1 << 16,
@@ -103,6 +102,9 @@ class Settings(BaseSettings):
                                                                           "get this many accounts' budgets")
     privacy_alert_rare: int = Field(default=25, ge=1, description="alert after this many rare-allele questions of one "
                                                           "account about one dataset")
+    audit_checkpoint_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="the server signs a checkpoint of the "
+                                          "audit log this often, when lines were added (0: never)")
     log_level: str = Field(default="INFO", description="logging level")
     max_page_size: int = Field(default=100, ge=1, le=10_000, description="largest page a list endpoint returns")
 

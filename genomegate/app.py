@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,7 +12,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from access.api import audit_wellknown_router
 from access.api import router as access_router
+from access.checkpointer import periodic_checkpoints
 from access.release.api import htsget_router, keys_router, release_router
 from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app
 from beacon.privacy.api import router as privacy_router
@@ -34,7 +38,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the application; settings come from the environment unless given."""
     runtime = runtime or build_runtime(settings or load_settings())
     configure_logging(runtime.settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        s = runtime.settings
+        async with periodic_checkpoints(runtime.engine, s.data_dir, s.public_base_url, s.audit_checkpoint_seconds):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="GenomeGate",
         version="0.1.0",
         summary="Genomic data catalogue, GA4GH Beacon v2 and data access requests",
@@ -53,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
     app.include_router(wellknown_router)
+    app.include_router(audit_wellknown_router)
     app.include_router(catalogue_router)
     app.include_router(ingest_router)
     app.include_router(access_router)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
+from pydantic import ValidationError
+from sqlmodel import Session, select
 
-from access.audit import verify_chain
-from access.models import Command, RequestState
+from access.audit import stored_leaves, verify_chain
+from access.checkpoints import (
+    AuditSigner,
+    CheckpointFile,
+    SignedCheckpoint,
+    audit_key_path,
+    latest_checkpoint,
+    make_checkpoint,
+    node_signer,
+    signed,
+    verify_log,
+)
+from access.models import AuditCheckpoint, Command, RequestState
 from access.notifications import deliver_outbox
 from access.services import entitlements, requests, review
 from catalogue.identity import Caller, Principal
@@ -116,17 +130,87 @@ def entitlements_remind(days: Annotated[int | None, typer.Option(help="window; d
     out.print(f"{queued} reminder(s) queued; {delivery.sent} sent, {delivery.pending} waiting in the outbox")
 
 
+@audit_app.command("checkpoint")
+@friendly
+def audit_checkpoint(
+    out_file: Annotated[Path | None, typer.Option("--out", help="also write the signed checkpoint here")] = None,
+    leaves: Annotated[bool, typer.Option(help="write the covered lines' hashes too (64 bytes a line), so that "
+                                              "`audit verify --checkpoint` can name a line that changed")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign a checkpoint of the audit log (its size and Merkle root); refused if the log no longer extends the last."""
+    with operator_session() as (session, rt):
+        row = make_checkpoint(session, node_signer(rt.settings.data_dir), origin=rt.settings.public_base_url,
+                              recheck=True)
+        made = row is not None
+        row = row or latest_checkpoint(session)
+        if row is None:
+            raise Exit("the audit log is empty: there is nothing to checkpoint")
+        checkpoint = CheckpointFile(**signed(row).model_dump(),
+                                    leaves=[h.hex() for h in stored_leaves(session, row.size)] if leaves else None)
+    if out_file is not None:
+        out_file.write_text(checkpoint.model_dump_json(indent=2, exclude_none=True) + "\n")
+    if as_json:
+        print(json.dumps({**checkpoint.model_dump(exclude={"leaves"}), "new": made,
+                          "file": str(out_file) if out_file else None}, indent=2))
+        return
+    state = "signed" if made else "unchanged (no lines since the last), latest"
+    out.print(f"checkpoint {state}: size {checkpoint.size}, root {checkpoint.root}", highlight=False)
+    if out_file is not None:
+        out.print(f"written to {out_file}", highlight=False)
+
+
+def _read_checkpoint(path: Path) -> CheckpointFile:
+    try:
+        return CheckpointFile.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise Exit(f"cannot read {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        raise Exit(f"{path} is not a checkpoint file ({where}: {first['msg']})") from None
+
+
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 and name the first broken line if any was altered or removed."""
-    with operator_session() as (session, _):
+def audit_verify(
+    checkpoint_file: Annotated[Path | None, typer.Option("--checkpoint", help="a checkpoint file written by "
+                                                         "`audit checkpoint --out`; default the latest stored")] = None,
+) -> None:
+    """Check the hash chain, and that the log still holds what a signed checkpoint covers; exit 1 on any failure."""
+    given = _read_checkpoint(checkpoint_file) if checkpoint_file else None
+    with operator_session() as (session, rt):
         report = verify_chain(session)
-    if not report.ok:
+        checkpoint: SignedCheckpoint | None = given
+        source = str(checkpoint_file)
+        if checkpoint is None and (row := latest_checkpoint(session)) is not None:
+            checkpoint = signed(row)
+            source = f"the latest stored checkpoint (size {row.size}, made {checkpoint.time})"
+        result = None
+        if checkpoint is not None:
+            key_path = audit_key_path(rt.settings.data_dir)
+            if not key_path.exists():
+                raise Exit(f"the node's audit key {key_path} is missing: checkpoint signatures cannot be checked")
+            earlier = [signed(r) for r in session.exec(select(AuditCheckpoint))]
+            result = verify_log(session, checkpoint, AuditSigner.load_or_create(key_path).public,
+                                given.leaves if given else None, earlier)
+    failed = not report.ok
+    if report.ok:
+        out.print(f"audit log intact: {report.checked} lines verified")
+    else:
         err.print(f"[red]audit log broken[/red] at line {report.broken_at}: {report.reason} "
                   f"({report.checked} lines before it verified)", highlight=False)
+    if result is None:
+        out.print("no checkpoint to check against yet (make one with `genomegate audit checkpoint`)")
+    elif result.ok:
+        out.print(f"checkpoint verified against {source}: the log holds the {result.size} lines it covers "
+                  f"(it has {result.log_size})", highlight=False)
+    else:
+        failed = True
+        for problem in result.problems:
+            err.print(f"[red]checkpoint failed[/red] ({source}): {problem}", highlight=False)
+    if failed:
         raise typer.Exit(1)
-    out.print(f"audit log intact: {report.checked} lines verified")
 
 
 @notifications_app.command("send")

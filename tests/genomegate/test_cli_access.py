@@ -1,4 +1,4 @@
-"""The DAC's and operator's CLI: list and decide requests, revoke entitlements, verify the audit log."""
+"""The DAC's and operator's CLI: list and decide requests, revoke entitlements, checkpoint and verify the audit log."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from access.models import RequestCreate, RequestUpdate
+from access.audit import GENESIS, event_hash
+from access.models import AuditEvent, RequestCreate, RequestUpdate
 from access.services import requests, review
 from catalogue.database import make_engine
 from catalogue.identity import Caller, Principal
@@ -74,3 +75,76 @@ def test_audit_verify_reports_the_first_broken_line(submitted: tuple[CliRunner, 
     broken = cli.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1
     assert "broken at line 2" in broken.stderr
+
+
+def _database(tmp_path: Path) -> Engine:
+    return make_engine(f"sqlite:///{tmp_path / 'genomegate.db'}")
+
+
+def test_a_checkpoint_file_shows_removed_newest_lines(submitted: tuple[CliRunner, str], tmp_path: Path) -> None:
+    cli, _ = submitted
+    assert "no checkpoint to check against yet" in cli.invoke(app, ["audit", "verify"]).stdout
+    made = cli.invoke(app, ["audit", "checkpoint", "--out", str(tmp_path / "cp.json"), "--json"])
+    assert made.exit_code == 0, made.output
+    shown = json.loads(made.stdout)
+    size = shown["size"]
+    saved = json.loads((tmp_path / "cp.json").read_text())
+    assert (saved["size"], saved["root"], len(saved["leaves"]), shown["new"]) == (size, shown["root"], size, True)
+    again = cli.invoke(app, ["audit", "checkpoint"])
+    assert again.exit_code == 0
+    assert f"unchanged (no lines since the last), latest: size {size}" in again.stdout
+    intact = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "cp.json")])
+    assert intact.exit_code == 0, intact.output
+    assert f"the log holds the {size} lines it covers" in intact.stdout
+    engine = _database(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM access_audit_event WHERE id >= :id"), {"id": size - 1})
+    engine.dispose()
+    removed = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "cp.json")])
+    assert removed.exit_code == 1
+    assert "audit log intact" in removed.stdout  # the chain alone cannot see it
+    assert f"2 lines were removed since the checkpoint (it covers {size}, the log has {size - 2})" in removed.stderr
+    assert "Traceback" not in removed.output
+    stored = cli.invoke(app, ["audit", "verify"])
+    assert stored.exit_code == 1
+    assert f"the latest stored checkpoint (size {size}" in stored.stderr
+    refused = cli.invoke(app, ["audit", "checkpoint"])
+    assert refused.exit_code == 1
+    assert "error: the log has" in refused.stderr and "2 were removed" in refused.stderr
+
+
+def test_a_checkpoint_file_names_a_rewritten_line(submitted: tuple[CliRunner, str], tmp_path: Path) -> None:
+    cli, _ = submitted
+    assert cli.invoke(app, ["audit", "checkpoint", "--out", str(tmp_path / "cp.json")]).exit_code == 0
+    engine = _database(tmp_path)
+    with Session(engine) as session:  # rewrite line 2, then recompute the whole chain with the public function
+        prev = GENESIS
+        for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all():
+            if event.id == 2:
+                event.actor = "mallory@example.org"
+            event.prev_hash, event.hash = prev, event_hash(event, prev)
+            session.add(event)
+            session.flush()
+            prev = event.hash
+        session.commit()
+    engine.dispose()
+    rewritten = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "cp.json")])
+    assert rewritten.exit_code == 1
+    assert "audit log intact" in rewritten.stdout
+    assert "line 2 differs from what the checkpoint covers" in rewritten.stderr
+
+
+def test_a_forged_checkpoint_file_is_reported(submitted: tuple[CliRunner, str], tmp_path: Path) -> None:
+    cli, _ = submitted
+    assert cli.invoke(app, ["audit", "checkpoint", "--out", str(tmp_path / "cp.json"), "--no-leaves"]).exit_code == 0
+    checkpoint = json.loads((tmp_path / "cp.json").read_text())
+    assert "leaves" not in checkpoint
+    checkpoint["size"] -= 1
+    (tmp_path / "forged.json").write_text(json.dumps(checkpoint))
+    forged = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "forged.json")])
+    assert forged.exit_code == 1
+    assert "the checkpoint's signature does not verify" in forged.stderr
+    (tmp_path / "junk.json").write_text('{"size": "many"}')
+    junk = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "junk.json")])
+    assert junk.exit_code == 1
+    assert junk.stderr.count("\n") == 1 and "is not a checkpoint file" in junk.stderr
