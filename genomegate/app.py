@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +28,7 @@ from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from ingest.api import router as ingest_router
+from ingest.lease import reap_every
 from web import install_web
 
 __all__ = ["create_app"]
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description=_doc or "",
         docs_url=None,  # the web package serves /docs with local Swagger UI files
         redoc_url=None,
+        lifespan=_sweep_abandoned_ingestions(runtime),
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
@@ -63,6 +68,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
     return app
+
+
+def _sweep_abandoned_ingestions(runtime: Runtime) -> Any:
+    """Lifespan: while serving, fail every half lease the ingestions whose process died (ingest/lease.py)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweep = asyncio.create_task(reap_every(runtime.engine, runtime.settings.ingest_lease_seconds / 2))
+        try:
+            yield
+        finally:
+            sweep.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweep
+
+    return lifespan
 
 
 def _add_health(app: FastAPI) -> None:

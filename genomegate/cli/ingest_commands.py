@@ -28,12 +28,16 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
-    from ingest.services import run_job, start_ingestion
+    from ingest.services import fail_interrupted_jobs, run_job, start_ingestion
 
     with operator_session() as (session, rt):
+        abandoned = fail_interrupted_jobs(rt.engine)
+        if abandoned:
+            err.print(f"{abandoned} ingestion(s) whose process had stopped were marked failed (nothing changed)")
         job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
                               samples=samples.resolve() if samples else None,
-                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
+                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs,
+                              lease_seconds=rt.settings.ingest_lease_seconds)
     with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
         done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
     if as_json:
