@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
-from catalogue.models import utcnow
+from catalogue.models import UtcDatetime, utcnow
 
 __all__ = ["IngestionCreate", "IngestionJob", "IngestionLease", "IngestionPublic", "JobState"]
 
@@ -74,7 +74,7 @@ class IngestionPublic(SQLModel):
     warnings: list[str]
     error: str | None
     provenance: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
     held_by: str | None
