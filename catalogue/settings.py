@@ -100,8 +100,9 @@ class Settings(BaseSettings):
                                                                           "get this many accounts' budgets")
     privacy_alert_rare: int = Field(25, ge=1, description="alert after this many rare-allele questions of one "
                                                           "account about one dataset")
-    ingest_lease_seconds: int = Field(60, ge=1, le=3600, description="an ingestion whose process is silent this "
-                                      "long is failed (its process died); it renews every quarter of it")
+    ingest_lease_seconds: int = Field(40, ge=1, le=3600, description="an ingestion whose process has been silent "
+                                      "this long is failed (PostgreSQL; on SQLite at once); renewed and swept "
+                                      "every quarter of it")
     log_level: str = Field("INFO", description="logging level")
     max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
 

@@ -71,11 +71,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _sweep_abandoned_ingestions(runtime: Runtime) -> Any:
-    """Lifespan: while serving, fail every half lease the ingestions whose process died (ingest/lease.py)."""
+    """Lifespan: while serving, fail every quarter lease the ingestions whose process died (ingest/lease.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweep = asyncio.create_task(reap_every(runtime.engine, runtime.settings.ingest_lease_seconds / 2))
+        sweep = asyncio.create_task(reap_every(runtime.engine, runtime.settings.ingest_lease_seconds / 4))
         try:
             yield
         finally:

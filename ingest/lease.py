@@ -44,7 +44,7 @@ __all__ = ["ABANDONED", "DEFAULT_LEASE_SECONDS", "engine_of", "holder_name", "ho
 
 log = logging.getLogger("genomegate.ingest")
 ABANDONED = "the process running it stopped; nothing was changed: run it again"
-DEFAULT_LEASE_SECONDS = 60
+DEFAULT_LEASE_SECONDS = 40  # renewed every 10 s, swept every 10 s: a dead job is failed within ~50 s
 _UNFINISHED = (JobState.queued.value, JobState.running.value)
 _REAP_BUSY_MS = 2000  # how long a reaper waits for SQLite's writer lock or a job row's lock before giving up
 

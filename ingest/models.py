@@ -49,7 +49,7 @@ class IngestionJob(SQLModel, table=True):
     # The lease (ingest/lease.py): which process holds the job, and how long its silence may last before
     # the job counts as abandoned.
     held_by: str | None = Field(default=None, max_length=300)
-    lease_seconds: int = 60
+    lease_seconds: int = 40
 
 
 class IngestionLease(SQLModel, table=True):

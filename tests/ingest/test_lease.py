@@ -8,6 +8,7 @@ here (GENOMEGATE_INGEST_LEASE_SECONDS) so that the tests take seconds, not minut
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -163,7 +164,7 @@ def test_a_killed_cli_ingest_leaves_no_worker_and_the_server_fails_its_job(
     process.wait()
     _wait("the workers died with their parent", 5, lambda: not any(_alive(w) for w in workers))
 
-    # A server's periodic sweep (every half lease) fails the job without anyone reading it.
+    # A server's periodic sweep (every quarter lease) fails the job without anyone reading it.
     killed = time.monotonic()
     with client_with(runtime, ingest_lease_seconds=LEASE):  # entering runs the app's lifespan
         job = _wait("the server's sweep failed the job", LEASE + 15,
@@ -224,3 +225,26 @@ def _failed(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[st
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body if body["state"] == "failed" else None
+
+
+def test_the_cli_fails_a_dead_job_when_it_shows_it(
+        runtime: Runtime, dataset: Dataset, big_file: Path, processes: list[subprocess.Popen[bytes]]) -> None:
+    env = _env(runtime)
+    process = subprocess.Popen([sys.executable, "-m", "genomegate", "ingest", str(big_file), "--dataset", dataset.id],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes.append(process)
+    job = _wait("the ingestion started", 60, lambda: _running(runtime, dataset.id))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    def shown() -> dict[str, Any] | None:
+        result = subprocess.run([sys.executable, "-m", "genomegate", "ingestions", "show", job.id, "--json"],
+                                env=env, capture_output=True, text=True, check=True)
+        [body] = json.loads(result.stdout)
+        return body if body["state"] == "failed" else None
+
+    failed = _wait("`genomegate ingestions show` shows the job failed", LEASE + 20, shown)
+    assert failed["error"] == ABANDONED and failed["held_by"].endswith(f":{process.pid}")
+    listed = subprocess.run([sys.executable, "-m", "genomegate", "ingestions", "list", "--dataset", dataset.id,
+                             "--json"], env=env, capture_output=True, text=True, check=True)
+    assert [(j["id"], j["state"]) for j in json.loads(listed.stdout)] == [(job.id, "failed")]

@@ -3,7 +3,7 @@
 Revision ID: 0007
 Revises: 0006
 
-Jobs that exist get no holder and the default lease (60 s): an unfinished one is failed by the first
+Jobs that exist get no holder and the default lease (40 s): an unfinished one is failed by the first
 process that looks at it, as the old start-up sweep did.
 """
 
@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('ingest_job', schema=None) as batch_op:
         batch_op.add_column(sa.Column('held_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
-        batch_op.add_column(sa.Column('lease_seconds', sa.Integer(), nullable=False, server_default='60'))
+        batch_op.add_column(sa.Column('lease_seconds', sa.Integer(), nullable=False, server_default='40'))
     with op.batch_alter_table('ingest_job', schema=None) as batch_op:
         batch_op.alter_column('lease_seconds', server_default=None)
     op.create_table('ingest_lease',
