@@ -26,6 +26,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -144,7 +145,7 @@ class _Keeper:
                                  .values(renewed_at=func.now()))
             except SQLAlchemyError as exc:  # the database is away: try again next beat; the lease may lapse
                 log.warning("could not renew the lease of ingestion(s) %s: %s", ", ".join(held), exc)
-            threading.Event().wait(max(0.1, min(held.values()) / 4))
+            time.sleep(max(0.1, min(held.values()) / 4))
 
 
 def _unlink_locked(path: Path, fd: int) -> None:
