@@ -7,7 +7,6 @@ import logging
 import os
 import pickle
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -36,7 +35,7 @@ from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.reader import HeaderInfo, ReadSummary, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
 from ingest.store import StoredFile, records_per_contig, store_file
-from ingest.workers import worker_pool
+from ingest.workers import make_spool_dir, remove_orphan_spools, worker_pool
 
 __all__ = [
     "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
@@ -369,7 +368,8 @@ class _Reads:
         self.pool: ProcessPoolExecutor | None = None
         self.parts: dict[str, list[tuple[Future[ReadSummary], Path]]] = {}
         if jobs > 1:
-            self.spool_dir = Path(tempfile.mkdtemp(prefix="genomegate-ingest-"))
+            remove_orphan_spools()
+            self.spool_dir = make_spool_dir()
             self.pool = worker_pool(jobs)
             worker_options = {**options, "batch_size": SPOOL_ROWS}
             # Submitted in the order this process writes them, so that the contig it waits for is read first.

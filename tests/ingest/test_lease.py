@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -151,7 +152,8 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def test_a_killed_cli_ingest_leaves_no_worker_and_the_server_fails_its_job(
-        runtime: Runtime, dataset: Dataset, big_file: Path, processes: list[subprocess.Popen[bytes]]) -> None:
+        runtime: Runtime, dataset: Dataset, big_file: Path, processes: list[subprocess.Popen[bytes]],
+        tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "genomegate", "ingest", str(big_file), "--dataset", dataset.id, "--jobs", "2",
          "--json"], env=_env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -173,6 +175,14 @@ def test_a_killed_cli_ingest_leaves_no_worker_and_the_server_fails_its_job(
     assert (job.id, job.error) == (job_id, ABANDONED)
     assert job.finished_at is not None
     assert _job_variants(runtime, dataset.id) == 0  # nothing was committed
+
+    # The killed process's spool folder is removed by the next ingestion with workers.
+    orphans = list(Path(tempfile.gettempdir()).glob(f"genomegate-ingest-{process.pid}-*"))
+    assert orphans, "the killed ingest spooled into a folder of its own"
+    small = simulate_cohort(tmp_path / "small.vcf.gz", samples=4, variants_per_contig=50, contigs=("1", "2")).path
+    subprocess.run([sys.executable, "-m", "genomegate", "ingest", str(small), "--dataset", dataset.id, "--jobs", "2"],
+                   env=_env(runtime), capture_output=True, check=True)
+    assert not any(folder.exists() for folder in orphans)
 
 
 def _job_variants(runtime: Runtime, dataset_id: str) -> int:
