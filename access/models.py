@@ -10,7 +10,7 @@ from pydantic import EmailStr
 from sqlalchemy import JSON, BigInteger, Column, DateTime, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from catalogue.models import utcnow
+from catalogue.models import UtcDatetime, utcnow
 
 __all__ = [
     "AccessRequest", "AccessRequestDataset", "Attachment", "AttachmentPublic", "AuditCheckpoint", "AuditEvent",
@@ -228,11 +228,11 @@ class RequestPublic(RequestBase):
     renewal_of: str | None
     decision_reason: str | None
     decided_by: str | None
-    access_end: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
-    decided_at: datetime | None
+    access_end: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    submitted_at: UtcDatetime | None
+    decided_at: UtcDatetime | None
 
 
 class RequestEventPublic(SQLModel):
@@ -242,7 +242,7 @@ class RequestEventPublic(SQLModel):
     message: str
     from_state: str | None
     to_state: str | None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class VotePublic(SQLModel):
@@ -250,7 +250,7 @@ class VotePublic(SQLModel):
     round: int
     choice: VoteChoice
     reason: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AttachmentPublic(SQLModel):
@@ -260,7 +260,7 @@ class AttachmentPublic(SQLModel):
     size: int
     sha256: str
     uploaded_by: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class EntitlementPublic(SQLModel):
@@ -269,10 +269,10 @@ class EntitlementPublic(SQLModel):
     dataset_id: str
     request_id: str
     granted_use: list[str]
-    start: datetime
-    end: datetime
+    start: UtcDatetime
+    end: UtcDatetime
     granted_by: str
-    revoked_at: datetime | None
+    revoked_at: UtcDatetime | None
     revoked_by: str | None
     revoke_reason: str | None
     active: bool = False
@@ -280,7 +280,7 @@ class EntitlementPublic(SQLModel):
 
 class AuditEventPublic(SQLModel):
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     action: str
     dataset_id: str | None

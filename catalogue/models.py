@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, field_validator
+from pydantic import AfterValidator, EmailStr, field_validator
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -15,7 +15,7 @@ __all__ = [
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
-    "Sample", "SamplePublic", "SecurityLevel", "Variant", "as_utc", "utcnow",
+    "Sample", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant", "as_utc", "utcnow",
 ]
 
 
@@ -26,6 +26,11 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """A stored timestamp with its zone: SQLite hands them back without one, and they are stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# A timestamp as the API and the pages show it: always with its UTC offset (values without a zone are UTC,
+# as every stored one is). The type of every timestamp of a *Public or response model.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def _ts() -> Any:
@@ -82,7 +87,7 @@ class OrganisationPublic(SQLModel):
     id: str
     name: str
     contact_email: str | None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 # --- data access committees --------------------------------------------------------------------------
@@ -110,7 +115,7 @@ class DacPublic(SQLModel):
     contact_email: str
     description: str
     quorum: int
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 # --- roles -------------------------------------------------------------------------------------------
@@ -143,7 +148,7 @@ class RoleGrantPublic(SQLModel):
     organisation_id: str | None
     dac_id: str | None
     granted_by: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 # --- datasets ----------------------------------------------------------------------------------------
@@ -266,9 +271,9 @@ class DatasetPublic(DatasetBase):
     privacy_p: float
     version: int
     statistics: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    published_at: UtcDatetime | None
     files: list[DatasetFilePublic] = []
     url: str = ""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,6 +30,7 @@ from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from ingest.api import router as ingest_router
+from ingest.lease import reap_every
 from web import install_web
 
 __all__ = ["create_app"]
@@ -38,21 +40,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the application; settings come from the environment unless given."""
     runtime = runtime or build_runtime(settings or load_settings())
     configure_logging(runtime.settings.log_level)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        s = runtime.settings
-        async with periodic_checkpoints(runtime.engine, s.data_dir, s.public_base_url, s.audit_checkpoint_seconds):
-            yield
-
     app = FastAPI(
-        lifespan=lifespan,
         title="GenomeGate",
         version="0.1.0",
         summary="Genomic data catalogue, GA4GH Beacon v2 and data access requests",
         description=_doc or "",
         docs_url=None,  # the web package serves /docs with local Swagger UI files
         redoc_url=None,
+        lifespan=_background_work(runtime),
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
@@ -76,6 +71,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
     return app
+
+
+def _background_work(runtime: Runtime) -> Any:
+    """Lifespan: while serving, sign audit checkpoints (access/checkpointer.py) and, every quarter lease, fail the
+    ingestions whose process died (ingest/lease.py)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        s = runtime.settings
+        sweep = asyncio.create_task(reap_every(runtime.engine, s.ingest_lease_seconds / 4))
+        try:
+            async with periodic_checkpoints(runtime.engine, s.data_dir, s.public_base_url,
+                                            s.audit_checkpoint_seconds):
+                yield
+        finally:
+            sweep.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweep
+
+    return lifespan
 
 
 def _add_health(app: FastAPI) -> None:

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api", tags=["ingestion"])
              summary="Ingest files from the import directory into a dataset (stewards of its organisation; admins)")
 def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDep, caller: SignedInDep,
                       runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:
-    job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root)
+    job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root,
+                                     lease_seconds=runtime.settings.ingest_lease_seconds)
     background.add_task(services.run_in_background, runtime.engine, job.id, store_root=runtime.settings.store_root)
     return IngestionPublic.model_validate(job)
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
-from catalogue.models import utcnow
+from catalogue.models import UtcDatetime, utcnow
 
-__all__ = ["IngestionCreate", "IngestionJob", "IngestionPublic", "JobState"]
+__all__ = ["IngestionCreate", "IngestionJob", "IngestionLease", "IngestionPublic", "JobState"]
 
 
 class JobState(StrEnum):
@@ -46,6 +46,20 @@ class IngestionJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The lease (ingest/lease.py): which process holds the job, and how long its silence may last before
+    # the job counts as abandoned.
+    held_by: str | None = Field(default=None, max_length=300)
+    lease_seconds: int = 40
+
+
+class IngestionLease(SQLModel, table=True):
+    """The heartbeat of a queued or running job's process (PostgreSQL; on SQLite the lease is a file lock)."""
+
+    __tablename__ = "ingest_lease"
+    job_id: str = Field(sa_column=Column(String(16), ForeignKey("ingest_job.id", ondelete="CASCADE"),
+                                         primary_key=True))
+    held_by: str = Field(max_length=300)
+    renewed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class IngestionPublic(SQLModel):
@@ -60,6 +74,7 @@ class IngestionPublic(SQLModel):
     warnings: list[str]
     error: str | None
     provenance: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    held_by: str | None

@@ -7,7 +7,6 @@ import logging
 import os
 import pickle
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -30,11 +29,13 @@ from catalogue.identity import Caller
 from catalogue.models import Dataset, utcnow
 from catalogue.services import index
 from catalogue.services.datasets import get_dataset_for_update
+from ingest import lease
 from ingest.errors import MalformedFile, SampleMismatch, WrongAssembly
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.reader import HeaderInfo, ReadSummary, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
 from ingest.store import StoredFile, records_per_contig, store_file
+from ingest.workers import make_spool_dir, remove_orphan_spools, worker_pool
 
 __all__ = [
     "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
@@ -57,8 +58,9 @@ def _resolve_under(root: Path, relative: str, what: str) -> Path:
 
 def start_ingestion(session: Session, caller: Caller, dataset_id: str, *, files: Sequence[Path],
                     samples: Path | None = None, reference: Path | None = None, pass_only: bool = True,
-                    jobs: int = 1) -> IngestionJob:
-    """Record a queued ingestion of `files` into a dataset the caller stewards."""
+                    jobs: int = 1, lease_seconds: int = lease.DEFAULT_LEASE_SECONDS) -> IngestionJob:
+    """Record a queued ingestion of `files` into a dataset the caller stewards, held by this process (which
+    runs it next: `run_job`); should the process die first, the job is failed after `lease_seconds`."""
     dataset = get_dataset_for_update(session, caller, dataset_id)
     if jobs < 1 or jobs > 64:
         raise InvalidInput("jobs must be between 1 and 64", field="jobs")
@@ -71,47 +73,48 @@ def start_ingestion(session: Session, caller: Caller, dataset_id: str, *, files:
                  "reference": str(reference) if reference else None, "pass_only": pass_only, "jobs": jobs},
     )
     session.add(job)
-    session.commit()
+    lease.take(session, job, lease_seconds)
+    try:
+        session.commit()
+    except BaseException:
+        lease.release(lease.engine_of(session), job.id)
+        raise
     return job
 
 
 def request_ingestion(session: Session, caller: Caller, dataset_id: str, data: IngestionCreate,
-                      import_root: Path) -> IngestionJob:
+                      import_root: Path, *, lease_seconds: int = lease.DEFAULT_LEASE_SECONDS) -> IngestionJob:
     """An ingestion asked for over HTTP: every path must lie inside the import directory."""
     get_dataset_for_update(session, caller, dataset_id)
     files = [_resolve_under(import_root, f, "a file") for f in data.files]
     samples = _resolve_under(import_root, data.samples, "a sample sheet") if data.samples else None
     reference = _resolve_under(import_root, data.reference, "a reference") if data.reference else None
     return start_ingestion(session, caller, dataset_id, files=files, samples=samples, reference=reference,
-                           pass_only=data.pass_only)
+                           pass_only=data.pass_only, lease_seconds=lease_seconds)
 
 
 def get_job(session: Session, caller: Caller, job_id: str) -> IngestionJob:
-    """A job, for stewards of its dataset's organisation and admins."""
+    """A job, for stewards of its dataset's organisation and admins (failed first if its process died)."""
     job = session.get(IngestionJob, job_id)
     if job is None:
         raise NotFound(f"ingestion {job_id} does not exist")
     get_dataset_for_update(session, caller, job.dataset_id)
+    if lease.reap(lease.engine_of(session), job_ids=[job_id]):
+        session.refresh(job)
     return job
 
 
 def list_jobs(session: Session, caller: Caller, dataset_id: str) -> list[IngestionJob]:
     get_dataset_for_update(session, caller, dataset_id)
+    lease.reap(lease.engine_of(session), dataset_id=dataset_id)
     return list(session.exec(select(IngestionJob).where(IngestionJob.dataset_id == dataset_id)
                              .order_by(col(IngestionJob.created_at).desc())).all())
 
 
 def fail_interrupted_jobs(engine: Engine) -> int:
-    """Mark jobs left running by a dead process as failed; their data was never committed."""
-    with session_scope(engine) as session:
-        stale = session.exec(select(IngestionJob).where(
-            col(IngestionJob.state).in_([JobState.running.value, JobState.queued.value]))).all()
-        for job in stale:
-            job.state, job.finished_at = JobState.failed, utcnow()
-            job.error = "interrupted before it finished (the process stopped); nothing was changed: run it again"
-            session.add(job)
-        session.commit()
-        return len(stale)
+    """Mark the unfinished jobs whose process died as failed (their data was never committed); jobs that a
+    live process holds (a CLI ingest beside the server) go on."""
+    return len(lease.reap(engine))
 
 
 # --- running -----------------------------------------------------------------------------------------
@@ -142,19 +145,36 @@ class _Totals:
 
 
 def run_job(engine: Engine, job_id: str, *, store_root: Path, progress: Progress | None = None) -> IngestionJob:
-    """Run a queued ingestion. Its data and its `succeeded` state are committed together, or not at all."""
+    """Run a queued ingestion. Its data and its `succeeded` state are committed together, or not at all.
+
+    This process holds the job's lease while it runs (taken by `start_ingestion`, or here) and lets it go
+    once the job's end is committed."""
+    try:
+        return _run_held(engine, job_id, store_root, progress)
+    finally:
+        lease.release(engine, job_id)
+
+
+def _run_held(engine: Engine, job_id: str, store_root: Path, progress: Progress | None) -> IngestionJob:
     with session_scope(engine) as session:
         job = session.get(IngestionJob, job_id)
         if job is None:
             raise NotFound(f"ingestion {job_id} does not exist")
+        if job.state != JobState.queued:
+            raise Conflict(f"ingestion {job_id} is {job.state}: only a queued one can run")
+        if not lease.holds(engine, job_id):
+            lease.take(session, job, job.lease_seconds)
         job.state, job.started_at = JobState.running, utcnow()
         session.add(job)
         session.commit()
     started = time.perf_counter()
     try:
         with session_scope(engine) as session:
-            job = session.get(IngestionJob, job_id)
+            # Locked to the end (PostgreSQL): a sweep that finds the lease lapsed cannot fail the job under us.
+            job = session.get(IngestionJob, job_id, with_for_update=True)
             assert job is not None
+            if job.state != JobState.running:  # failed by a sweep while this process could not renew
+                raise Conflict(f"ingestion {job_id} was marked {job.state} ({job.error}): run it again")
             _ingest(session, job, store_root, progress)
             job.state, job.finished_at = JobState.succeeded, utcnow()
             job.provenance = {**job.provenance, "duration_s": round(time.perf_counter() - started, 3)}
@@ -183,7 +203,7 @@ def run_in_background(engine: Engine, job_id: str, *, store_root: Path) -> None:
 def _mark_failed(engine: Engine, job_id: str, message: str) -> None:
     with session_scope(engine) as session:
         job = session.get(IngestionJob, job_id)
-        if job is not None:
+        if job is not None and job.state == JobState.running:  # not one a sweep failed already
             job.state, job.error, job.finished_at = JobState.failed, message, utcnow()
             session.add(job)
             session.commit()
@@ -348,8 +368,9 @@ class _Reads:
         self.pool: ProcessPoolExecutor | None = None
         self.parts: dict[str, list[tuple[Future[ReadSummary], Path]]] = {}
         if jobs > 1:
-            self.spool_dir = Path(tempfile.mkdtemp(prefix="genomegate-ingest-"))
-            self.pool = ProcessPoolExecutor(max_workers=jobs)
+            remove_orphan_spools()
+            self.spool_dir = make_spool_dir()
+            self.pool = worker_pool(jobs)
             worker_options = {**options, "batch_size": SPOOL_ROWS}
             # Submitted in the order this process writes them, so that the contig it waits for is read first.
             for stored in files:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from catalogue.models import utcnow
+from catalogue.models import UtcDatetime, utcnow
 
 __all__ = ["KEY_PREFIX", "ResearcherKey", "ResearcherKeyCreate", "ResearcherKeyPublic"]
 
@@ -47,5 +47,5 @@ class ResearcherKeyPublic(ResearcherKeyBase):
     id: str
     public_key: str
     fingerprint: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None

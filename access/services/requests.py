@@ -14,6 +14,7 @@ from access.errors import NotYourRequest
 from access.models import (
     AccessRequest,
     AccessRequestDataset,
+    Entitlement,
     RequestCreate,
     RequestEvent,
     RequestPublic,
@@ -88,11 +89,26 @@ def _check_terms(purpose: list[str], diseases: list[str]) -> list[str]:
     return normalised
 
 
+def _check_renewable(session: Session, subject: str, request_id: str) -> None:
+    """A renewal continues one of the applicant's own requests that was approved (its access granted, whether
+    it is still running, ended or was closed since); another's request is as unknown as a missing one."""
+    renewed = session.get(AccessRequest, request_id)
+    if renewed is None or renewed.applicant != subject:
+        raise NotFound(f"renewal_of: {request_id} is not a request of yours; name the approved request this "
+                       "one renews", field="renewal_of")
+    granted = session.exec(select(Entitlement.id).where(Entitlement.request_id == renewed.id).limit(1)).first()
+    if renewed.state != RequestState.approved and granted is None:
+        raise InvalidInput(f"renewal_of: {request_id} is {renewed.state} and never granted access; only an approved "
+                           "request can be renewed (ask for access afresh instead)", field="renewal_of")
+
+
 def create_request(session: Session, caller: Caller, data: RequestCreate) -> AccessRequest:
     """A draft request by the caller for datasets of one DAC."""
     subject = require_authenticated(caller)
     datasets = _requestable(session, caller, data.datasets)
     purpose = _check_terms(data.purpose, data.disease_terms)
+    if data.renewal_of is not None:
+        _check_renewable(session, subject, data.renewal_of)
     request = AccessRequest(
         id=next_accession(session, REQUEST), applicant=subject,
         applicant_email=caller.principal.email if caller.principal else None, dac_id=datasets[0].dac_id or "",

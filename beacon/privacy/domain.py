@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_P", "Charge", "answer_cost", "budget", "haplotypes", "power_bound", "queries_allowed",
+    "withheld_when_locked",
 ]
 
 DEFAULT_P = 0.625  # attack power <= alpha / p: 0.08 at alpha = 0.05
@@ -84,3 +85,16 @@ class Charge:
     question: str  # a stable digest of the normalised question and the dataset's data version
     cost: float
     rare: bool  # the public frequency is below RARE_AF (counted for the attack alert)
+
+
+def withheld_when_locked(charge: Charge) -> bool:
+    """Whether a locked (spent) budget refuses this question: only when its allele is rare.
+
+    The lock stops an account that has spent its budget from probing further; it need not withhold a question
+    whose answer says nothing about membership. An allele at least RARE_AF frequent in the public panel is
+    carried by someone among the cohort's haplotypes whether or not the person asked about is a member, so its
+    answer's likelihood ratio is ~1 and its price ~0. Such a question is still charged like any other and
+    answered only while its price fits in what the budget has left (`spent + cost <= B`), so everything the
+    account was told still multiplies the odds of membership by at most 1 / p: the bound is unchanged.
+    """
+    return charge.rare

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from access import audit
 from beacon.filters import Selection
 from beacon.granularity import Granularity
-from beacon.privacy.domain import RARE_AF, Charge, answer_cost, budget, haplotypes
+from beacon.privacy.domain import RARE_AF, Charge, answer_cost, budget, haplotypes, withheld_when_locked
 from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.models import PrivacyLedger, PrivacyQuestion
 from catalogue.errors import DomainError
@@ -49,6 +49,9 @@ _RENEW = update(_LEDGER).where(_HOLDER, _LEDGER.c.period_start == bindparam("was
     spent=0.0, locked_at=None, period_start=bindparam("t"))
 _CHARGE = update(_LEDGER).where(_HOLDER, _LEDGER.c.locked_at.is_(None),
                                 _LEDGER.c.spent + bindparam("c") <= bindparam("cap")).values(
+    spent=_LEDGER.c.spent + bindparam("c"), answered=_LEDGER.c.answered + 1, rare=_LEDGER.c.rare + bindparam("r"))
+# A question a lock does not withhold (domain.withheld_when_locked): charged whether or not the budget is locked.
+_CHARGE_LOCKED = update(_LEDGER).where(_HOLDER, _LEDGER.c.spent + bindparam("c") <= bindparam("cap")).values(
     spent=_LEDGER.c.spent + bindparam("c"), answered=_LEDGER.c.answered + 1, rare=_LEDGER.c.rare + bindparam("r"))
 _ASK = insert(_QUESTION).values(holder=bindparam("h"), dataset_id=bindparam("d"), question=bindparam("q"),
                                 cost=bindparam("c"), rare=bindparam("rare_q"), label=bindparam("l"),
@@ -217,15 +220,16 @@ class Gate:
         if account.org_holder is not None:
             org = self._ledger(session, account.org_holder, dataset.id, "organisation", None, now)
             holders.append((account.org_holder, limit * self.policy.org_budgets, org))
+        withheld = withheld_when_locked(charge)  # a locked budget still answers a common allele that it can pay for
         for holder, cap, row in holders:
-            if row["locked_at"] is not None or row["spent"] + charge.cost > cap:
+            if (row["locked_at"] is not None and withheld) or row["spent"] + charge.cost > cap:
                 self._lock(session, holder, dataset.id, now)
                 return self._refuse(session, dataset, charge, label, ledger, self._spent(dataset, holder, row))
         try:
             with session.begin_nested():
                 for holder, cap, _row in holders:
-                    done = session.execute(_CHARGE, {"h": holder, "d": dataset.id, "c": charge.cost, "cap": cap,
-                                                     "r": int(charge.rare)})
+                    done = session.execute(_CHARGE if withheld else _CHARGE_LOCKED, {
+                        "h": holder, "d": dataset.id, "c": charge.cost, "cap": cap, "r": int(charge.rare)})
                     if done.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Overspent(holder)
                 session.execute(_ASK, {"h": account.holder, "d": dataset.id, "q": charge.question, "c": charge.cost,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session, SQLModel, col, select
 
 from beacon.privacy.domain import budget
 from beacon.privacy.models import PrivacyLedger
 from beacon.privacy.services import Policy
 from catalogue.identity import Caller
-from catalogue.models import Dataset, as_utc
+from catalogue.models import Dataset, UtcDatetime, as_utc
 from catalogue.services.roles import require_admin
 
 __all__ = ["BudgetStatus", "budget_status", "cap"]
@@ -29,9 +27,9 @@ class BudgetStatus(SQLModel):
     answered: int
     refused: int
     rare: int
-    locked_at: datetime | None
-    alerted_at: datetime | None
-    period_start: datetime
+    locked_at: UtcDatetime | None
+    alerted_at: UtcDatetime | None
+    period_start: UtcDatetime
 
 
 def cap(kind: str, p: float, policy: Policy) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -78,11 +79,22 @@ def grant_role(session: Session, caller: Caller, grant: RoleGrantCreate) -> Role
 
 
 def revoke_role(session: Session, caller: Caller, grant_id: int) -> None:
+    """Take a role grant away (admins); the last admin grant stays, or nobody could manage roles any more."""
     require_admin(caller)
     row = session.get(RoleGrant, grant_id)
     if row is None:
         raise NotFound(f"role grant {grant_id} does not exist")
-    session.delete(row)
+    if row.role == Role.admin:
+        # Two admins revoking each other at once must not both succeed. PostgreSQL: the admin grants are locked
+        # and counted after the lock; SQLite: the count and the delete are one statement under the writer lock.
+        session.exec(select(RoleGrant.id).where(RoleGrant.role == Role.admin.value).with_for_update()).all()
+    admins = select(func.count()).select_from(RoleGrant).where(RoleGrant.role == Role.admin.value).scalar_subquery()
+    done = session.execute(delete(RoleGrant).where(
+        col(RoleGrant.id) == grant_id, or_(col(RoleGrant.role) != Role.admin.value, admins > 1)))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Conflict(f"{row.subject} is the last admin: grant the admin role to someone else first "
+                       "(`genomegate admin grant`), or nobody could manage roles any more")
     session.commit()
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from catalogue.models import Assembly
-from genomegate.cli.common import OPERATOR, JsonOpt, app, err, friendly, operator_session, out
+from genomegate.cli.common import OPERATOR, JsonOpt, app, emit, err, friendly, operator_session, out
 from ingest.models import IngestionPublic
 
 
@@ -28,12 +28,16 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
-    from ingest.services import run_job, start_ingestion
+    from ingest.services import fail_interrupted_jobs, run_job, start_ingestion
 
     with operator_session() as (session, rt):
+        abandoned = fail_interrupted_jobs(rt.engine)
+        if abandoned:
+            err.print(f"{abandoned} ingestion(s) whose process had stopped were marked failed (nothing changed)")
         job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
                               samples=samples.resolve() if samples else None,
-                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
+                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs,
+                              lease_seconds=rt.settings.ingest_lease_seconds)
     with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
         done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
     if as_json:
@@ -67,6 +71,35 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None]
 
         yield tick
 
+
+ingestions_app = typer.Typer(help="Ingestions: their state, progress and errors (a job whose process died is "
+                                  "marked failed when looked at).", no_args_is_help=True)
+app.add_typer(ingestions_app, name="ingestions")
+_JOB_COLUMNS = ["id", "state", "records_done", "records_total", "created_at", "finished_at", "held_by", "error"]
+
+
+@ingestions_app.command("list")
+@friendly
+def ingestions_list(dataset: Annotated[str, typer.Option(help="dataset id, e.g. GGD000001")],
+                    as_json: JsonOpt = False) -> None:
+    """A dataset's ingestions, newest first."""
+    from ingest.services import list_jobs
+
+    with operator_session() as (session, _):
+        jobs = [IngestionPublic.model_validate(j) for j in list_jobs(session, OPERATOR, dataset)]
+    emit(jobs, _JOB_COLUMNS, as_json, f"Ingestions of {dataset}")
+
+
+@ingestions_app.command("show")
+@friendly
+def ingestions_show(job: Annotated[str, typer.Argument(help="ingestion id, e.g. GGI000001")],
+                    as_json: JsonOpt = False) -> None:
+    """One ingestion."""
+    from ingest.services import get_job
+
+    with operator_session() as (session, _):
+        found = IngestionPublic.model_validate(get_job(session, OPERATOR, job))
+    emit([found], _JOB_COLUMNS, as_json, found.id)
 
 
 genes_app = typer.Typer(help="Gene annotations for Beacon geneId queries.", no_args_is_help=True)

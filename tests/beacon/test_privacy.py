@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from access.models import AuditEvent
-from beacon.privacy.domain import answer_cost, budget, haplotypes
+from beacon.privacy.domain import RARE_AF, answer_cost, budget, haplotypes
 from beacon.privacy.models import PrivacyLedger
 from catalogue.identity import Caller
 from catalogue.models import Assembly, Dataset, ReferenceAllele, SecurityLevel
@@ -38,6 +38,7 @@ class Panel:
     common: list[ReferenceAllele]  # practically free
     medium: list[ReferenceAllele]  # between a sixth and a half of the budget each
     rare: list[ReferenceAllele]  # more than the whole budget: never answered
+    rare_priced: list[ReferenceAllele]  # rarer than RARE_AF in the panel yet within the budget, dearest first
 
 
 def _cost(allele: ReferenceAllele, samples: int) -> float:
@@ -58,7 +59,9 @@ def panel(session: Session, make_beacon_dataset: Callable[..., Dataset], cohort:
     medium = [a for a in alleles if limit / 6 < _cost(a, samples) <= limit / 2]
     rare = [a for a in alleles if _cost(a, samples) > limit]
     assert len(common) >= 5 and len(medium) >= 7 and len(rare) >= 2, (len(common), len(medium), len(rare))
-    return Panel(dataset, common, medium, rare)
+    rare_priced = sorted((a for a in alleles if a.af_lower < RARE_AF and _cost(a, samples) <= limit),
+                         key=lambda a: -_cost(a, samples))
+    return Panel(dataset, common, medium, rare, rare_priced)
 
 
 def _params(allele: ReferenceAllele, dataset: Dataset, **extra: Any) -> dict[str, Any]:
@@ -88,6 +91,11 @@ def _spend(client: TestClient, headers: dict[str, str], panel: Panel) -> list[in
         if response.status_code == 429:
             break
     return statuses
+
+
+def _new_rare(panel: Panel) -> ReferenceAllele:
+    """A question about a rare allele that `_spend` never asks: a locked budget refuses it."""
+    return next(a for a in panel.rare_priced if a not in panel.medium)
 
 
 def test_an_answer_is_boolean_and_charged_once(client: TestClient, runtime: Runtime, session: Session,
@@ -125,11 +133,11 @@ def test_a_spent_budget_refuses_the_whole_account_with_429(client: TestClient, r
     headers = _token(runtime, "spender")
     statuses = _spend(client, headers, panel)
     assert statuses[-1] == 429 and set(statuses[:-1]) == {200} and 2 <= len(statuses) - 1 <= 5, statuses
-    common = client.get(B, params=_params(panel.common[-1], panel.dataset), headers=headers)
-    assert common.status_code == 429, "a spent account is refused even the cheapest new question"
-    body = common.json()
+    new = client.get(B, params=_params(_new_rare(panel), panel.dataset), headers=headers)
+    assert new.status_code == 429, "a spent account is refused a new question about a rare allele"
+    body = new.json()
     assert body["error"]["errorCode"] == 429 and "does not renew" in body["error"]["errorMessage"]
-    assert "Retry-After" not in common.headers
+    assert "Retry-After" not in new.headers
     repeat = client.get(B, params=_params(panel.medium[0], panel.dataset), headers=headers)
     assert repeat.status_code == 200 and repeat.json()["responseSummary"]["exists"] is True  # asked before
     ledger = _ledger(session, "|spender", panel.dataset.id)
@@ -143,7 +151,7 @@ def test_retry_after_says_when_a_renewing_budget_comes_back(runtime: Runtime, pa
     client = client_with(runtime, privacy_renew_days=7)
     headers = _token(runtime, "weekly")
     _spend(client, headers, panel)
-    refused = client.get(B, params=_params(panel.common[0], panel.dataset), headers=headers)
+    refused = client.get(B, params=_params(_new_rare(panel), panel.dataset), headers=headers)
     assert refused.status_code == 429
     seconds = int(refused.headers["Retry-After"])
     assert 7 * 86_400 - 120 <= seconds <= 7 * 86_400
@@ -242,7 +250,7 @@ def test_budgets_persist_across_restarts_and_are_shared_between_workers(runtime:
             break
     assert statuses[-1] == 429
     restarted = client_with(runtime)
-    assert restarted.get(B, params=_params(panel.common[1], panel.dataset), headers=headers).status_code == 429
+    assert restarted.get(B, params=_params(_new_rare(panel), panel.dataset), headers=headers).status_code == 429
 
 
 def test_without_a_reference_panel_every_allele_is_unknown(client: TestClient, runtime: Runtime, session: Session,
@@ -391,8 +399,38 @@ def test_refusals_and_budgeted_answers_validate_against_the_beacon_schemas(
     spent = _spend(client, headers, panel)
     assert spent[-1] == 429
     refused = client.post(B, json={"meta": {"apiVersion": "v2.0"}, "query": {
-        "requestParameters": {k: v for k, v in _params(panel.common[2], panel.dataset).items()
+        "requestParameters": {k: v for k, v in _params(_new_rare(panel), panel.dataset).items()
                               if k != "requestedGranularity"}, "requestedGranularity": "count"}}, headers=headers)
     assert refused.status_code == 429
     validate(refused.json(), *ERROR)
     assert refused.json()["meta"]["receivedRequestSummary"]["requestedGranularity"] == "count"
+
+
+def test_a_locked_account_is_still_answered_common_alleles_and_still_refused_rare_ones(
+        client: TestClient, runtime: Runtime, session: Session, panel: Panel) -> None:
+    headers = _token(runtime, "prober")
+    statuses = []
+    for allele in panel.rare_priced:  # the attack's questions: rare alleles, until the budget is spent
+        response = client.get(B, params=_params(allele, panel.dataset), headers=headers)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {200}, statuses
+    locked = _ledger(session, "|prober", panel.dataset.id)
+    assert locked.locked_at is not None
+    spent, answered_before = locked.spent, locked.answered
+    fresh = _token(runtime, "newcomer", "elsewhere.example")
+    for allele in panel.common[:5]:  # public frequency >= 1%: the answer says nothing about membership
+        assert allele.af_lower >= RARE_AF
+        answered = client.get(B, params=_params(allele, panel.dataset), headers=headers)
+        assert answered.status_code == 200, answered.text
+        as_fresh = client.get(B, params=_params(allele, panel.dataset), headers=fresh)
+        assert answered.json()["responseSummary"] == as_fresh.json()["responseSummary"] == {"exists": True}
+    after = _ledger(session, "|prober", panel.dataset.id)
+    charged = sum(_cost(a, 40) for a in panel.common[:5])
+    assert after.spent == pytest.approx(spent + charged) and after.spent <= budget(P)  # charged, within budget
+    assert after.locked_at is not None and after.answered == answered_before + 5
+    for allele in panel.rare_priced[len(statuses):len(statuses) + 3]:  # still locked for what could reveal
+        refused = client.get(B, params=_params(allele, panel.dataset), headers=headers)
+        assert refused.status_code == 429, refused.text
+        assert "privacy budget" in refused.json()["error"]["errorMessage"]
