@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import cyvcf2
-import pysam
+from pysam.version import __htslib_version__ as HTSLIB_VERSION
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -252,10 +252,12 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
     with _Reads(todo, contig_records, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
         for stored in todo:
             existing = index.file_by_name(session, dataset.id, stored.name)
-            record = dict(uri=str(stored.path), size=stored.size, md5=stored.md5, sha256=stored.sha256,
-                          index_uri=str(stored.index_path))
-            file = (index.replace_file(session, existing, **record) if existing else index.register_file(
-                session, dataset_id=dataset.id, name=stored.name, fmt=stored.format, **record))
+            uri, index_uri = str(stored.path), str(stored.index_path)
+            file = (index.replace_file(session, existing, uri=uri, size=stored.size, md5=stored.md5,
+                                       sha256=stored.sha256, index_uri=index_uri) if existing
+                    else index.register_file(session, dataset_id=dataset.id, name=stored.name, fmt=stored.format,
+                                             uri=uri, size=stored.size, md5=stored.md5, sha256=stored.sha256,
+                                             index_uri=index_uri))
             try:
                 index.write_values(session, dataset.id, file.id, reads.batches(stored))
                 session.flush()
@@ -276,7 +278,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
         "files": [{"name": s.name, "stored_as": s.path.name, "size": s.size, "md5": s.md5, "sha256": s.sha256,
                    **totals.of_file(s.name)} for s in todo],
         "software": {"genomegate": version("genomegate"), "cyvcf2": cyvcf2.__version__,
-                     "pysam": pysam.__version__, "htslib": pysam.version.__htslib_version__},
+                     "pysam": version("pysam"), "htslib": HTSLIB_VERSION},
         "options": {k: v for k, v in options.items() if k != "files"},
         "requested_by": job.requested_by,
     }
