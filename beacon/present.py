@@ -1,0 +1,142 @@
+"""Typed Beacon answers as Beacon v2 JSON documents: dataset entries, exclusions, result sets, records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, VariantAnswer, VariantRecord, overall
+from beacon.genotypes import ZYGOSITY, Carrier
+from beacon.granularity import Granularity
+from beacon.models import BeaconRequest
+from beacon.plan import describe
+from beacon.responses import result_set, summary_response
+from catalogue.assemblies import accession
+from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
+
+__all__ = [
+    "case_level", "dataset_entries", "excluded_entries", "plain_result_set", "present_entries", "present_variants",
+    "variant_record",
+]
+
+R = TypeVar("R")
+_NOTHING = VariantTally(0, 0, 0)
+
+
+def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
+    """A g_variants response: boolean, count or result sets, whichever the answer's granularity calls for."""
+    group, searches = answer.plan.group, answer.plan.searches
+
+    def result_set_of(r: DatasetResult[VariantRecord]) -> dict[str, Any]:
+        tally = r.tally or _NOTHING
+        return result_set(r.dataset.id, exists=r.exists, count=r.count,
+                          results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
+                          info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
+                                "carriers": tally.carriers},
+                          handovers=_handover(base_url, r, searches[r.dataset.assembly]))
+
+    info: dict[str, Any] = {"query": describe(answer.plan)}
+    if any(r.count_hidden for r in answer.results):
+        info["note"] = COUNT_HIDDEN_NOTE
+    return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, result_set_of,
+                           info=info)
+
+
+def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[R]],
+                    excluded: Sequence[Exclusion], result_set_of: Callable[[DatasetResult[R]], dict[str, Any]], *,
+                    info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A boolean, count or result-set response of any entry type from its datasets' results.
+
+    `info` adds to the response's info after `datasets` (its `note` goes after `excludedDatasets`).
+    """
+    granularity, exists, total = overall(results)
+    extra = dict(info or {})
+    note = extra.pop("note", None)
+    out: dict[str, Any] = {"datasets": dataset_entries(results), **extra}
+    if excluded:
+        out["excludedDatasets"] = excluded_entries(excluded)
+    if note is not None:
+        out["note"] = note
+    return summary_response(request, granularity, entity, exists=exists, total=total,
+                            result_sets=[result_set_of(r) for r in results if r.listed], info=out)
+
+
+def plain_result_set(result: DatasetResult[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A dataset's result set with its records rendered by `render`, and its granularity as info."""
+    return result_set(result.dataset.id, exists=result.exists, count=result.count,
+                      results=[render(x) for x in result.records],
+                      info={"returnedGranularity": result.granularity.label})
+
+
+def dataset_entries(results: Sequence[DatasetResult[Any]]) -> list[dict[str, Any]]:
+    """`info.datasets`: each dataset's granularity and existence (and the threshold hiding its count)."""
+    out = []
+    for r in results:
+        entry: dict[str, Any] = {"datasetId": r.dataset.id, "returnedGranularity": r.granularity.label,
+                                 "exists": r.exists}
+        if r.count_hidden:
+            entry["countBelowThreshold"] = r.dataset.count_threshold
+        out.append(entry)
+    return out
+
+
+def excluded_entries(excluded: Sequence[Exclusion]) -> list[dict[str, str]]:
+    """`info.excludedDatasets`: each dataset left out, with the reason in words."""
+    return [{"datasetId": e.dataset_id, "reason": e.text} for e in excluded]
+
+
+def case_level(carriers: Sequence[Carrier]) -> list[dict[str, Any]]:
+    return [{"biosampleId": c.sample_id, "individualId": c.sample_id, "zygosity": ZYGOSITY[c.zygosity]}
+            for c in carriers]
+
+
+def variant_record(record: VariantRecord, *, base_url: str, group: str | None = None) -> dict[str, Any]:
+    """A genomicVariation of the default model for one index row, with its carriers as case-level data."""
+    hit, assembly = record.hit, record.assembly
+    seq_id = f"refseq:{accession(hit.chrom, assembly)}"
+    symbolic = hit.alt.startswith("<")
+    out: dict[str, Any] = {
+        "variantInternalId": record.id,
+        "variation": {
+            "location": {"type": "SequenceLocation", "sequence_id": seq_id,
+                         "interval": {"type": "SequenceInterval", "start": {"type": "Number", "value": hit.pos - 1},
+                                      "end": {"type": "Number", "value": hit.end}}},
+            "referenceBases": hit.ref, "alternateBases": "" if symbolic else hit.alt,
+            "variantType": record.variant_type,
+        },
+        "frequencyInPopulations": [{
+            "source": f"GenomeGate dataset {hit.dataset_id}",
+            "sourceReference": f"{base_url}/api/datasets/{hit.dataset_id}",
+            "frequencies": _frequencies(hit, group),
+        }],
+    }
+    if hit.variant_type == "SNV":
+        out["identifiers"] = {"genomicHGVSId": f"{accession(hit.chrom, assembly)}:g.{hit.pos}{hit.ref}>{hit.alt}"}
+    if symbolic:
+        out["variation"]["info"] = {"alternateAllele": hit.alt, "length": hit.length}
+    out["caseLevelData"] = case_level(record.carriers)
+    return out
+
+
+def _frequencies(hit: VariantHit, group: str | None) -> list[dict[str, Any]]:
+    out = [{"population": "ALL", "alleleFrequency": hit.ac / hit.an if hit.an else 0.0}]
+    for key, counts in sorted((hit.groups or {}).items()):
+        if key.startswith("population:") and (group is None or group == key):
+            ac, an = int(counts[0]), int(counts[1])
+            out.append({"population": key.split(":", 1)[1], "alleleFrequency": ac / an if an else 0.0})
+    return out
+
+
+def _handover(base_url: str, result: DatasetResult[VariantRecord],
+              search: VariantSearch) -> list[dict[str, Any]] | None:
+    """A link to the dataset's VCF records of the queried region, for an entitled caller's hit."""
+    if result.granularity is not Granularity.RECORD or not result.exists:
+        return None
+    start = (search.pos_min or (search.overlap or (1, 1))[0]) - 1
+    end = search.pos_max or search.end_max or (search.overlap or (0, start + 1))[1]
+    return [{
+        "handoverType": {"id": "EDAM:3016", "label": "VCF"},
+        "note": "the dataset's VCF records of the queried region (data release endpoint, for entitled callers)",
+        "url": f"{base_url}/htsget/variants/{result.dataset.id}?referenceName={search.chrom}"
+               f"&start={start}&end={max(end, start + 1)}",
+    }]
