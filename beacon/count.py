@@ -36,8 +36,9 @@ def count_variants(session: Session, plan: Plan, admitted: Admitted,
     (one sex or population), else from their genotypes in the files (diseases, combinations).
     """
     counts = _count(session, plan, admitted.datasets)
-    return tuple(_result(session, plan, item, counts, request, budgeted=item.dataset.id in admitted.budgeted)
-                 for item in admitted.datasets)
+    charged = admitted.budgeted
+    return tuple([_result(session, plan, item, counts, request, item.dataset.id in charged)
+                  for item in admitted.datasets])
 
 
 def _count(session: Session, plan: Plan, datasets: Sequence[Scoped]) -> _Counts:
@@ -58,7 +59,7 @@ def _count(session: Session, plan: Plan, datasets: Sequence[Scoped]) -> _Counts:
     return counts
 
 
-def _result(session: Session, plan: Plan, item: Scoped, counts: _Counts, request: BeaconRequest, *,
+def _result(session: Session, plan: Plan, item: Scoped, counts: _Counts, request: BeaconRequest,
             budgeted: bool) -> DatasetResult[VariantRecord]:
     d, level, rights = item
     tally = counts.tallies.get(d.id, _NOTHING)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -17,8 +17,7 @@ from catalogue.services.lookup import PublishedDataset, VariantSearch
 __all__ = ["Admitted", "admit"]
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
+class Admitted(NamedTuple):
     """The datasets that answer (`budgeted` ones capped at boolean, charged) and those the gate left out."""
 
     datasets: tuple[Scoped, ...]
@@ -34,6 +33,8 @@ def admit(session: Session, gate: Gate, items: Sequence[Scoped], search: Callabl
     spent with its renewal time, or too revealing) rather than words. As `Gate.admit` does for a whole
     request, the first refusal (a spent budget first) is raised when no dataset answers at all.
     """
+    if not any(budgeted(item.dataset, item.record_rights) for item in items):
+        return Admitted(tuple(items))  # the common case: nothing for the gate to charge or refuse
     admitted: list[Scoped] = []
     excluded: list[Exclusion] = []
     refusals: list[BudgetExhausted | TooRevealing] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlmodel import Session
@@ -43,16 +42,14 @@ class Scoped(NamedTuple):
     record_rights: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """The datasets a query reaches, and those left out and why."""
 
     datasets: tuple[Scoped, ...]
     excluded: tuple[Exclusion, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """What a variant query will do: the datasets it asks, the search per assembly, how filters are answered.
 
     `group` is the index group (one sex or population) whose counts answer the filters; `scan` holds the
@@ -176,18 +173,22 @@ def _plan(session: Session, query: VariantQuery, scope: Scope, selection: Select
     group = variant_group(selection) if selection is not None else None
     scan = None if selection is None or selection.empty or group is not None else selection
     excluded = list(scope.excluded)
-    searches: dict[str, VariantSearch | None] = {}
+    found: dict[str, VariantSearch] = {}
+    missing: set[str] = set()  # assemblies the gene is not loaded for
     reachable: list[Scoped] = []
     for item in scope.datasets:
         assembly = item.dataset.assembly
-        if assembly not in searches:
-            searches[assembly] = _search(session, query, assembly)
-        if searches[assembly] is None:
+        if assembly not in found and assembly not in missing:
+            search = _search(session, query, assembly)
+            if search is None:
+                missing.add(assembly)
+            else:
+                found[assembly] = search
+        if assembly in missing:
             excluded.append(Exclusion(item.dataset.id, Reason.GENE_NOT_LOADED, assembly=assembly,
                                       gene=query.gene or ""))
         else:
             reachable.append(item)
-    found = {a: s for a, s in searches.items() if s is not None}
     if query.shape == "gene" and not found and not excluded:
         raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene")
     if query.shape == "gene" and not found and scope.datasets:

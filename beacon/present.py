@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, VariantAnswer, VariantRecord, overall
+from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, Reason, VariantAnswer, VariantRecord, overall
 from beacon.genotypes import ZYGOSITY, Carrier
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
@@ -29,55 +29,58 @@ def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
 
     def result_set_of(r: DatasetResult[VariantRecord]) -> dict[str, Any]:
         tally = r.tally or _NOTHING
-        return result_set(r.dataset.id, exists=r.exists, count=r.count,
+        handovers = (_handover(base_url, r.dataset.id, searches[r.dataset.assembly])
+                     if r.granularity is Granularity.RECORD and r.exists else None)
+        return result_set(r.dataset.id, exists=r.exists, count=r.matched,
                           results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
                           info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
-                                "carriers": tally.carriers},
-                          handovers=_handover(base_url, r, searches[r.dataset.assembly]))
+                                "carriers": tally.carriers}, handovers=handovers)
 
-    info: dict[str, Any] = {"query": describe(answer.plan)}
-    if any(r.count_hidden for r in answer.results):
-        info["note"] = COUNT_HIDDEN_NOTE
     return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, result_set_of,
-                           info=info)
+                           query=describe(answer.plan), note_hidden=True)
 
 
 def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[R]],
                     excluded: Sequence[Exclusion], result_set_of: Callable[[DatasetResult[R]], dict[str, Any]], *,
-                    info: dict[str, Any] | None = None) -> dict[str, Any]:
+                    query: dict[str, Any] | None = None, note_hidden: bool = False) -> dict[str, Any]:
     """A boolean, count or result-set response of any entry type from its datasets' results.
 
-    `info` adds to the response's info after `datasets` (its `note` goes after `excludedDatasets`).
+    Its info: each dataset's entry, the `query` as the index saw it (when given), the exclusions, and (with
+    `note_hidden`) a note when a count was hidden below its threshold.
     """
     granularity, exists, total = overall(results)
-    extra = dict(info or {})
-    note = extra.pop("note", None)
-    out: dict[str, Any] = {"datasets": dataset_entries(results), **extra}
+    entries, hidden = dataset_entries(results)
+    info: dict[str, Any] = {"datasets": entries}
+    if query is not None:
+        info["query"] = query
     if excluded:
-        out["excludedDatasets"] = excluded_entries(excluded)
-    if note is not None:
-        out["note"] = note
+        info["excludedDatasets"] = excluded_entries(excluded)
+    if hidden and note_hidden:
+        info["note"] = COUNT_HIDDEN_NOTE
     return summary_response(request, granularity, entity, exists=exists, total=total,
-                            result_sets=[result_set_of(r) for r in results if r.listed], info=out)
+                            result_sets=[result_set_of(r) for r in results if r.listed], info=info)
 
 
 def plain_result_set(result: DatasetResult[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     """A dataset's result set with its records rendered by `render`, and its granularity as info."""
-    return result_set(result.dataset.id, exists=result.exists, count=result.count,
+    return result_set(result.dataset.id, exists=result.exists, count=result.matched,
                       results=[render(x) for x in result.records],
                       info={"returnedGranularity": result.granularity.label})
 
 
-def dataset_entries(results: Sequence[DatasetResult[Any]]) -> list[dict[str, Any]]:
-    """`info.datasets`: each dataset's granularity and existence (and the threshold hiding its count)."""
+def dataset_entries(results: Sequence[DatasetResult[Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """`info.datasets`: each dataset's granularity and existence (and the threshold hiding its count); and
+    whether any count was hidden."""
     out = []
+    hidden = False
     for r in results:
         entry: dict[str, Any] = {"datasetId": r.dataset.id, "returnedGranularity": r.granularity.label,
                                  "exists": r.exists}
-        if r.count_hidden:
+        if r.limited_by is Reason.COUNT_BELOW_THRESHOLD:
             entry["countBelowThreshold"] = r.dataset.count_threshold
+            hidden = True
         out.append(entry)
-    return out
+    return out, hidden
 
 
 def excluded_entries(excluded: Sequence[Exclusion]) -> list[dict[str, str]]:
@@ -127,16 +130,13 @@ def _frequencies(hit: VariantHit, group: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def _handover(base_url: str, result: DatasetResult[VariantRecord],
-              search: VariantSearch) -> list[dict[str, Any]] | None:
+def _handover(base_url: str, dataset_id: str, search: VariantSearch) -> list[dict[str, Any]]:
     """A link to the dataset's VCF records of the queried region, for an entitled caller's hit."""
-    if result.granularity is not Granularity.RECORD or not result.exists:
-        return None
     start = (search.pos_min or (search.overlap or (1, 1))[0]) - 1
     end = search.pos_max or search.end_max or (search.overlap or (0, start + 1))[1]
     return [{
         "handoverType": {"id": "EDAM:3016", "label": "VCF"},
         "note": "the dataset's VCF records of the queried region (data release endpoint, for entitled callers)",
-        "url": f"{base_url}/htsget/variants/{result.dataset.id}?referenceName={search.chrom}"
+        "url": f"{base_url}/htsget/variants/{dataset_id}?referenceName={search.chrom}"
                f"&start={start}&end={max(end, start + 1)}",
     }]

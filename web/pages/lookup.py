@@ -106,7 +106,7 @@ def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous:
                           sign_in=anonymous and level is not Granularity.RECORD,
                           request_access=controlled and level is not Granularity.RECORD)
     if result.listed and result.tally is not None:
-        shown.count, shown.allele_count = result.count, result.tally.allele_count
+        shown.count, shown.allele_count = result.matched, result.tally.allele_count
         # Allele counts without genotypes (a sites-only file) say nothing of carriers.
         shown.carriers = result.tally.carriers if dataset.statistics.get("samples") else None
         shown.records = result.records
