@@ -57,8 +57,8 @@ class VariantFiles:
     def _handle(self, path: str) -> tuple[pysam.VariantFile, dict[str, str]]:
         if path not in self._open:
             handle = pysam.VariantFile(path)
-            contigs = {c: name for name in handle.header.contigs
-                       if (c := canonical_contig(name, self.assembly)) is not None}
+            contigs = {c: str(name) for name in handle.header.contigs
+                       if (c := canonical_contig(str(name), self.assembly)) is not None}
             self._open[path] = (handle, contigs)
         return self._open[path]
 
@@ -81,7 +81,7 @@ class VariantFiles:
                     if not copies:
                         continue
                     zygosity = "hemi" if len(gt) == 1 else "hom" if copies == len(gt) else "het"
-                    out.append(Carrier(sample_id, zygosity))
+                    out.append(Carrier(str(sample_id), zygosity))
         return out
 
     def close(self) -> None:
