@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -22,10 +22,9 @@ _NOTHING = VariantTally(0, 0, 0)
 Carried = list[tuple[VariantHit, tuple[Carrier, ...]]]
 
 
-@dataclass(slots=True)
-class _Counts:
-    tallies: dict[str, VariantTally] = field(default_factory=dict)
-    carried: dict[str, Carried] = field(default_factory=dict)  # per dataset, when filters are read from the files
+class _Counts(NamedTuple):
+    tallies: dict[str, VariantTally]
+    carried: dict[str, Carried]  # per dataset, when filters are read from the files
 
 
 def count_variants(session: Session, plan: Plan, admitted: Admitted,
@@ -42,7 +41,7 @@ def count_variants(session: Session, plan: Plan, admitted: Admitted,
 
 
 def _count(session: Session, plan: Plan, datasets: Sequence[Scoped]) -> _Counts:
-    counts = _Counts()
+    counts = _Counts({}, {})
     by_assembly: dict[str, list[PublishedDataset]] = {}
     for item in datasets:
         by_assembly.setdefault(item.dataset.assembly, []).append(item.dataset)

@@ -16,7 +16,7 @@ from beacon.genotypes import MAX_SCANNED, ZYGOSITY, file_carriers
 from beacon.granularity import Granularity, included, shown_granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Scoped, dataset_scope, parse_variant_id
-from beacon.present import plain_result_set, present_entries, present_variants, variant_record
+from beacon.present import plain_result_sets, present_entries, present_variants, variant_record
 from beacon.privacy.services import Gate
 from beacon.query import parse_variant_query, search_for
 from beacon.reference import References
@@ -109,7 +109,7 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
     details = {"entity": "individual", "id": individual_id, "filters": [f.as_dict() for f in request.filters]}
     audit_records(session, caller, [(d, details) for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded,
-                           lambda r: plain_result_set(r, _individual_doc))
+                           plain_result_sets(results, _individual_doc))
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
@@ -144,7 +144,7 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
         results.append(_result(item, n, carriers[request.skip:request.skip + request.limit], limited_by=budgeted))
     audit_records(session, caller, [(d, {"entity": "individual", "variant": variant}) for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded + admitted.excluded,
-                           lambda r: plain_result_set(r, _carrier_doc))
+                           plain_result_sets(results, _carrier_doc))
 
 
 def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
     audit_records(session, caller, [(r.dataset.id, {"entity": "genomicVariation", "individual": individual_id,
                                                     "query": request.params}) for r in results])
     return present_entries(request, "genomicVariation", results, excluded,
-                           lambda r: plain_result_set(r, lambda x: variant_record(x, base_url=base_url)))
+                           plain_result_sets(results, lambda x: variant_record(x, base_url=base_url)))
 
 
 def _carried_by(session: Session, dataset: PublishedDataset, search: VariantSearch,

@@ -221,13 +221,32 @@ def describe(plan: Plan) -> dict[str, Any]:
     """The query as the index sees it (normalised alleles, 1-based VCF positions), for the caller to check."""
     out: dict[str, Any] = {"shape": plan.query.shape}
     for assembly, s in plan.searches.items():
-        out[assembly] = {k: v for k, v in (
-            ("chrom", s.chrom), ("vcfPos", s.pos_min if s.pos_min == s.pos_max else None),
-            ("posRange", [s.pos_min, s.pos_max] if s.pos_min != s.pos_max and s.pos_min is not None else None),
-            ("endRange", [s.end_min, s.end_max] if s.end_min is not None or s.end_max is not None else None),
-            ("overlaps1Based", list(s.overlap) if s.overlap else None), ("ref", s.ref), ("alt", s.alt),
-            ("variantTypes", list(s.variant_types) or None), ("minLength", s.min_length),
-            ("maxLength", s.max_length)) if v is not None}
+        out[assembly] = _described(s)
     if plan.group:
         out["group"] = plan.group
+    return out
+
+
+def _described(s: VariantSearch) -> dict[str, Any]:
+    # Plain tests rather than a table of pairs filtered: this runs on every query.
+    out: dict[str, Any] = {"chrom": s.chrom}
+    exact = s.pos_min == s.pos_max
+    if exact and s.pos_min is not None:
+        out["vcfPos"] = s.pos_min
+    if not exact and s.pos_min is not None:
+        out["posRange"] = [s.pos_min, s.pos_max]
+    if s.end_min is not None or s.end_max is not None:
+        out["endRange"] = [s.end_min, s.end_max]
+    if s.overlap:
+        out["overlaps1Based"] = list(s.overlap)
+    if s.ref is not None:
+        out["ref"] = s.ref
+    if s.alt is not None:
+        out["alt"] = s.alt
+    if s.variant_types:
+        out["variantTypes"] = list(s.variant_types)
+    if s.min_length is not None:
+        out["minLength"] = s.min_length
+    if s.max_length is not None:
+        out["maxLength"] = s.max_length
     return out

@@ -15,7 +15,7 @@ from catalogue.assemblies import accession
 from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
 
 __all__ = [
-    "case_level", "dataset_entries", "excluded_entries", "plain_result_set", "present_entries", "present_variants",
+    "case_level", "dataset_entries", "excluded_entries", "plain_result_sets", "present_entries", "present_variants",
     "variant_record",
 ]
 
@@ -25,25 +25,27 @@ _NOTHING = VariantTally(0, 0, 0)
 
 def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
     """A g_variants response: boolean, count or result sets, whichever the answer's granularity calls for."""
-    group, searches = answer.plan.group, answer.plan.searches
-
-    def result_set_of(r: DatasetResult[VariantRecord]) -> dict[str, Any]:
-        tally = r.tally or _NOTHING
-        handovers = (_handover(base_url, r.dataset.id, searches[r.dataset.assembly])
-                     if r.granularity is Granularity.RECORD and r.exists else None)
-        return result_set(r.dataset.id, exists=r.exists, count=r.matched,
-                          results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
-                          info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
-                                "carriers": tally.carriers}, handovers=handovers)
-
-    return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, result_set_of,
-                           query=describe(answer.plan), note_hidden=True)
+    plan = answer.plan
+    sets = [_variant_set(r, base_url, plan.group, plan.searches) for r in answer.results if r.listed]
+    return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, sets,
+                           query=describe(plan), note_hidden=True)
 
 
-def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[R]],
-                    excluded: Sequence[Exclusion], result_set_of: Callable[[DatasetResult[R]], dict[str, Any]], *,
+def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | None,
+                 searches: dict[str, VariantSearch]) -> dict[str, Any]:
+    tally = r.tally or _NOTHING
+    handovers = (_handover(base_url, r.dataset.id, searches[r.dataset.assembly])
+                 if r.granularity is Granularity.RECORD and r.exists else None)
+    return result_set(r.dataset.id, exists=r.exists, count=r.matched,
+                      results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
+                      info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
+                            "carriers": tally.carriers}, handovers=handovers)
+
+
+def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[Any]],
+                    excluded: Sequence[Exclusion], result_sets: list[dict[str, Any]], *,
                     query: dict[str, Any] | None = None, note_hidden: bool = False) -> dict[str, Any]:
-    """A boolean, count or result-set response of any entry type from its datasets' results.
+    """A boolean, count or result-set response of any entry type from its datasets' results and result sets.
 
     Its info: each dataset's entry, the `query` as the index saw it (when given), the exclusions, and (with
     `note_hidden`) a note when a count was hidden below its threshold.
@@ -57,12 +59,17 @@ def present_entries(request: BeaconRequest, entity: str, results: Sequence[Datas
         info["excludedDatasets"] = excluded_entries(excluded)
     if hidden and note_hidden:
         info["note"] = COUNT_HIDDEN_NOTE
-    return summary_response(request, granularity, entity, exists=exists, total=total,
-                            result_sets=[result_set_of(r) for r in results if r.listed], info=info)
+    return summary_response(request, granularity, entity, exists=exists, total=total, result_sets=result_sets,
+                            info=info)
 
 
-def plain_result_set(result: DatasetResult[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """A dataset's result set with its records rendered by `render`, and its granularity as info."""
+def plain_result_sets(results: Sequence[DatasetResult[R]],
+                      render: Callable[[R], dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listed datasets' result sets, their records rendered by `render`, their granularity as info."""
+    return [_plain_set(r, render) for r in results if r.listed]
+
+
+def _plain_set(result: DatasetResult[R], render: Callable[[R], dict[str, Any]]) -> dict[str, Any]:
     return result_set(result.dataset.id, exists=result.exists, count=result.matched,
                       results=[render(x) for x in result.records],
                       info={"returnedGranularity": result.granularity.label})
