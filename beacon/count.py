@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple, TypeVar
 
 from sqlmodel import Session
 
@@ -15,7 +15,9 @@ from beacon.models import BeaconRequest
 from beacon.plan import Plan, Scoped
 from catalogue.services.lookup import PublishedDataset, VariantHit, VariantTally, find_variants, tally_variants
 
-__all__ = ["count_variants", "group_tally"]
+__all__ = ["count_variants", "dataset_result", "group_tally"]
+
+R = TypeVar("R")
 
 _NOTHING = VariantTally(0, 0, 0)
 
@@ -60,14 +62,28 @@ def _count(session: Session, plan: Plan, datasets: Sequence[Scoped]) -> _Counts:
 
 def _result(session: Session, plan: Plan, item: Scoped, counts: _Counts, request: BeaconRequest,
             budgeted: bool) -> DatasetResult[VariantRecord]:
+    tally = counts.tallies.get(item.dataset.id, _NOTHING)
+    return dataset_result(item, tally.variants, lambda: _records(session, plan, item.dataset, counts, request),
+                          include=request.include, hidden_by=tally.carriers,
+                          limited_by=Reason.PRIVACY_BUDGETED if budgeted else None, tally=tally)
+
+
+def dataset_result(item: Scoped, matched: int, records: Callable[[], Iterable[R]], *, include: str | None,
+                   hidden_by: int | None = None, limited_by: Reason | None = None,
+                   tally: VariantTally | None = None) -> DatasetResult[R]:
+    """A dataset's result of `matched` entries, at its level once the small-count policy applied.
+
+    The count the threshold applies to is `hidden_by` (a variant answer's carriers), else `matched`.
+    `records()` gives the record-level page; it is asked only for a dataset listed at record level.
+    `include` is the request's includeResultsetResponses (None: every dataset at count level is listed).
+    """
     d, level, rights = item
-    tally = counts.tallies.get(d.id, _NOTHING)
-    hit = tally.variants > 0
-    shown = shown_granularity(level, count=tally.carriers, threshold=d.count_threshold, record_rights=rights)
-    listed = shown >= Granularity.COUNT and included(request.include, hit)
-    records = _records(session, plan, d, counts, request) if listed and shown is Granularity.RECORD else ()
-    limited = Reason.COUNT_BELOW_THRESHOLD if shown < level else Reason.PRIVACY_BUDGETED if budgeted else None
-    return DatasetResult(d, shown, hit, tally.variants, rights, listed, records, limited, tally)
+    shown = shown_granularity(level, count=matched if hidden_by is None else hidden_by,
+                              threshold=d.count_threshold, record_rights=rights)
+    listed = shown >= Granularity.COUNT and (include is None or included(include, matched > 0))
+    page = tuple(records()) if listed and shown is Granularity.RECORD else ()
+    limited = Reason.COUNT_BELOW_THRESHOLD if shown < level else limited_by
+    return DatasetResult(d, shown, matched > 0, matched, rights, listed, page, limited, tally)
 
 
 def _records(session: Session, plan: Plan, d: PublishedDataset, counts: _Counts,

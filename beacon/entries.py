@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 from sqlmodel import Session
 
 from beacon.answers import DatasetResult, Exclusion, Reason, VariantRecord
 from beacon.audit import audit_records
+from beacon.count import dataset_result
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
 from beacon.gate import admit
 from beacon.genotypes import MAX_SCANNED, ZYGOSITY, file_carriers
-from beacon.granularity import Granularity, included, shown_granularity
+from beacon.granularity import Granularity, included
 from beacon.models import BeaconRequest
-from beacon.plan import Scoped, dataset_scope, parse_variant_id
+from beacon.plan import dataset_scope, parse_variant_id
 from beacon.present import plain_result_sets, present_entries, present_variants, variant_record
 from beacon.privacy.services import Gate
 from beacon.query import parse_variant_query, search_for
@@ -28,8 +30,6 @@ from catalogue.models import Dataset, Sample
 from catalogue.services.lookup import PublishedDataset, VariantSearch, find_variants, published_datasets, samples_of
 
 __all__ = ["dataset_documents", "individual_variants", "individuals", "variant_by_id", "variant_individuals"]
-
-R = TypeVar("R")
 
 _SEX = {sex: {"id": term, "label": label} for term, (sex, label) in SEX_TERMS.items()}
 
@@ -72,23 +72,9 @@ def _individual_doc(sample: Sample) -> dict[str, Any]:
     return doc
 
 
-def _result(item: Scoped, n: int, records: Sequence[R], *, include: str | None = None,
-            limited_by: Reason | None = None) -> DatasetResult[R]:
-    """A dataset's result counting `n` entries, shown at its level after the small-count policy.
-
-    `records` is the page shown at record level; `include` the request's includeResultsetResponses (None:
-    every dataset answering with counts has a result set).
-    """
-    d, level, rights = item
-    shown = shown_granularity(level, count=n, threshold=d.count_threshold, record_rights=rights)
-    listed = shown >= Granularity.COUNT and (include is None or included(include, n > 0))
-    limited = Reason.COUNT_BELOW_THRESHOLD if shown < level else limited_by
-    return DatasetResult(d, shown, n > 0, n, rights, listed, tuple(records) if shown is Granularity.RECORD else (),
-                         limited)
-
-
 def _recorded(results: Sequence[DatasetResult[Any]]) -> list[str]:
-    return [r.dataset.id for r in results if r.listed and r.granularity is Granularity.RECORD]
+    """The datasets answered at record level: their records were the caller's to see."""
+    return [r.dataset.id for r in results if r.granularity is Granularity.RECORD]
 
 
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
@@ -102,8 +88,8 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
     for item in scope.datasets:
         matching = [s for s in samples_of(session, [item.dataset.id], sample_id=individual_id)
                     if selection.matches(s.sex, s.population, s.diseases)]
-        results.append(_result(item, len(matching), matching[request.skip:request.skip + request.limit],
-                               include=request.include))
+        page = partial(tuple, matching[request.skip:request.skip + request.limit])
+        results.append(dataset_result(item, len(matching), page, include=request.include))
     if individual_id is not None and not any(r.exists for r in results) and not scope.excluded:
         raise NotFound(f"no individual {individual_id} in the datasets you may query", field="individualId")
     details = {"entity": "individual", "id": individual_id, "filters": [f.as_dict() for f in request.filters]}
@@ -140,8 +126,9 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
                         if (s := samples.get(c.sample_id)) is not None
                         and selection.matches(s.sex, s.population, s.diseases)]
             n = len(carriers)
-        budgeted = Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None
-        results.append(_result(item, n, carriers[request.skip:request.skip + request.limit], limited_by=budgeted))
+        page = partial(tuple, carriers[request.skip:request.skip + request.limit])
+        results.append(dataset_result(item, n, page, include=None,  # listed whatever is asked
+                                      limited_by=Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None))
     audit_records(session, caller, [(d, {"entity": "individual", "variant": variant}) for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded + admitted.excluded,
                            plain_result_sets(results, _carrier_doc))
