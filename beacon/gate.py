@@ -33,7 +33,10 @@ def admit(session: Session, gate: Gate, items: Sequence[Scoped], search: Callabl
     spent with its renewal time, or too revealing) rather than words. As `Gate.admit` does for a whole
     request, the first refusal (a spent budget first) is raised when no dataset answers at all.
     """
-    if not any(budgeted(item.dataset, item.record_rights) for item in items):
+    for item in items:
+        if budgeted(item.dataset, item.record_rights):
+            break
+    else:
         return Admitted(tuple(items))  # the common case: nothing for the gate to charge or refuse
     admitted: list[Scoped] = []
     excluded: list[Exclusion] = []

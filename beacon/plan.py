@@ -106,16 +106,17 @@ def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, o
             excluded.append(Exclusion(d.id, Reason.OTHER_ASSEMBLY, assembly=d.assembly, asked=tuple(assemblies)))
         else:
             in_assembly.append(d)
-    rights = record_rights(session, caller, [d.id for d in in_assembly]) if caller.authenticated else frozenset()
+    authenticated = caller.authenticated
+    rights = record_rights(session, caller, [d.id for d in in_assembly]) if authenticated else frozenset()
     scoped: list[Scoped] = []
     for d in in_assembly:
         records = d.id in rights
-        allowed = allowed_granularity(d.security, authenticated=caller.authenticated, record_rights=records,
+        allowed = allowed_granularity(d.security, authenticated=authenticated, record_rights=records,
                                       controlled_granularity=d.beacon_granularity)
         level = returned_granularity(request.granularity, allowed)
         if level is not Granularity.NONE:
             scoped.append(Scoped(d, level, records))
-        elif not caller.authenticated and d.security == SecurityLevel.REGISTERED:
+        elif not authenticated and d.security == SecurityLevel.REGISTERED:
             excluded.append(Exclusion(d.id, Reason.SIGN_IN_REQUIRED))
         else:
             excluded.append(Exclusion(d.id, Reason.RECORD_RIGHTS_REQUIRED))
