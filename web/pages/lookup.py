@@ -116,7 +116,7 @@ def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous:
 def _explanation(result: DatasetResult[VariantRecord], dataset: Dataset) -> str:
     if result.granularity is Granularity.RECORD:
         return "Record level: your approved access shows each variant and its carriers."
-    if result.limited_by is Reason.COUNT_BELOW_THRESHOLD:
+    if result.count_hidden:
         return (f"Present, but the count is hidden below {dataset.count_threshold}: small numbers are shown only "
                 "with record-level access.")
     controlled = dataset.security == SecurityLevel.CONTROLLED
