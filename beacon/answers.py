@@ -6,11 +6,10 @@ half their time (the anonymous count path answers in under 100 us, so microsecon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from beacon.genotypes import Carrier
 from beacon.granularity import Granularity
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
     from beacon.plan import Plan
 
 __all__ = [
-    "COUNT_HIDDEN_NOTE", "DatasetResult", "Exclusion", "Reason", "VariantAnswer", "VariantRecord", "overall",
-    "variant_id",
+    "COUNT_HIDDEN_NOTE", "DatasetResult", "Exclusion", "Reason", "VariantAnswer", "VariantRecord", "variant_id",
 ]
 
 R = TypeVar("R")
@@ -137,20 +135,6 @@ class DatasetResult(NamedTuple, Generic[R]):
     def count_hidden(self) -> bool:
         """Whether its count is not shown: below the dataset's threshold, without record-level rights."""
         return self.limited_by is Reason.COUNT_BELOW_THRESHOLD
-
-
-def overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, int]:
-    """A response's granularity (the most detailed of its datasets', boolean at least), whether anything was
-    found, and the total count over the datasets answering with counts."""
-    granularity, exists, total = Granularity.BOOLEAN, False, 0
-    for r in results:  # one pass: this runs on every query
-        level = r.granularity
-        if level > granularity:
-            granularity = level
-        exists = exists or r.exists
-        if level >= Granularity.COUNT:
-            total += r.matched
-    return granularity, exists, total
 
 
 class VariantAnswer(NamedTuple):

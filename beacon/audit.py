@@ -10,7 +10,7 @@ from sqlmodel import Session
 from access import audit as access_audit
 from beacon.answers import VariantAnswer
 from beacon.granularity import Granularity
-from beacon.plan import describe
+from beacon.present import query_info
 from catalogue.identity import Caller
 
 __all__ = ["audit_records", "audit_variant_answer"]
@@ -31,7 +31,7 @@ def audit_variant_answer(session: Session, caller: Caller, answer: VariantAnswer
     if caller.subject is None:  # anonymous callers never see records
         return
     shown = [r for r in answer.results if r.listed and r.granularity is Granularity.RECORD]
-    query = describe(answer.plan)
+    query = query_info(answer.plan)
     request = answer.request
     audit_records(session, caller, [(r.dataset.id, {"query": query, "records": len(r.records), "skip": request.skip,
                                                      "limit": request.limit}) for r in shown])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -23,7 +23,7 @@ from catalogue.models import SecurityLevel
 from catalogue.services.lookup import PublishedDataset, VariantSearch, find_gene, published_for_queries
 
 __all__ = [
-    "Plan", "Scope", "Scoped", "dataset_scope", "describe", "needs_thread", "parse_variant_id", "plan_variant_id",
+    "Plan", "Scope", "Scoped", "dataset_scope", "needs_thread", "parse_variant_id", "plan_variant_id",
     "plan_variants", "record_rights",
 ]
 
@@ -216,38 +216,3 @@ def parse_variant_id(value: str) -> tuple[str, VariantSearch]:
                                                     "(assembly:chrom:VCF POS:REF:ALT)")
     assembly, chrom, pos, ref, alt = match.groups()
     return assembly, VariantSearch(chrom, pos_min=int(pos), pos_max=int(pos), ref=ref, alt=alt)
-
-
-def describe(plan: Plan) -> dict[str, Any]:
-    """The query as the index sees it (normalised alleles, 1-based VCF positions), for the caller to check."""
-    out: dict[str, Any] = {"shape": plan.query.shape}
-    for assembly, s in plan.searches.items():
-        out[assembly] = _described(s)
-    if plan.group:
-        out["group"] = plan.group
-    return out
-
-
-def _described(s: VariantSearch) -> dict[str, Any]:
-    # Plain tests rather than a table of pairs filtered: this runs on every query.
-    out: dict[str, Any] = {"chrom": s.chrom}
-    exact = s.pos_min == s.pos_max
-    if exact and s.pos_min is not None:
-        out["vcfPos"] = s.pos_min
-    if not exact and s.pos_min is not None:
-        out["posRange"] = [s.pos_min, s.pos_max]
-    if s.end_min is not None or s.end_max is not None:
-        out["endRange"] = [s.end_min, s.end_max]
-    if s.overlap:
-        out["overlaps1Based"] = list(s.overlap)
-    if s.ref is not None:
-        out["ref"] = s.ref
-    if s.alt is not None:
-        out["alt"] = s.alt
-    if s.variant_types:
-        out["variantTypes"] = list(s.variant_types)
-    if s.min_length is not None:
-        out["minLength"] = s.min_length
-    if s.max_length is not None:
-        out["maxLength"] = s.max_length
-    return out

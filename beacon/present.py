@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, Reason, VariantAnswer, VariantRecord, overall
+from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, Reason, VariantAnswer, VariantRecord
 from beacon.genotypes import ZYGOSITY, Carrier
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
-from beacon.plan import describe
+from beacon.plan import Plan
 from beacon.responses import result_set, summary_response
 from catalogue.assemblies import accession
 from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
 
 __all__ = [
     "case_level", "dataset_entries", "excluded_entries", "plain_result_sets", "present_entries", "present_variants",
-    "variant_record",
+    "query_info", "variant_record",
 ]
 
 R = TypeVar("R")
@@ -28,7 +28,7 @@ def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
     plan = answer.plan
     sets = [_variant_set(r, base_url, plan.group, plan.searches) for r in answer.results if r.listed]
     return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, sets,
-                           query=describe(plan), note_hidden=True)
+                           query=query_info(plan), note_hidden=True)
 
 
 def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | None,
@@ -50,7 +50,7 @@ def present_entries(request: BeaconRequest, entity: str, results: Sequence[Datas
     Its info: each dataset's entry, the `query` as the index saw it (when given), the exclusions, and (with
     `note_hidden`) a note when a count was hidden below its threshold.
     """
-    granularity, exists, total = overall(results)
+    granularity, exists, total = _overall(results)
     entries, hidden = dataset_entries(results)
     info: dict[str, Any] = {"datasets": entries}
     if query is not None:
@@ -61,6 +61,20 @@ def present_entries(request: BeaconRequest, entity: str, results: Sequence[Datas
         info["note"] = COUNT_HIDDEN_NOTE
     return summary_response(request, granularity, entity, exists=exists, total=total, result_sets=result_sets,
                             info=info)
+
+
+def _overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, int]:
+    """A response's granularity (the most detailed of its datasets', boolean at least), whether anything was
+    found, and the total count over the datasets answering with counts."""
+    granularity, exists, total = Granularity.BOOLEAN, False, 0
+    for r in results:  # one pass: this runs on every query
+        level = r.granularity
+        if level > granularity:
+            granularity = level
+        exists = exists or r.exists
+        if level >= Granularity.COUNT:
+            total += r.matched
+    return granularity, exists, total
 
 
 def plain_result_sets(results: Sequence[DatasetResult[R]],
@@ -147,3 +161,38 @@ def _handover(base_url: str, dataset_id: str, search: VariantSearch) -> list[dic
         "url": f"{base_url}/htsget/variants/{dataset_id}?referenceName={search.chrom}"
                f"&start={start}&end={max(end, start + 1)}",
     }]
+
+
+def query_info(plan: Plan) -> dict[str, Any]:
+    """The query as the index sees it (normalised alleles, 1-based VCF positions), for the caller to check."""
+    out: dict[str, Any] = {"shape": plan.query.shape}
+    for assembly, s in plan.searches.items():
+        out[assembly] = _described(s)
+    if plan.group:
+        out["group"] = plan.group
+    return out
+
+
+def _described(s: VariantSearch) -> dict[str, Any]:
+    # Plain tests rather than a table of pairs filtered: this runs on every query.
+    out: dict[str, Any] = {"chrom": s.chrom}
+    exact = s.pos_min == s.pos_max
+    if exact and s.pos_min is not None:
+        out["vcfPos"] = s.pos_min
+    if not exact and s.pos_min is not None:
+        out["posRange"] = [s.pos_min, s.pos_max]
+    if s.end_min is not None or s.end_max is not None:
+        out["endRange"] = [s.end_min, s.end_max]
+    if s.overlap:
+        out["overlaps1Based"] = list(s.overlap)
+    if s.ref is not None:
+        out["ref"] = s.ref
+    if s.alt is not None:
+        out["alt"] = s.alt
+    if s.variant_types:
+        out["variantTypes"] = list(s.variant_types)
+    if s.min_length is not None:
+        out["minLength"] = s.min_length
+    if s.max_length is not None:
+        out["maxLength"] = s.max_length
+    return out
