@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
 
-from access import audit
+from beacon.answers import DatasetResult, Exclusion, Reason, VariantRecord
+from beacon.audit import audit_records
+from beacon.count import dataset_result
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
-from beacon.genotypes import ZYGOSITY, open_files
-from beacon.granularity import Granularity, dataset_granularity, included
+from beacon.gate import admit
+from beacon.genotypes import MAX_SCANNED, ZYGOSITY, file_carriers
+from beacon.granularity import Granularity, included
 from beacon.models import BeaconRequest
+from beacon.plan import dataset_scope, parse_variant_id
+from beacon.present import plain_result_sets, present_entries, present_variants, variant_record
 from beacon.privacy.services import Gate
-from beacon.query import VariantQuery, parse_variant_query, search_for
+from beacon.query import parse_variant_query, search_for
 from beacon.reference import References
-from beacon.responses import meta, result_set, summary_response
-from beacon.services import answer, dataset_scope, parse_variant_id, variant_record
+from beacon.responses import meta
+from beacon.services import answer_variant_id
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
-from catalogue.services.lookup import PublishedDataset, dataset_file, find_variants, published_datasets, samples_of
+from catalogue.services.lookup import PublishedDataset, VariantSearch, find_variants, published_datasets, samples_of
 
 __all__ = ["dataset_documents", "individual_variants", "individuals", "variant_by_id", "variant_individuals"]
 
@@ -66,34 +72,9 @@ def _individual_doc(sample: Sample) -> dict[str, Any]:
     return doc
 
 
-@dataclass(slots=True)
-class _Answers:
-    """Per-dataset answers adding up to one response: granularity, existence, total, result sets, info."""
-
-    granularity: Granularity = Granularity.BOOLEAN
-    exists: bool = False
-    total: int = 0
-    sets: list[dict[str, Any]] = field(default_factory=list)
-    per_dataset: list[dict[str, Any]] = field(default_factory=list)
-    audited: list[str] = field(default_factory=list)
-
-    def count(self, dataset: PublishedDataset, level: Granularity, *, n: int, records: bool) -> Granularity:
-        """Note a dataset's count; the level it may be shown at (boolean under its small-count threshold)."""
-        self.exists = self.exists or n > 0
-        level, entry = dataset_granularity(dataset.id, level, exists=n > 0, count=n,
-                                           threshold=dataset.count_threshold, record_rights=records)
-        self.per_dataset.append(entry)
-        self.granularity = max(self.granularity, level)
-        if level >= Granularity.COUNT:
-            self.total += n
-        return level
-
-    def response(self, request: BeaconRequest, entity: str, excluded: list[dict[str, str]]) -> dict[str, Any]:
-        info: dict[str, Any] = {"datasets": self.per_dataset}
-        if excluded:
-            info["excludedDatasets"] = excluded
-        return summary_response(request, self.granularity, entity, exists=self.exists, total=self.total,
-                                result_sets=self.sets, info=info)
+def _recorded(results: Sequence[DatasetResult[Any]]) -> list[str]:
+    """The datasets answered at record level: their records were the caller's to see."""
+    return [r.dataset.id for r in results if r.granularity is Granularity.RECORD]
 
 
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
@@ -103,46 +84,24 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of individuals queries")
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request)
-    answers = _Answers()
-    for d, level, records in scope.datasets:
-        matching = [s for s in samples_of(session, [d.id], sample_id=individual_id)
+    results = []
+    for item in scope.datasets:
+        matching = [s for s in samples_of(session, [item.dataset.id], sample_id=individual_id)
                     if selection.matches(s.sex, s.population, s.diseases)]
-        n = len(matching)
-        level = answers.count(d, level, n=n, records=records)
-        if level < Granularity.COUNT:
-            continue
-        results = []
-        if level is Granularity.RECORD:
-            results = [_individual_doc(s) for s in matching[request.skip:request.skip + request.limit]]
-            answers.audited.append(d.id)
-        if included(request.include, n > 0):
-            answers.sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
-                                           info={"returnedGranularity": level.label}))
-    if individual_id is not None and not answers.exists and not scope.excluded:
+        page = partial(tuple, matching[request.skip:request.skip + request.limit])
+        results.append(dataset_result(item, len(matching), page, include=request.include))
+    if individual_id is not None and not any(r.exists for r in results) and not scope.excluded:
         raise NotFound(f"no individual {individual_id} in the datasets you may query", field="individualId")
-    _audit(session, caller, answers.audited, {"entity": "individual", "id": individual_id,
-                                              "filters": [f.as_dict() for f in request.filters]})
-    return answers.response(request, "individual", scope.excluded)
-
-
-def _audit(session: Session, caller: Caller, dataset_ids: list[str], details: dict[str, Any]) -> None:
-    if not dataset_ids or caller.subject is None:
-        return
-    for dataset_id in dataset_ids:
-        audit.append(session, actor=caller.subject, action="beacon.record_query", dataset_id=dataset_id,
-                     visa_jti=caller.visa_grants.get(dataset_id), details=details)
-    session.commit()
+    details = {"entity": "individual", "id": individual_id, "filters": [f.as_dict() for f in request.filters]}
+    audit_records(session, caller, [(d, details) for d in _recorded(results)])
+    return present_entries(request, "individual", results, scope.excluded,
+                           plain_result_sets(results, _individual_doc))
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
                   base_url: str, gate: Gate) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
-    if request.params:
-        raise InvalidParameter(next(iter(request.params)), "is not a parameter of /g_variants/{id}")
-    assembly, search = parse_variant_id(variant)
-    query = VariantQuery(variant, {assembly: search.chrom}, search)
-    scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    return answer(session, caller, request, query, scope, base_url=base_url, gate=gate)
+    return present_variants(answer_variant_id(session, caller, request, variant, gate=gate), base_url=base_url)
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
@@ -154,40 +113,32 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
     scope = dataset_scope(session, caller, request, assemblies=[assembly])
-    admitted, refused = gate.admit(session, scope.datasets, lambda d: search, selection=selection)
-    scope.excluded.extend(refused)
-    answers = _Answers()
-    for d, level, records in admitted:
+    admitted = admit(session, gate, scope.datasets, lambda d: search, selection=selection)
+    results = []
+    for item in admitted.datasets:
+        d, level, _ = item
         hits = find_variants(session, [d], search)
-        carriers: list[tuple[Sample, str]] = []
         n = sum(h.carriers for h in hits)
+        carriers: list[tuple[Sample, str]] = []
         if hits and (level is Granularity.RECORD or not selection.empty):
             samples = {s.sample_id: s for s in samples_of(session, [d.id])}
-            with open_files(d.assembly) as reader:
-                for f in dataset_file(session, d.id):
-                    for h in hits:
-                        for c in reader.carriers(f.uri, h.chrom, h.pos, h.ref, h.alt, h.end):
-                            s = samples.get(c.sample_id)
-                            if s is not None and selection.matches(s.sex, s.population, s.diseases):
-                                carriers.append((s, c.zygosity))
+            carriers = [(s, c.zygosity) for _, _, found in file_carriers(session, d, hits) for c in found
+                        if (s := samples.get(c.sample_id)) is not None
+                        and selection.matches(s.sex, s.population, s.diseases)]
             n = len(carriers)
-        level = answers.count(d, level, n=n, records=records)
-        if level < Granularity.COUNT:
-            continue
-        results = []
-        if level is Granularity.RECORD:
-            for s, zygosity in carriers[request.skip:request.skip + request.limit]:
-                doc = _individual_doc(s)
-                doc["info"]["zygosity"] = ZYGOSITY[zygosity]
-                results.append(doc)
-            answers.audited.append(d.id)
-        answers.sets.append(result_set(d.id, exists=n > 0, count=n, results=results,
-                                       info={"returnedGranularity": level.label}))
-    _audit(session, caller, answers.audited, {"entity": "individual", "variant": variant})
-    return answers.response(request, "individual", scope.excluded)
+        page = partial(tuple, carriers[request.skip:request.skip + request.limit])
+        results.append(dataset_result(item, n, page, include=None,  # listed whatever is asked
+                                      limited_by=Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None))
+    audit_records(session, caller, [(d, {"entity": "individual", "variant": variant}) for d in _recorded(results)])
+    return present_entries(request, "individual", results, scope.excluded + admitted.excluded,
+                           plain_result_sets(results, _carrier_doc))
 
 
-MAX_SCANNED = 10_000  # index rows of one region checked against an individual's genotypes
+def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
+    sample, zygosity = carrier
+    doc = _individual_doc(sample)
+    doc["info"]["zygosity"] = ZYGOSITY[zygosity]
+    return doc
 
 
 def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
@@ -203,42 +154,34 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
                                                 "an individual's variants")
     scope = dataset_scope(session, caller, request, assemblies=list(query.chroms))
     excluded = list(scope.excluded)
-    sets: list[dict[str, Any]] = []
-    per_dataset: list[dict[str, Any]] = []
-    audited: list[str] = []
-    total = 0
-    for d, _level, records in scope.datasets:
-        if not records:
-            excluded.append({"datasetId": d.id, "reason": "an individual's genotypes need record-level rights"})
+    results = []
+    for item in scope.datasets:
+        d = item.dataset
+        if not item.record_rights:
+            excluded.append(Exclusion(d.id, Reason.INDIVIDUAL_RECORD_RIGHTS_REQUIRED))
             continue
         if not samples_of(session, [d.id], sample_id=individual_id):
             continue
-        hits = find_variants(session, [d], search_for(query, query.chroms[d.assembly]), limit=MAX_SCANNED + 1)
-        if len(hits) > MAX_SCANNED:
-            raise InvalidParameter("end", f"the region holds more than {MAX_SCANNED:,} variants in {d.id}: "
-                                          "ask for a smaller one")
-        carried: list[dict[str, Any]] = []
-        with open_files(d.assembly) as reader:
-            for f in dataset_file(session, d.id):
-                for h in hits:
-                    zygosity = next((c.zygosity for c in reader.carriers(f.uri, h.chrom, h.pos, h.ref, h.alt, h.end)
-                                     if c.sample_id == individual_id), None)
-                    if zygosity is not None:
-                        carried.append(variant_record(d.assembly, h, base_url=base_url, carriers=[
-                            {"biosampleId": individual_id, "individualId": individual_id,
-                             "zygosity": ZYGOSITY[zygosity]}]))
-        total += len(carried)
-        audited.append(d.id)
-        per_dataset.append({"datasetId": d.id, "returnedGranularity": "record", "exists": bool(carried)})
-        if included(request.include, bool(carried)):
-            sets.append(result_set(d.id, exists=bool(carried), count=len(carried),
-                                   results=carried[request.skip:request.skip + request.limit],
-                                   info={"returnedGranularity": "record"}))
-    _audit(session, caller, audited, {"entity": "genomicVariation", "individual": individual_id,
-                                      "query": request.params})
-    info: dict[str, Any] = {"datasets": per_dataset}
-    if excluded:
-        info["excludedDatasets"] = excluded
-    granularity = Granularity.RECORD if audited else Granularity.BOOLEAN
-    return summary_response(request, granularity, "genomicVariation", exists=total > 0, total=total,
-                            result_sets=sets if granularity is Granularity.RECORD else [], info=info)
+        carried = _carried_by(session, d, search_for(query, query.chroms[d.assembly]), individual_id)
+        results.append(DatasetResult(d, Granularity.RECORD, bool(carried), len(carried), True,
+                                     included(request.include, bool(carried)),
+                                     tuple(carried[request.skip:request.skip + request.limit])))
+    audit_records(session, caller, [(r.dataset.id, {"entity": "genomicVariation", "individual": individual_id,
+                                                    "query": request.params}) for r in results])
+    return present_entries(request, "genomicVariation", results, excluded,
+                           plain_result_sets(results, lambda x: variant_record(x, base_url=base_url)))
+
+
+def _carried_by(session: Session, dataset: PublishedDataset, search: VariantSearch,
+                individual_id: str) -> list[VariantRecord]:
+    """The variants of the search that the individual carries, with their zygosity, from the files."""
+    hits = find_variants(session, [dataset], search, limit=MAX_SCANNED + 1)
+    if len(hits) > MAX_SCANNED:
+        raise InvalidParameter("end", f"the region holds more than {MAX_SCANNED:,} variants in {dataset.id}: "
+                                      "ask for a smaller one")
+    out = []
+    for _, hit, carriers in file_carriers(session, dataset, hits):
+        mine = next((c for c in carriers if c.sample_id == individual_id), None)
+        if mine is not None:
+            out.append(VariantRecord(dataset.assembly, hit, (mine,)))
+    return out

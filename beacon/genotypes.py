@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pysam
+from sqlmodel import Session
 
+from beacon.errors import InvalidParameter
+from beacon.filters import Selection
 from catalogue.alleles import trim
 from catalogue.assemblies import canonical_contig
+from catalogue.services.lookup import (
+    PublishedDataset,
+    VariantHit,
+    VariantSearch,
+    dataset_file,
+    find_variants,
+    samples_of,
+)
 
-__all__ = ["Carrier", "ZYGOSITY", "VariantFiles", "open_files"]
+__all__ = [
+    "COPIES", "Carrier", "MAX_SCANNED", "ZYGOSITY", "VariantFiles", "carriers_of", "file_carriers", "open_files",
+    "selected_carriers",
+]
+
+MAX_SCANNED = 10_000  # index rows of one query whose genotypes are read to answer it
+COPIES = {"het": 1, "hom": 2, "hemi": 1}  # alternate alleles a carrier of each zygosity has
 
 ZYGOSITY: dict[str, dict[str, str]] = {
     "het": {"id": "GENO:0000458", "label": "simple heterozygous"},
@@ -80,3 +97,39 @@ def open_files(assembly: str) -> Iterator[VariantFiles]:
         yield files
     finally:
         files.close()
+
+
+def file_carriers(session: Session, dataset: PublishedDataset,
+                  hits: Sequence[VariantHit]) -> Iterator[tuple[int, VariantHit, list[Carrier]]]:
+    """(index in `hits`, hit, its carriers) for each of the dataset's files in turn, then each hit."""
+    with open_files(dataset.assembly) as reader:
+        for f in dataset_file(session, dataset.id):
+            for i, hit in enumerate(hits):
+                yield i, hit, reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end)
+
+
+def carriers_of(session: Session, dataset: PublishedDataset, hits: Sequence[VariantHit]) -> list[tuple[Carrier, ...]]:
+    """Each hit's carriers, over all the dataset's files."""
+    found: list[list[Carrier]] = [[] for _ in hits]
+    for i, _hit, carriers in file_carriers(session, dataset, hits):
+        found[i] += carriers
+    return [tuple(c) for c in found]
+
+
+def selected_carriers(session: Session, dataset: PublishedDataset, search: VariantSearch,
+                      selection: Selection) -> list[tuple[VariantHit, tuple[Carrier, ...]]]:
+    """The matching variants carried by the selected individuals, with those carriers, from the files."""
+    hits = find_variants(session, [dataset], search, limit=MAX_SCANNED + 1)
+    if len(hits) > MAX_SCANNED:
+        raise InvalidParameter("filters", f"these filters are answered from the genotypes, and the query reaches "
+                                          f"more than {MAX_SCANNED:,} variants of {dataset.id}: narrow it")
+    selected = {s.sample_id for s in samples_of(session, [dataset.id])
+                if selection.matches(s.sex, s.population, s.diseases)}
+    if not selected:
+        return []
+    out = []
+    for _i, hit, carriers in file_carriers(session, dataset, hits):
+        chosen = tuple(c for c in carriers if c.sample_id in selected)
+        if chosen:
+            out.append((hit, chosen))
+    return out

@@ -7,7 +7,7 @@ from enum import IntEnum
 from catalogue.models import SecurityLevel
 
 __all__ = [
-    "Granularity", "allowed_granularity", "dataset_granularity", "hide_count", "included", "returned_granularity",
+    "Granularity", "allowed_granularity", "hide_count", "included", "returned_granularity", "shown_granularity",
 ]
 
 
@@ -41,11 +41,13 @@ def allowed_granularity(security: str, *, authenticated: bool, record_rights: bo
     """
     if record_rights:
         return Granularity.RECORD
-    level = SecurityLevel(security)
-    if level is SecurityLevel.PUBLIC:
+    # Compared as strings (SecurityLevel is a StrEnum): looking the member up costs more than the rule, per query.
+    if security == SecurityLevel.PUBLIC:
         return Granularity.COUNT
-    if level is SecurityLevel.REGISTERED:
+    if security == SecurityLevel.REGISTERED:
         return Granularity.COUNT if authenticated else Granularity.NONE
+    if security != SecurityLevel.CONTROLLED:
+        raise ValueError(f"{security!r} is not a security level")
     return min(Granularity.parse(controlled_granularity), Granularity.COUNT)
 
 
@@ -62,14 +64,11 @@ def hide_count(count: int, threshold: int, *, record_rights: bool) -> bool:
     return not record_rights and 0 < count < threshold
 
 
-def dataset_granularity(dataset_id: str, level: Granularity, *, exists: bool, count: int, threshold: int,
-                        record_rights: bool) -> tuple[Granularity, dict[str, object]]:
-    """The level a dataset answers at once the small-count policy applied, and its entry for the response info."""
-    entry: dict[str, object] = {"datasetId": dataset_id, "returnedGranularity": level.label, "exists": exists}
+def shown_granularity(level: Granularity, *, count: int, threshold: int, record_rights: bool) -> Granularity:
+    """The level a dataset answers at once the small-count policy applied: boolean when its count is hidden."""
     if level >= Granularity.COUNT and hide_count(count, threshold, record_rights=record_rights):
-        level = Granularity.BOOLEAN
-        entry.update(returnedGranularity="boolean", countBelowThreshold=threshold)
-    return level, entry
+        return Granularity.BOOLEAN
+    return level
 
 
 def included(include: str, hit: bool) -> bool:

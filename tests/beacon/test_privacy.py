@@ -14,8 +14,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from access.models import AuditEvent
+from beacon.answers import Reason
 from beacon.privacy.domain import RARE_AF, answer_cost, budget, haplotypes
 from beacon.privacy.models import PrivacyLedger
+from beacon.privacy.services import Gate
+from beacon.request import from_query
+from beacon.services import answer_variants
 from catalogue.identity import Caller
 from catalogue.models import Assembly, Dataset, ReferenceAllele, SecurityLevel
 from catalogue.runtime import Runtime
@@ -434,3 +438,29 @@ def test_a_locked_account_is_still_answered_common_alleles_and_still_refused_rar
         refused = client.get(B, params=_params(allele, panel.dataset), headers=headers)
         assert refused.status_code == 429, refused.text
         assert "privacy budget" in refused.json()["error"]["errorMessage"]
+
+
+def test_a_spent_budget_beside_an_answering_dataset_is_a_typed_exclusion_with_its_renewal(
+        runtime: Runtime, session: Session, panel: Panel, make_beacon_dataset: Callable[..., Dataset]) -> None:
+    """When another dataset answers, a spent budget is not an error but an exclusion: BUDGET_SPENT, with the time
+    the budget comes back, in the typed answer and (in the same words) in the Beacon document."""
+    free = make_beacon_dataset(SecurityLevel.PUBLIC, "Unbudgeted", count_threshold=0)
+    weekly = client_with(runtime, privacy_renew_days=7)
+    assert runtime.issuer is not None
+    token = runtime.issuer.issue("typed")
+    assert _spend(weekly, {"Authorization": f"Bearer {token}"}, panel)[-1] == 429
+    allele = _new_rare(panel)  # a locked budget still answers common alleles, never a rare one
+    pairs = [("referenceName", allele.chrom), ("start", str(allele.pos - 1)), ("referenceBases", allele.ref),
+             ("alternateBases", allele.alt), ("datasetIds", f"{panel.dataset.id},{free.id}"),
+             ("requestedGranularity", "count")]
+    caller = Caller(principal=runtime.verifier.verify(token))
+    settings = runtime.settings.model_copy(update={"privacy_renew_days": 7})
+    answer = answer_variants(session, caller, from_query(pairs, max_limit=100), gate=Gate.for_caller(caller, settings))
+    assert [r.dataset.id for r in answer.results] == [free.id]
+    [spent] = answer.excluded
+    assert spent.dataset_id == panel.dataset.id and spent.reason is Reason.BUDGET_SPENT
+    assert spent.renews_at is not None and spent.retry_after is not None
+    assert 7 * 86_400 - 120 <= spent.retry_after <= 7 * 86_400
+    document = weekly.get(B, params=dict(pairs), headers={"Authorization": f"Bearer {token}"}).json()
+    assert document["info"]["excludedDatasets"] == [{"datasetId": panel.dataset.id, "reason": spent.text}]
+    assert spent.renews_at.isoformat(timespec="seconds") in spent.text

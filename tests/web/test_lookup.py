@@ -105,6 +105,25 @@ def test_a_registered_dataset_asks_anonymous_callers_to_sign_in(ingested: World,
     assert level == "count"
 
 
+@pytest.mark.parametrize(("dataset", "fields", "reason", "link"), [
+    ("public", {"security": "REGISTERED"}, "it answers signed-in callers only", "Sign in for more."),
+    ("controlled", {"beacon_granularity": "none"}, "it does not answer Beacon queries without record-level rights",
+     "Request access for more."),
+])
+def test_an_excluded_dataset_offers_what_its_reason_code_calls_for(
+        ingested: World, session: Session, dataset: str, fields: dict[str, str], reason: str, link: str) -> None:
+    """SIGN_IN_REQUIRED links to sign-in, RECORD_RIGHTS_REQUIRED to the access request (never to sign-in), each
+    worded as the Beacon words it."""
+    dataset_id = getattr(ingested, dataset)
+    _change(session, dataset_id, **fields)
+    browser = ingested.browser()
+    level, text = _answers(browser.get("/variants", params=RANGE).text)[dataset_id]
+    api = {e["datasetId"]: e["reason"] for e in _beacon(browser)["info"]["excludedDatasets"]}
+    assert level == "none" and api[dataset_id] == reason and f"Not answered: {reason}." in text
+    assert link in text
+    assert ("Sign in for more." in text) == (link == "Sign in for more.")
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({"chrom": "1", "start": "500", "end": "100"}, "the range ends before it starts"),
     ({"chrom": "1", "start": "x", "end": "100"}, "start must be a position of 1 or more"),

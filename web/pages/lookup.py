@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
 from beacon import request as beacon_request
+from beacon.answers import DatasetResult, Exclusion, Reason, VariantAnswer, VariantRecord
+from beacon.granularity import Granularity
 from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.services import Gate
 from beacon.reference import References
-from beacon.services import query_variants
+from beacon.services import answer_variants
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.errors import DomainError, InvalidInput
 from catalogue.identity import Caller
@@ -84,56 +86,57 @@ class DatasetAnswer:
     count: int | None = None
     allele_count: int | None = None
     carriers: int | None = None
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: tuple[VariantRecord, ...] = ()
     sign_in: bool = False
     request_access: bool = False
 
 
-def explain(document: dict[str, Any], caller: Caller, datasets: dict[str, Dataset]) -> list[DatasetAnswer]:
-    """Each dataset's answer in a Beacon response, with why it is given at that granularity."""
-    sets = {s["id"]: s for s in document.get("response", {}).get("resultSets", [])}
+def explain(answer: VariantAnswer, caller: Caller, datasets: dict[str, Dataset]) -> list[DatasetAnswer]:
+    """Each dataset's answer, with why it is given at that granularity, and why the others gave none."""
     anonymous = not caller.authenticated
-    answers = []
-    for entry in document["info"].get("datasets", []):
-        dataset = datasets[entry["datasetId"]]
-        controlled = dataset.security == SecurityLevel.CONTROLLED
-        level, found = entry["returnedGranularity"], bool(entry["exists"])
-        answer = DatasetAnswer(dataset, level, found, "", sign_in=anonymous, request_access=controlled)
-        result = sets.get(dataset.id)
-        if result is not None and level in ("count", "record"):
-            answer.count = result["resultsCount"]
-            answer.allele_count = result.get("info", {}).get("alleleCount")
-            # Allele counts without genotypes (a sites-only file) say nothing of carriers.
-            answer.carriers = result.get("info", {}).get("carriers") if dataset.statistics.get("samples") else None
-            answer.records = result.get("results", [])
-        if level == "record":
-            answer.request_access = answer.sign_in = False
-            answer.explanation = "Record level: your approved access shows each variant and its carriers."
-        elif "countBelowThreshold" in entry:
-            answer.explanation = (f"Present, but the count is hidden below {entry['countBelowThreshold']}: small "
-                                  "numbers are shown only with record-level access.")
-        elif level == "boolean" and not controlled:
-            answer.explanation = ("Present or absent only: this dataset holds individuals' genotypes, and counts "
-                                  "could reveal who is in it. Each new question is charged to your privacy budget; "
-                                  "record-level data needs an approved access request.")
-        elif level == "count":
-            answer.explanation = ("Counts are shown to " + ("anyone" if dataset.security == SecurityLevel.PUBLIC
-                                                            else "signed-in users") + ".")
-            if controlled:
-                answer.explanation += " Record-level data needs an approved access request."
-        else:
-            answer.explanation = ("This controlled dataset only says whether the variant is present; records need "
-                                  "an approved access request.")
-            if dataset.privacy_p > 0 and dataset.statistics.get("samples"):
-                answer.explanation += " Each new question is charged to your privacy budget."
-        answers.append(answer)
-    for entry in document["info"].get("excludedDatasets", []):
-        dataset = datasets[entry["datasetId"]]
-        needs_sign_in = anonymous and "signed-in" in entry["reason"]
-        answers.append(DatasetAnswer(
-            dataset, "none", None, f"Not answered: {entry['reason']}.", sign_in=needs_sign_in,
-            request_access=dataset.security == SecurityLevel.CONTROLLED and not needs_sign_in))
-    return sorted(answers, key=lambda a: a.dataset.id)
+    shown = [_answered(r, datasets[r.dataset.id], anonymous) for r in answer.results]
+    shown += [_excluded(e, datasets[e.dataset_id], anonymous) for e in answer.excluded]
+    return sorted(shown, key=lambda a: a.dataset.id)
+
+
+def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous: bool) -> DatasetAnswer:
+    controlled = dataset.security == SecurityLevel.CONTROLLED
+    level = result.granularity
+    shown = DatasetAnswer(dataset, level.label, result.exists, _explanation(result, dataset),
+                          sign_in=anonymous and level is not Granularity.RECORD,
+                          request_access=controlled and level is not Granularity.RECORD)
+    if result.listed and result.tally is not None:
+        shown.count, shown.allele_count = result.matched, result.tally.allele_count
+        # Allele counts without genotypes (a sites-only file) say nothing of carriers.
+        shown.carriers = result.tally.carriers if dataset.statistics.get("samples") else None
+        shown.records = result.records
+    return shown
+
+
+def _explanation(result: DatasetResult[VariantRecord], dataset: Dataset) -> str:
+    if result.granularity is Granularity.RECORD:
+        return "Record level: your approved access shows each variant and its carriers."
+    if result.count_hidden:
+        return (f"Present, but the count is hidden below {dataset.count_threshold}: small numbers are shown only "
+                "with record-level access.")
+    controlled = dataset.security == SecurityLevel.CONTROLLED
+    budgeted = result.limited_by is Reason.PRIVACY_BUDGETED
+    if budgeted and not controlled:
+        return ("Present or absent only: this dataset holds individuals' genotypes, and counts could reveal who "
+                "is in it. Each new question is charged to your privacy budget; record-level data needs an "
+                "approved access request.")
+    if result.granularity is Granularity.COUNT:
+        who = "anyone" if dataset.security == SecurityLevel.PUBLIC else "signed-in users"
+        return f"Counts are shown to {who}." + (" Record-level data needs an approved access request."
+                                                 if controlled else "")
+    return ("This controlled dataset only says whether the variant is present; records need an approved access "
+            "request." + (" Each new question is charged to your privacy budget." if budgeted else ""))
+
+
+def _excluded(exclusion: Exclusion, dataset: Dataset, anonymous: bool) -> DatasetAnswer:
+    sign_in = anonymous and exclusion.reason.sign_in_helps
+    return DatasetAnswer(dataset, "none", None, f"Not answered: {exclusion.text}.", sign_in=sign_in,
+                         request_access=dataset.security == SecurityLevel.CONTROLLED and not sign_in)
 
 
 def refusal_message(error: DomainError) -> str:
@@ -168,11 +171,10 @@ async def lookup_page(request: Request, session: SessionDep, caller: PageCallerD
     if form.asked:
         try:
             parsed = beacon_request.from_query(form.beacon_params(), max_limit=settings.max_page_size)
-            document = query_variants(session, caller, parsed, base_url=settings.public_base_url,
-                                      gate=Gate.for_caller(caller, settings), references=_references(request))
-            ids = [e["datasetId"] for e in (*document["info"].get("datasets", []),
-                                            *document["info"].get("excludedDatasets", []))]
-            answers = explain(document, caller, {i: get_dataset(session, caller, i) for i in ids})
+            answered = answer_variants(session, caller, parsed, gate=Gate.for_caller(caller, settings),
+                                       references=_references(request))
+            ids = [r.dataset.id for r in answered.results] + [e.dataset_id for e in answered.excluded]
+            answers = explain(answered, caller, {i: get_dataset(session, caller, i) for i in ids})
         except DomainError as exc:
             refusal = refusal_message(exc)
     return render(request, "lookup.html", {"form": form, "answers": answers, "refusal": refusal})

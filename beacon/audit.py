@@ -1,0 +1,37 @@
+"""The audit of record-level Beacon answers: one line per dataset whose records a caller saw, then the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from access import audit as access_audit
+from beacon.answers import VariantAnswer
+from beacon.granularity import Granularity
+from beacon.present import query_info
+from catalogue.identity import Caller
+
+__all__ = ["audit_records", "audit_variant_answer"]
+
+
+def audit_records(session: Session, caller: Caller, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Note each (dataset, details) whose records the caller saw (with the visa that allowed it), and commit."""
+    if not lines or caller.subject is None:
+        return
+    for dataset_id, details in lines:
+        access_audit.append(session, actor=caller.subject, action="beacon.record_query", dataset_id=dataset_id,
+                            visa_jti=caller.visa_grants.get(dataset_id), details=details)
+    session.commit()
+
+
+def audit_variant_answer(session: Session, caller: Caller, answer: VariantAnswer) -> None:
+    """Audit each dataset of a variant answer that returned records: the query, and how many records."""
+    if caller.subject is None:  # anonymous callers never see records
+        return
+    shown = [r for r in answer.results if r.listed and r.granularity is Granularity.RECORD]
+    query = query_info(answer.plan)
+    request = answer.request
+    audit_records(session, caller, [(r.dataset.id, {"query": query, "records": len(r.records), "skip": request.skip,
+                                                     "limit": request.limit}) for r in shown])

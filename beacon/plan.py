@@ -1,0 +1,218 @@
+"""Planning a Beacon query: the datasets in scope at the caller's granularity, and each assembly's search."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlmodel import Session
+
+from access.rights import record_datasets
+from beacon.answers import Exclusion, Reason
+from beacon.errors import InvalidParameter, UnsupportedParameter
+from beacon.filters import Selection, select_individuals, variant_group
+from beacon.granularity import Granularity, allowed_granularity, returned_granularity
+from beacon.models import BeaconRequest
+from beacon.privacy.services import Gate
+from beacon.query import VariantQuery, parse_variant_query, search_for
+from beacon.reference import References
+from catalogue.errors import NotFound
+from catalogue.identity import Caller
+from catalogue.models import SecurityLevel
+from catalogue.services.lookup import PublishedDataset, VariantSearch, find_gene, published_for_queries
+
+__all__ = [
+    "Plan", "Scope", "Scoped", "dataset_scope", "needs_thread", "parse_variant_id", "plan_variant_id",
+    "plan_variants", "record_rights",
+]
+
+_VARIANT_ID = re.compile(r"^(GRCh3[78]):([0-9XYMT]{1,2}):(\d+):([ACGTN]+):([ACGTN]+|<[A-Z:0-9]+>)$")
+_ALIASES = {"GRCh37": "hg19", "GRCh38": "hg38"}
+
+
+class Scoped(NamedTuple):
+    """A dataset in a query's scope, the granularity it answers this caller at, and the caller's record rights.
+
+    A tuple, as the privacy gate takes and returns them.
+    """
+
+    dataset: PublishedDataset
+    granularity: Granularity
+    record_rights: bool
+
+
+class Scope(NamedTuple):
+    """The datasets a query reaches, and those left out and why."""
+
+    datasets: tuple[Scoped, ...]
+    excluded: tuple[Exclusion, ...]
+
+
+class Plan(NamedTuple):
+    """What a variant query will do: the datasets it asks, the search per assembly, how filters are answered.
+
+    `group` is the index group (one sex or population) whose counts answer the filters; `scan` holds the
+    selection when the filters are answered from the genotypes in the files instead (None: no such filters).
+    """
+
+    query: VariantQuery
+    selection: Selection | None
+    group: str | None
+    scan: Selection | None
+    datasets: tuple[Scoped, ...]
+    searches: dict[str, VariantSearch]
+    excluded: tuple[Exclusion, ...]
+
+    def search_of(self, dataset: PublishedDataset) -> VariantSearch:
+        """The search that asks `dataset` (its assembly's)."""
+        return self.searches[dataset.assembly]
+
+
+def record_rights(session: Session, caller: Caller, dataset_ids: Sequence[str]) -> frozenset[str]:
+    """The datasets whose records the caller may see: active entitlements and accepted GA4GH visas."""
+    if caller.subject is None or not dataset_ids:
+        return frozenset()
+    by_visa = frozenset(d for d in dataset_ids if d in caller.visa_grants)
+    return record_datasets(session, caller.subject, dataset_ids) | by_visa
+
+
+def needs_thread(caller: Caller, request: BeaconRequest, gate: Gate | None = None) -> bool:
+    """Whether answering may read variant files or write, beyond reading the index: run it on the thread pool.
+
+    A signed-in caller may have record-level rights (records read from the files, an audit line written) or
+    a privacy budget to charge (a write); filters on diseases or combinations are answered from the files;
+    an anonymous caller charged per network address (the `gate` has an account for it) writes its charges.
+    False only for the index-only path: anonymous, no such budget, no filter read from the genotypes.
+    """
+    if caller.subject is not None or caller.authenticated or (gate is not None and gate.account is not None):
+        return True
+    if not request.filters:
+        return False
+    try:
+        selection = select_individuals(request.filters)
+    except UnsupportedParameter:
+        return False  # refused before anything is read
+    return not selection.empty and variant_group(selection) is None
+
+
+def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, only: str | None = None,
+                  assemblies: Sequence[str] | None = None) -> Scope:
+    """Published datasets restricted by datasetIds (or one path id) and assembly, with granularities."""
+    excluded: list[Exclusion] = []
+    in_assembly = []
+    for d in _wanted(session, request, only):
+        if assemblies is not None and d.assembly not in assemblies:
+            excluded.append(Exclusion(d.id, Reason.OTHER_ASSEMBLY, assembly=d.assembly, asked=tuple(assemblies)))
+        else:
+            in_assembly.append(d)
+    authenticated = caller.authenticated
+    rights = record_rights(session, caller, [d.id for d in in_assembly]) if authenticated else frozenset()
+    scoped: list[Scoped] = []
+    for d in in_assembly:
+        records = d.id in rights
+        allowed = allowed_granularity(d.security, authenticated=authenticated, record_rights=records,
+                                      controlled_granularity=d.beacon_granularity)
+        level = returned_granularity(request.granularity, allowed)
+        if level is not Granularity.NONE:
+            scoped.append(Scoped(d, level, records))
+        elif not authenticated and d.security == SecurityLevel.REGISTERED:
+            excluded.append(Exclusion(d.id, Reason.SIGN_IN_REQUIRED))
+        else:
+            excluded.append(Exclusion(d.id, Reason.RECORD_RIGHTS_REQUIRED))
+    return Scope(tuple(scoped), tuple(excluded))
+
+
+def _wanted(session: Session, request: BeaconRequest, only: str | None) -> list[PublishedDataset]:
+    """The published datasets the request names (all of them when it names none)."""
+    datasets = published_for_queries(session)
+    known = {d.id: d for d in datasets}
+    wanted: list[str] | None = None
+    if only is not None:
+        if only not in known:
+            raise NotFound(f"dataset {only} does not exist", field="datasetId")
+        wanted = [only]
+    if "datasetIds" in request.params:
+        unknown = [i for i in request.params["datasetIds"] if i not in known]
+        if unknown:
+            raise InvalidParameter("datasetIds", f"no published dataset has id {', '.join(unknown)}")
+        wanted = [i for i in request.params["datasetIds"] if wanted is None or i in wanted]
+    return [known[i] for i in wanted] if wanted is not None else datasets
+
+
+def plan_variants(session: Session, caller: Caller, request: BeaconRequest, *, dataset_id: str | None = None,
+                  references: References | None = None) -> Plan:
+    """The plan of a g_variants query (GET or POST, or under /datasets/{id})."""
+    query = parse_variant_query(request.params, references.fetcher if references else None)
+    if query is None:
+        raise InvalidParameter("referenceName", "give referenceName and start (with referenceBases and "
+                                                "alternateBases, or end), or geneId")
+    selection = select_individuals(request.filters)
+    scope = dataset_scope(session, caller, request, only=dataset_id, assemblies=_assemblies(query, request))
+    return _plan(session, query, scope, selection)
+
+
+def plan_variant_id(session: Session, caller: Caller, request: BeaconRequest, variant: str) -> Plan:
+    """The plan of /g_variants/{id}: the one variant, in every dataset of its assembly."""
+    assembly, search = parse_variant_id(variant)
+    query = VariantQuery(variant, {assembly: search.chrom}, search)
+    return _plan(session, query, dataset_scope(session, caller, request, assemblies=[assembly]), None)
+
+
+def _assemblies(query: VariantQuery, request: BeaconRequest) -> list[str] | None:
+    """The assemblies a query may ask: its chromosome's, or for a gene the assemblyId's (None: any)."""
+    if query.shape != "gene":
+        return list(query.chroms)
+    assembly_id = request.params.get("assemblyId")
+    if not isinstance(assembly_id, str):
+        return None
+    return [a for a in ("GRCh37", "GRCh38") if assembly_id.lower() in (a.lower(), _ALIASES[a])]
+
+
+def _plan(session: Session, query: VariantQuery, scope: Scope, selection: Selection | None) -> Plan:
+    """The searches of each assembly in scope (a gene looked up per assembly); datasets without one left out."""
+    group = variant_group(selection) if selection is not None else None
+    scan = None if selection is None or selection.empty or group is not None else selection
+    excluded = list(scope.excluded)
+    found: dict[str, VariantSearch] = {}
+    missing: set[str] = set()  # assemblies the gene is not loaded for
+    reachable: list[Scoped] = []
+    for item in scope.datasets:
+        assembly = item.dataset.assembly
+        if assembly not in found and assembly not in missing:
+            search = _search(session, query, assembly)
+            if search is None:
+                missing.add(assembly)
+            else:
+                found[assembly] = search
+        if assembly in missing:
+            excluded.append(Exclusion(item.dataset.id, Reason.GENE_NOT_LOADED, assembly=assembly,
+                                      gene=query.gene or ""))
+        else:
+            reachable.append(item)
+    if query.shape == "gene" and not found and not excluded:
+        raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene")
+    if query.shape == "gene" and not found and scope.datasets:
+        raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene of "
+                                         f"{', '.join(sorted({s.dataset.assembly for s in scope.datasets}))}")
+    return Plan(query, selection, group, scan, tuple(reachable), found, tuple(excluded))
+
+
+def _search(session: Session, query: VariantQuery, assembly: str) -> VariantSearch | None:
+    if query.shape != "gene":
+        return search_for(query, query.chroms[assembly])
+    assert query.gene is not None
+    gene = find_gene(session, assembly, query.gene)
+    if gene is None:
+        return None
+    return search_for(query, gene.chrom, gene.start, gene.end)
+
+
+def parse_variant_id(value: str) -> tuple[str, VariantSearch]:
+    """(assembly, exact search) for a variant id, or InvalidParameter naming its expected form."""
+    match = _VARIANT_ID.match(value)
+    if match is None:
+        raise InvalidParameter("variantInternalId", f"{value!r} is not of the form GRCh38:1:12345:A:G "
+                                                    "(assembly:chrom:VCF POS:REF:ALT)")
+    assembly, chrom, pos, ref, alt = match.groups()
+    return assembly, VariantSearch(chrom, pos_min=int(pos), pos_max=int(pos), ref=ref, alt=alt)
