@@ -31,11 +31,13 @@ from catalogue.database import session_scope
 from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from catalogue.identity import Caller
-from catalogue.problems import retry_headers
+from catalogue.problems import retry_headers, validation_errors
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
-__all__ = ["BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "query_pairs", "router"]
+__all__ = [
+    "BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "error_envelope", "query_pairs", "router",
+]
 
 BEACON_PATH = "/beacon/v2"
 
@@ -53,7 +55,7 @@ async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
         raw = await request.body()
         try:
             body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # catalogue.limits refuses deep bodies first; this is the backstop
             raise InvalidParameter("body", "is not valid JSON") from None
         parsed = parse.from_body(body, max_limit=max_limit)
     else:
@@ -252,6 +254,11 @@ def _envelope(request: Request, status: int, message: str, headers: dict[str, st
     return BeaconJSON(error_response(status, message, parsed), status_code=status, headers=headers)
 
 
+def error_envelope(status: int, title: str, detail: str, path: str) -> Response:
+    """A Beacon error response for an error found before the request was understood (`catalogue.limits`)."""
+    return BeaconJSON(error_response(status, detail), status_code=status)
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = _status(exc)
@@ -261,8 +268,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return _envelope(request, 400, detail)
+    return _envelope(request, 400, validation_errors(exc)[1])
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,14 +7,20 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from catalogue.limits import excerpt_text
 
-__all__ = ["PROBLEM_STATUS", "install_problem_handlers", "problem_response", "retry_headers", "status_for"]
+__all__ = [
+    "PROBLEM_STATUS", "install_problem_handlers", "limit_problem", "problem_response", "retry_headers", "status_for",
+    "validation_errors",
+]
 
 log = logging.getLogger("genomegate.errors")
+
+MAX_ERRORS = 10  # validation errors listed in one problem document
 
 PROBLEM_STATUS: dict[type[DomainError], int] = {
     InvalidInput: 422,
@@ -44,6 +50,11 @@ def problem_response(status: int, title: str, detail: str, *, instance: str | No
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def limit_problem(status: int, title: str, detail: str, path: str) -> Response:
+    """problem+json for an error found before routing (`catalogue.limits`: body too large, malformed JSON)."""
+    return problem_response(status, title, detail, instance=path)
+
+
 def retry_headers(error: DomainError) -> dict[str, str]:
     """Retry-After for an error that says when asking again will work."""
     retry_after = getattr(error, "retry_after", None)
@@ -57,13 +68,21 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def validation_errors(exc: RequestValidationError, *, keep: int = MAX_ERRORS) -> tuple[list[dict[str, str]], str]:
+    """The first `keep` errors of a validation failure as {field, reason} (the input itself is never echoed, and
+    reasons are cut short), and a one-line detail saying how many more there were."""
+    raw = exc.errors()
+    errors = [{"field": excerpt_text(".".join(str(p) for p in err["loc"] if p != "body"), 120),
+               "reason": excerpt_text(str(err["msg"]), 200)} for err in raw[:keep]]
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+    if len(raw) > keep:
+        detail += f"; and {len(raw) - keep:,} more"
+    return errors, detail
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]}
-        for err in exc.errors()
-    ]
-    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+    errors, detail = validation_errors(exc)
     return problem_response(422, "Invalid input", detail, instance=request.url.path, errors=errors)
 
 

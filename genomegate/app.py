@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,13 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import router as access_router
-from access.release.api import htsget_router, keys_router, release_router
-from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app
+from access.release.api import htsget_error_response, htsget_router, keys_router, release_router
+from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app, error_envelope
 from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
 from catalogue.deps import RuntimeDep
-from catalogue.problems import install_problem_handlers
+from catalogue.limits import BodyLimits, Limits
+from catalogue.problems import install_problem_handlers, limit_problem
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_problem_handlers(app)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
+    app.add_middleware(BodyLimits, limits=_limits(runtime.settings), default=limit_problem,
+                       formats=[(BEACON_PATH, error_envelope), ("/htsget", htsget_error_response)])
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
@@ -63,6 +67,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
     return app
+
+
+def _limits(settings: Settings) -> Limits:
+    uploads = (re.compile(r"/api/access/requests/[^/]+/attachments"), re.compile(r"/requests/[^/]+/attachments"))
+    return Limits(max_body_bytes=settings.max_body_bytes, upload_max_bytes=settings.attachment_max_bytes,
+                  max_json_depth=settings.max_json_depth, upload_paths=uploads)
 
 
 def _add_health(app: FastAPI) -> None:

@@ -23,8 +23,9 @@ from access.release.tickets import FORMATS, Part, parse_query
 from access.release.tokens import is_block_token
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import DomainError
+from catalogue.problems import validation_errors
 
-__all__ = ["htsget_router", "keys_router", "release_router"]
+__all__ = ["htsget_error_response", "htsget_router", "keys_router", "release_router"]
 
 log = logging.getLogger("genomegate.release")
 HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
@@ -33,6 +34,11 @@ HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
 def _htsget_error(status_code: int, name: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status_code == 401 else None
     return JSONResponse({"htsget": {"error": name, "message": message}}, status_code=status_code, headers=headers)
+
+
+def htsget_error_response(status_code: int, title: str, detail: str, path: str) -> Response:
+    """htsget error JSON for an error found before routing (`catalogue.limits`: body too large, malformed JSON)."""
+    return _htsget_error(status_code, "InvalidInput", detail)
 
 
 class HtsgetRoute(APIRoute):
@@ -47,8 +53,7 @@ class HtsgetRoute(APIRoute):
             except DomainError as exc:
                 return _htsget_error(*htsget_error(exc), exc.message)
             except RequestValidationError as exc:
-                detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-                return _htsget_error(400, "InvalidInput", detail)
+                return _htsget_error(400, "InvalidInput", validation_errors(exc)[1])
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return _htsget_error(500, "InternalError", "The server failed; the error was logged.")
