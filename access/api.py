@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -29,11 +29,15 @@ from access.visas import PassportCheck, issue_passport
 from catalogue.database import session_scope
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
+from catalogue.limits import MAX_ID, MAX_OFFSET
 from catalogue.runtime import Runtime
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/access", tags=["access"])
+
+ShortText = Annotated[str | None, Query(max_length=200)]
+Scope = Annotated[str, Query(max_length=20, description="mine, dac or all")]
 
 
 class Decision(BaseModel):
@@ -85,7 +89,7 @@ def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep
 
 
 @router.get("/requests", summary="My requests (scope=mine) or my DACs' queue (scope=dac) (signed-in callers)")
-def list_requests(session: SessionDep, caller: SignedInDep, scope: str = "mine",
+def list_requests(session: SessionDep, caller: SignedInDep, scope: Scope = "mine",
                   state: RequestState | None = None) -> list[RequestPublic]:
     return [requests.request_public(session, r)
             for r in requests.list_requests(session, caller, scope=scope, state=state)]
@@ -196,14 +200,15 @@ def download_attachment(request_id: str, attachment_id: str, session: SessionDep
 # --- entitlements, passports, audit ------------------------------------------------------------------
 
 @router.get("/entitlements", summary="My entitlements (scope=mine) or my DACs' (scope=dac) (signed-in callers)")
-def list_entitlements(session: SessionDep, caller: SignedInDep, scope: str = "mine",
-                      dataset: str | None = None) -> list[EntitlementPublic]:
+def list_entitlements(session: SessionDep, caller: SignedInDep, scope: Scope = "mine",
+                      dataset: ShortText = None) -> list[EntitlementPublic]:
     return [entitlements.entitlement_public(e)
             for e in entitlements.list_entitlements(session, caller, scope=scope, dataset_id=dataset)]
 
 
 @router.post("/entitlements/{entitlement_id}/revoke", summary="Revoke, effective at once (the dataset's DAC; admins)")
-def revoke(entitlement_id: int, data: ReasonIn, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
+def revoke(entitlement_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: ReasonIn, session: SessionDep,
+           caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> EntitlementPublic:
     entitlement = entitlements.revoke_entitlement(session, caller, entitlement_id, data.reason)
     background.add_task(_deliver, runtime)
@@ -225,9 +230,9 @@ def verify_passport(data: PassportIn, request: Request, caller: SignedInDep, run
 
 
 @router.get("/audit", summary="The audit log (admins; DAC members: their DACs' datasets and requests)")
-def audit(session: SessionDep, caller: SignedInDep, dataset: str | None = None, action: str | None = None,
+def audit(session: SessionDep, caller: SignedInDep, dataset: ShortText = None, action: ShortText = None,
           limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEventPublic]:
+          offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[AuditEventPublic]:
     rows = audit_log.list_audit(session, caller, dataset_id=dataset, action=action, limit=limit, offset=offset)
     return [AuditEventPublic.model_validate(r) for r in rows]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
 from catalogue import dcat
 from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
+from catalogue.limits import MAX_ID, MAX_OFFSET
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -96,7 +97,8 @@ def get_dac(dac_id: str, session: SessionDep) -> DacPublic:
 
 
 @router.get("/admin/roles", tags=["admin"], summary="List role grants (admins)")
-def list_roles(session: SessionDep, caller: SignedInDep, subject: str | None = None) -> list[RoleGrantPublic]:
+def list_roles(session: SessionDep, caller: SignedInDep,
+               subject: Annotated[str | None, Query(max_length=320)] = None) -> list[RoleGrantPublic]:
     return [RoleGrantPublic.model_validate(g) for g in roles.list_role_grants(session, caller, subject)]
 
 
@@ -108,20 +110,26 @@ def grant_role(data: RoleGrantCreate, session: SessionDep, caller: SignedInDep) 
 
 @router.delete("/admin/roles/{grant_id}", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT,
                summary="Revoke a role grant (admins)")
-def revoke_role(grant_id: int, session: SessionDep, caller: SignedInDep) -> Response:
+def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, caller: SignedInDep) -> Response:
     roles.revoke_role(session, caller, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- datasets ----------------------------------------------------------------------------------------
 
-def _csv(values: list[str] | None) -> list[str]:
-    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+MAX_TERMS = 50  # values of one search facet (duo, organisation, ...): each adds to the query's expression
+
+
+def _csv(values: list[str] | None, field: str) -> list[str]:
+    terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    if len(terms) > MAX_TERMS:
+        raise InvalidInput(f"{field} has {len(terms):,} values; give at most {MAX_TERMS}", field=field)
+    return terms
 
 
 def _enum_list(enum: Any, values: list[str] | None, field: str) -> list[Any]:
     try:
-        return [enum(v) for v in _csv(values)]
+        return [enum(v) for v in _csv(values, field)]
     except ValueError:
         raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
 
@@ -136,15 +144,15 @@ def search(
     duo: Annotated[list[str] | None, Query(description="DUO CURIE or shorthand; all must apply")] = None,
     organisation: Annotated[list[str] | None, Query()] = None,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DatasetsPublic:
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}", field="limit")
     query = DatasetQuery(
         q=q, assembly=_enum_list(Assembly, assembly, "assembly"),
-        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo),
-        organisation=_csv(organisation), status=_enum_list(DatasetStatus, status_, "status"),
+        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo, "duo"),
+        organisation=_csv(organisation, "organisation"), status=_enum_list(DatasetStatus, status_, "status"),
         limit=limit, offset=offset,
     )
     result = search_datasets(session, caller, query)

@@ -12,12 +12,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
-    "BODY_METHODS", "MAX_OFFSET", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorRenderer", "Limits", "excerpt",
+    "BODY_METHODS", "MAX_ID", "MAX_OFFSET", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorRenderer", "Limits", "excerpt",
     "excerpt_text", "json_depth", "json_problem", "url_problem",
 ]
 
 # The largest offset (skip) of a paged list: deeper pages are refused, not scanned row by row.
 MAX_OFFSET = 1_000_000
+# The largest integer id: what the database's BIGINT holds.
+MAX_ID = 2**63 - 1
 # Room a multipart upload's boundaries and part headers take beyond the file itself.
 UPLOAD_OVERHEAD = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
