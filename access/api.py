@@ -30,11 +30,13 @@ from catalogue.database import session_scope
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
 from catalogue.limits import MAX_ID, MAX_OFFSET
+from catalogue.problems import problems
 from catalogue.runtime import Runtime
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/access", tags=["access"])
+# Every route here decides who may call it (the applicant, the DAC, admins): 403 for anyone else.
+router = APIRouter(prefix="/api/access", tags=["access"], responses=problems(403))
 
 ShortText = Annotated[str | None, Query(max_length=200)]
 Scope = Annotated[str, Query(max_length=20, description="mine, dac or all")]
@@ -83,7 +85,8 @@ def _deliver(runtime: Runtime) -> None:
 
 # --- requests -----------------------------------------------------------------------------------------
 
-@router.post("/requests", status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
+@router.post("/requests", responses=problems(404, 409),
+             status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
 def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, requests.create_request(session, caller, data))
 
@@ -100,7 +103,8 @@ def get_request(request_id: str, session: SessionDep, caller: SignedInDep) -> Re
     return requests.request_public(session, requests.get_request(session, caller, request_id))
 
 
-@router.patch("/requests/{request_id}", summary="Edit a draft/returned request, accept agreements (the applicant)")
+@router.patch("/requests/{request_id}", responses=problems(409),
+              summary="Edit a draft/returned request, accept agreements (the applicant)")
 def update_request(request_id: str, data: RequestUpdate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, requests.update_request(session, caller, request_id, data))
 
@@ -111,7 +115,7 @@ def duo_check(request_id: str, session: SessionDep, caller: SignedInDep) -> dict
     return requests.preview_use(session, caller, request_id)
 
 
-@router.post("/requests/{request_id}/submit", summary="Submit to the DAC (the applicant)")
+@router.post("/requests/{request_id}/submit", responses=problems(409), summary="Submit to the DAC (the applicant)")
 def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> RequestPublic:
     request = review.submit_request(session, caller, request_id)
@@ -119,12 +123,13 @@ def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: R
     return requests.request_public(session, request)
 
 
-@router.post("/requests/{request_id}/withdraw", summary="Withdraw before a decision (the applicant)")
+@router.post("/requests/{request_id}/withdraw", responses=problems(409),
+             summary="Withdraw before a decision (the applicant)")
 def withdraw(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.withdraw_request(session, caller, request_id))
 
 
-@router.post("/requests/{request_id}/decision",
+@router.post("/requests/{request_id}/decision", responses=problems(409),
              summary="Approve, reject or return (members of the request's DAC who are not applicants in it)")
 def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> RequestPublic:
@@ -134,7 +139,7 @@ def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedI
     return requests.request_public(session, request)
 
 
-@router.post("/requests/{request_id}/comments", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/comments", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Comment (applicants; DAC members, also internally)")
 def comment(request_id: str, data: CommentIn, session: SessionDep, caller: SignedInDep) -> RequestEventPublic:
     event = review.comment(session, caller, request_id, data.message, internal=data.internal)
@@ -146,7 +151,7 @@ def events(request_id: str, session: SessionDep, caller: SignedInDep) -> list[Re
     return [RequestEventPublic.model_validate(e) for e in review.history(session, caller, request_id)]
 
 
-@router.post("/requests/{request_id}/votes", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/votes", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Vote in the current round (DAC members who are not applicants in it)")
 def vote(request_id: str, data: VoteIn, session: SessionDep, caller: SignedInDep) -> VotePublic:
     return VotePublic.model_validate(review.vote(session, caller, request_id, data.choice, data.reason))
@@ -157,18 +162,19 @@ def list_votes(request_id: str, session: SessionDep, caller: SignedInDep) -> lis
     return [VotePublic.model_validate(v) for v in review.votes(session, caller, request_id)]
 
 
-@router.post("/requests/{request_id}/close", summary="Close for good, revoking its entitlements (its DAC; admins)")
+@router.post("/requests/{request_id}/close", responses=problems(409),
+             summary="Close for good, revoking its entitlements (its DAC; admins)")
 def close(request_id: str, data: ReasonIn, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.close_request(session, caller, request_id, data.reason))
 
 
-@router.post("/requests/{request_id}/renew", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/renew", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="A pre-filled renewal of an approved request, as a draft (the applicant)")
 def renew(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.renew_request(session, caller, request_id))
 
 
-@router.post("/requests/{request_id}/attachments", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/attachments", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Attach a document: the body is the file, its Content-Type one of PDF, PNG, JPEG, text "
                      "(the applicant)")
 async def attach(request_id: str, request: Request, session: SessionDep, caller: SignedInDep,
@@ -206,7 +212,8 @@ def list_entitlements(session: SessionDep, caller: SignedInDep, scope: Scope = "
             for e in entitlements.list_entitlements(session, caller, scope=scope, dataset_id=dataset)]
 
 
-@router.post("/entitlements/{entitlement_id}/revoke", summary="Revoke, effective at once (the dataset's DAC; admins)")
+@router.post("/entitlements/{entitlement_id}/revoke", responses=problems(409),
+             summary="Revoke, effective at once (the dataset's DAC; admins)")
 def revoke(entitlement_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: ReasonIn, session: SessionDep,
            caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> EntitlementPublic:

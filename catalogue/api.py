@@ -28,6 +28,7 @@ from catalogue.models import (
     SamplePublic,
     SecurityLevel,
 )
+from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
 from catalogue.services.search import DatasetQuery, search_datasets
@@ -69,7 +70,7 @@ def list_organisations(session: SessionDep) -> list[OrganisationPublic]:
     return [OrganisationPublic.model_validate(o) for o in registry.list_organisations(session)]
 
 
-@router.post("/organisations", tags=["registry"], status_code=status.HTTP_201_CREATED,
+@router.post("/organisations", tags=["registry"], responses=problems(403, 409), status_code=status.HTTP_201_CREATED,
              summary="Register an organisation (admins)")
 def create_organisation(data: OrganisationCreate, session: SessionDep, caller: SignedInDep) -> OrganisationPublic:
     return OrganisationPublic.model_validate(registry.create_organisation(session, caller, data))
@@ -85,7 +86,7 @@ def list_dacs(session: SessionDep) -> list[DacPublic]:
     return [DacPublic.model_validate(d) for d in registry.list_dacs(session)]
 
 
-@router.post("/dacs", tags=["registry"], status_code=status.HTTP_201_CREATED,
+@router.post("/dacs", tags=["registry"], responses=problems(403, 409), status_code=status.HTTP_201_CREATED,
              summary="Register a data access committee (admins)")
 def create_dac(data: DacCreate, session: SessionDep, caller: SignedInDep) -> DacPublic:
     return DacPublic.model_validate(registry.create_dac(session, caller, data))
@@ -96,19 +97,20 @@ def get_dac(dac_id: str, session: SessionDep) -> DacPublic:
     return DacPublic.model_validate(registry.get_dac(session, dac_id))
 
 
-@router.get("/admin/roles", tags=["admin"], summary="List role grants (admins)")
+@router.get("/admin/roles", tags=["admin"], responses=problems(403), summary="List role grants (admins)")
 def list_roles(session: SessionDep, caller: SignedInDep,
                subject: Annotated[str | None, Query(max_length=320)] = None) -> list[RoleGrantPublic]:
     return [RoleGrantPublic.model_validate(g) for g in roles.list_role_grants(session, caller, subject)]
 
 
-@router.post("/admin/roles", tags=["admin"], status_code=status.HTTP_201_CREATED,
+@router.post("/admin/roles", tags=["admin"], responses=problems(403, 404, 409), status_code=status.HTTP_201_CREATED,
              summary="Grant a role: admin, steward of an organisation, member of a DAC (admins)")
 def grant_role(data: RoleGrantCreate, session: SessionDep, caller: SignedInDep) -> RoleGrantPublic:
     return RoleGrantPublic.model_validate(roles.grant_role(session, caller, data))
 
 
-@router.delete("/admin/roles/{grant_id}", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/admin/roles/{grant_id}", tags=["admin"], responses=problems(403),
+               status_code=status.HTTP_204_NO_CONTENT,
                summary="Revoke a role grant (admins)")
 def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, caller: SignedInDep) -> Response:
     roles.revoke_role(session, caller, grant_id)
@@ -161,7 +163,7 @@ def search(
     return DatasetsPublic(data=data, count=result.count, limit=limit, offset=offset, facets=result.facets)
 
 
-@router.post("/datasets", tags=["datasets"], status_code=status.HTTP_201_CREATED,
+@router.post("/datasets", tags=["datasets"], responses=problems(403, 404, 409), status_code=status.HTTP_201_CREATED,
              summary="Register a draft dataset (stewards of the organisation; admins)")
 def create_dataset(data: DatasetCreate, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
@@ -176,28 +178,31 @@ def get_dataset(dataset_id: str, session: SessionDep, caller: CallerDep, setting
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.patch("/datasets/{dataset_id}", tags=["datasets"], summary="Change metadata (stewards; admins)")
+@router.patch("/datasets/{dataset_id}", tags=["datasets"], responses=problems(403, 409),
+              summary="Change metadata (stewards; admins)")
 def update_dataset(dataset_id: str, data: DatasetUpdate, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
     dataset = ds.update_dataset(session, caller, dataset_id, data)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.post("/datasets/{dataset_id}/publish", tags=["datasets"], summary="Publish a draft (stewards; admins)")
+@router.post("/datasets/{dataset_id}/publish", tags=["datasets"], responses=problems(403, 409),
+             summary="Publish a draft (stewards; admins)")
 def publish_dataset(dataset_id: str, session: SessionDep, caller: SignedInDep,
                     settings: SettingsDep) -> DatasetPublic:
     dataset = ds.publish_dataset(session, caller, dataset_id)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.post("/datasets/{dataset_id}/retire", tags=["datasets"], summary="Retire a dataset (stewards; admins)")
+@router.post("/datasets/{dataset_id}/retire", tags=["datasets"], responses=problems(403, 409),
+             summary="Retire a dataset (stewards; admins)")
 def retire_dataset(dataset_id: str, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
     dataset = ds.retire_dataset(session, caller, dataset_id)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.get("/datasets/{dataset_id}/samples", tags=["datasets"],
+@router.get("/datasets/{dataset_id}/samples", tags=["datasets"],responses=problems(403),
             summary="Sample metadata of a dataset (stewards of its organisation; admins)")
 def dataset_samples(dataset_id: str, session: SessionDep, caller: SignedInDep) -> list[SamplePublic]:
     return [SamplePublic.model_validate(s) for s in ds.dataset_samples(session, caller, dataset_id)]

@@ -12,14 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import router as access_router
-from access.release.api import htsget_error_response, htsget_router, keys_router, release_router
+from access.release.api import HTSGET_ERRORS, htsget_error_response, htsget_router, keys_router, release_router
 from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app, error_envelope
 from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
-from catalogue.deps import RuntimeDep
+from catalogue.deps import RuntimeDep, get_caller
 from catalogue.limits import BodyLimits, Limits
-from catalogue.problems import install_problem_handlers, limit_problem
+from catalogue.problems import document_errors, install_problem_handlers, limit_problem, problems
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
@@ -56,16 +56,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
-    app.include_router(wellknown_router)
-    app.include_router(catalogue_router)
-    app.include_router(ingest_router)
-    app.include_router(access_router)
-    app.include_router(keys_router)
-    app.include_router(release_router)
-    app.include_router(htsget_router)
-    app.include_router(privacy_router)
+    routers = [wellknown_router, catalogue_router, ingest_router, access_router, keys_router, release_router,
+               htsget_router, privacy_router]
+    for router in routers:
+        # the privacy operators' view is for admins (its router is another area's: its 403 is documented here)
+        app.include_router(router, responses=problems(403) if router is privacy_router else None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
+    document_errors(app, formats=[("/htsget", HTSGET_ERRORS)], authenticated=[get_caller], routers=routers)
     return app
 
 

@@ -293,3 +293,15 @@ def test_a_huge_declared_body_is_answered_before_it_is_sent_and_health_stays_pro
             feeder.join(timeout=5)
             declared.close()
             chunked.close()
+
+
+@pytest.mark.parametrize("field", ["security", "title", "keywords", "count_threshold"])
+def test_a_patch_that_nulls_a_required_field_is_refused_naming_it(client: TestClient, world: dict[str, Any],
+                                                                  auth: Auth, field: str) -> None:
+    """Found by the fuzz: `{"security": null}` was a 500 (and a null title a NOT NULL violation)."""
+    response = client.patch(f"/api/datasets/{world['dataset']}", json={field: None},
+                            headers=auth("steward@example.org"))
+    assert problem(response, 422)["errors"][0]["field"] == field
+    cleared = client.patch(f"/api/datasets/{world['dataset']}", json={"contact_email": None},
+                           headers=auth("steward@example.org"))
+    assert cleared.status_code == 200, cleared.text
