@@ -18,8 +18,8 @@ __all__ = [
 
 # The largest offset (skip) of a paged list: deeper pages are refused, not scanned row by row.
 MAX_OFFSET = 1_000_000
-# The largest integer id: what the database's BIGINT holds.
-MAX_ID = 2**63 - 1
+# The largest integer id: what an INTEGER primary key holds (PostgreSQL's is 32-bit; SQLite's would take 2**63 - 1).
+MAX_ID = 2**31 - 1
 # Room a multipart upload's boundaries and part headers take beyond the file itself.
 UPLOAD_OVERHEAD = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

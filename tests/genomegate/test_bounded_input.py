@@ -232,14 +232,19 @@ def test_a_validation_error_lists_ten_errors_and_quotes_no_input(client: TestCli
     assert "input" not in json.dumps(document["errors"])
 
 
-@pytest.mark.parametrize(("method", "path", "who", "field"), [
-    ("POST", f"/api/access/entitlements/{TOO_BIG}/revoke", "admin@example.org", "path.entitlement_id"),
-    ("DELETE", f"/api/admin/roles/{TOO_BIG}", "admin@example.org", "path.grant_id"),
+@pytest.mark.parametrize("too_big", [TOO_BIG, 2**31])  # past BIGINT; past INTEGER, the id columns' type
+@pytest.mark.parametrize(("method", "path", "field"), [
+    ("POST", "/api/access/entitlements/{}/revoke", "path.entitlement_id"),
+    ("DELETE", "/api/admin/roles/{}", "path.grant_id"),
 ])
-def test_a_path_id_past_bigint_is_refused_naming_it(client: TestClient, world: dict[str, Any], auth: Auth,
-                                                    method: str, path: str, who: str, field: str) -> None:
-    response = client.request(method, path, headers=auth(who), json={"reason": "misuse"})
+def test_a_path_id_past_the_id_column_is_refused_naming_it(client: TestClient, world: dict[str, Any], auth: Auth,
+                                                           method: str, path: str, field: str, too_big: int) -> None:
+    response = client.request(method, path.format(too_big), headers=auth("admin@example.org"),
+                              json={"reason": "misuse"})
     assert problem(response, 422)["errors"][0]["field"] == field
+    largest = client.request(method, path.format(2**31 - 1), headers=auth("admin@example.org"),
+                             json={"reason": "misuse"})
+    assert problem(largest, 404)
 
 
 def test_htsget_refuses_too_many_regions(client: TestClient, world: dict[str, Any], auth: Auth) -> None:
