@@ -9,7 +9,7 @@ from typing import Any
 from beacon.errors import InvalidParameter
 from beacon.granularity import Granularity
 from beacon.models import INCLUDE_VALUES, BeaconRequest, Filter
-from catalogue.limits import MAX_OFFSET, excerpt
+from catalogue.limits import MAX_OFFSET, excerpt, excerpt_text
 
 __all__ = ["DEFAULT_LIMIT", "MAX_FILTERS", "MAX_ITEMS", "MAX_TEXT", "from_body", "from_query"]
 
@@ -81,9 +81,9 @@ def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in raw.items():
         name = _canonical(key)
         if name is None:
-            raise InvalidParameter(excerpt(key, 40), "is not a request parameter of this Beacon")
+            raise InvalidParameter(excerpt_text(key, 40), "is not a request parameter of this Beacon")
         if name in params:
-            raise InvalidParameter(excerpt(key, 40), "is given twice (under two spellings)")
+            raise InvalidParameter(excerpt_text(key, 40), "is given twice (under two spellings)")
         if name in _LISTS:
             items = _split(value, name)
             if not items:
@@ -232,11 +232,11 @@ def _flatten(raw: Any) -> dict[str, Any]:
         if isinstance(value, dict) and _canonical(key) is None:
             for inner, inner_value in value.items():
                 if inner in flat:
-                    raise InvalidParameter(excerpt(inner, 40), "is given twice")
+                    raise InvalidParameter(excerpt_text(inner, 40), "is given twice")
                 flat[inner] = inner_value
         else:
             if key in flat:
-                raise InvalidParameter(excerpt(key, 40), "is given twice")
+                raise InvalidParameter(excerpt_text(key, 40), "is given twice")
             flat[key] = value
     return flat
 
