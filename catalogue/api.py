@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from catalogue import dcat
 from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
-from catalogue.limits import MAX_ID, MAX_OFFSET
+from catalogue.limits import MAX_ID, MAX_OFFSET, MAX_TERMS
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -118,9 +118,6 @@ def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: Sessio
 
 
 # --- datasets ----------------------------------------------------------------------------------------
-
-MAX_TERMS = 50  # values of one search facet (duo, organisation, ...): each adds to the query's expression
-
 
 def _csv(values: list[str] | None, field: str) -> list[str]:
     terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]

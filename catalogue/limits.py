@@ -12,12 +12,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
-    "BODY_METHODS", "MAX_ID", "MAX_OFFSET", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorRenderer", "Limits", "excerpt",
-    "excerpt_text", "json_depth", "json_problem", "url_problem",
+    "BODY_METHODS", "MAX_ID", "MAX_OFFSET", "MAX_TERMS", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorRenderer", "Limits",
+    "excerpt", "excerpt_text", "json_depth", "json_problem", "url_problem",
 ]
 
 # The largest offset (skip) of a paged list: deeper pages are refused, not scanned row by row.
 MAX_OFFSET = 1_000_000
+# Values of one search facet (duo, organisation, ...): each adds to the query's expression, which SQLite bounds.
+MAX_TERMS = 50
 # The largest integer id: what an INTEGER primary key holds (PostgreSQL's is 32-bit; SQLite's would take 2**63 - 1).
 MAX_ID = 2**31 - 1
 # Room a multipart upload's boundaries and part headers take beyond the file itself.

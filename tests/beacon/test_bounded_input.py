@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -17,7 +17,7 @@ B = "/beacon/v2"
 PAST_BIGINT = 2**63
 
 
-def _refused(response: httpx.Response, parameter: str) -> None:
+def _refused(response: httpx2.Response, parameter: str) -> None:
     assert response.status_code == 400, response.text[:300]
     error = response.json()["error"]
     assert error["errorCode"] == 400 and error["errorMessage"].startswith(f"{parameter}:")
@@ -40,7 +40,7 @@ def test_a_skip_past_the_limit_on_real_data_is_refused(client: TestClient, sessi
 @pytest.mark.parametrize("parameter", ["start", "end", "variantMinLength"])
 def test_a_position_past_bigint_on_real_data_is_refused(client: TestClient, datasets: Datasets,
                                                         parameter: str) -> None:
-    query = {"referenceName": "1", "start": 0, "end": 100, parameter: PAST_BIGINT}
+    query: dict[str, str | int] = {"referenceName": "1", "start": 0, "end": 100, parameter: PAST_BIGINT}
     if parameter == "variantMinLength":
         query["variantType"] = "DEL"
     _refused(client.get(f"{B}/g_variants", params=query), parameter)

@@ -92,7 +92,7 @@ _GETS = st.one_of(
 @given(request=_GETS)
 def _beacon_get(client: TestClient, auth: Auth, request: tuple[str, list[tuple[str, str]], str]) -> None:
     path, pairs, caller = request
-    response = client.get(path, params=pairs, headers=_headers(auth, caller))
+    response = client.get(path, params=tuple(pairs), headers=_headers(auth, caller))
     assert response.status_code < 500, response.text[:300]
     assert "meta" in response.json()
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ def _deep(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+def problem(response: httpx2.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
@@ -39,7 +40,7 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def beacon_error(response: httpx.Response, status: int) -> str:
+def beacon_error(response: httpx2.Response, status: int) -> str:
     assert response.status_code == status, response.text[:500]
     body = response.json()
     assert set(body) == {"meta", "error"} and body["error"]["errorCode"] == status
@@ -47,7 +48,7 @@ def beacon_error(response: httpx.Response, status: int) -> str:
     return str(body["error"]["errorMessage"])
 
 
-def htsget_error(response: httpx.Response, status: int, name: str = "InvalidInput") -> str:
+def htsget_error(response: httpx2.Response, status: int, name: str = "InvalidInput") -> str:
     assert response.status_code == status, response.text[:500]
     error = response.json()["htsget"]
     assert error["error"] == name
@@ -55,11 +56,11 @@ def htsget_error(response: httpx.Response, status: int, name: str = "InvalidInpu
 
 
 # Routes of each error format: (path, checker of a 4xx answer that returns its message)
-def _problem_message(response: httpx.Response, status: int) -> str:
+def _problem_message(response: httpx2.Response, status: int) -> str:
     return str(problem(response, status)["detail"])
 
 
-FORMATS: list[tuple[str, Callable[[httpx.Response, int], str]]] = [
+FORMATS: list[tuple[str, Callable[[httpx2.Response, int], str]]] = [
     ("/api/datasets", _problem_message),
     ("/api/access/requests", _problem_message),
     ("/beacon/v2/g_variants", beacon_error),
@@ -83,7 +84,7 @@ def world(session: Session) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("path", "check"), FORMATS)
 def test_a_body_over_the_limit_is_refused_from_content_length_in_the_routes_format(
-        client: TestClient, path: str, check: Callable[[httpx.Response, int], str]) -> None:
+        client: TestClient, path: str, check: Callable[[httpx2.Response, int], str]) -> None:
     body = b'{"filler": "' + b"x" * (2 * MiB) + b'"}'
     message = check(client.post(path, content=body, headers={"Content-Type": "application/json"}), 413)
     assert "at most 1,048,576 bytes" in message and f"{len(body):,}" in message
@@ -92,7 +93,7 @@ def test_a_body_over_the_limit_is_refused_from_content_length_in_the_routes_form
 
 @pytest.mark.parametrize(("path", "check"), FORMATS)
 def test_a_chunked_body_is_refused_once_it_passes_the_limit(
-        client: TestClient, path: str, check: Callable[[httpx.Response, int], str]) -> None:
+        client: TestClient, path: str, check: Callable[[httpx2.Response, int], str]) -> None:
     sent: list[int] = []
 
     def chunks() -> Iterator[bytes]:
@@ -125,7 +126,7 @@ def test_an_attachment_has_its_own_limit_and_the_api_limit_does_not_apply_to_it(
 
 @pytest.mark.parametrize(("path", "check"), FORMATS)
 def test_json_nested_1000_deep_is_refused_before_it_is_parsed(
-        client: TestClient, path: str, check: Callable[[httpx.Response, int], str], auth: Auth) -> None:
+        client: TestClient, path: str, check: Callable[[httpx2.Response, int], str], auth: Auth) -> None:
     body = b'{"query": {"filters": ' + _deep(1000) + b"}}"
     response = client.post(path, content=body, headers={**auth("r@example.org"), "Content-Type": "application/json"})
     assert "nested more than 32 levels deep" in check(response, 400)
@@ -139,7 +140,7 @@ def test_json_nested_to_the_limit_is_parsed(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("path", "check"), FORMATS)
 def test_a_body_that_is_not_utf8_is_refused(
-        client: TestClient, path: str, check: Callable[[httpx.Response, int], str], auth: Auth) -> None:
+        client: TestClient, path: str, check: Callable[[httpx2.Response, int], str], auth: Auth) -> None:
     body = '{"format": "VCF", "referenceName": "chré"}'.encode("latin-1")
     response = client.post(path, content=body, headers={**auth("r@example.org"), "Content-Type": "application/json"})
     assert "not UTF-8" in check(response, 400)
@@ -164,9 +165,9 @@ def test_a_surrogate_pair_is_a_character_and_passes(client: TestClient, world: d
 @pytest.mark.parametrize("path", ["cohort\x00.vcf", "cohort\ud800.vcf"])
 def test_an_ingestion_refuses_paths_no_file_system_can_hold(path: str) -> None:
     with pytest.raises(ValidationError, match="files.0"):
-        IngestionCreate(files=[path])
+        IngestionCreate.model_validate({"files": [path]})
     with pytest.raises(ValidationError, match="samples"):
-        IngestionCreate(files=["a.vcf"], samples=path)
+        IngestionCreate.model_validate({"files": ["a.vcf"], "samples": path})
 
 
 @pytest.mark.parametrize(("url", "check"), [
@@ -175,7 +176,7 @@ def test_an_ingestion_refuses_paths_no_file_system_can_hold(path: str) -> None:
     ("/beacon/v2/g_variants?referenceName=1%00&start=5", beacon_error),
     ("/htsget/variants/GGD%00", htsget_error),
 ])
-def test_a_nul_in_the_url_is_refused(client: TestClient, url: str, check: Callable[[httpx.Response, int], str]
+def test_a_nul_in_the_url_is_refused(client: TestClient, url: str, check: Callable[[httpx2.Response, int], str]
                                      ) -> None:
     assert "NUL" in check(client.get(url), 400)
 
