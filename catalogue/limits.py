@@ -176,6 +176,8 @@ class BodyLimits:
             await self.app(scope, receive, send)  # the server holds the body to its Content-Length
             return
         body, rest = await _read(receive, limit)
+        if rest:  # the client left before its body ended: nobody to answer
+            return
         if body is None:
             await self._too_large(path, None, limit)(scope, receive, send)
             return
@@ -193,7 +195,7 @@ class BodyLimits:
 
 
 async def _read(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
-    """The whole body, or None as soon as it passes `limit`; and any message after it (a disconnect)."""
+    """The whole body, or None as soon as it passes `limit`; and the message that cut it short (a disconnect)."""
     chunks: list[bytes] = []
     size = 0
     while True:
