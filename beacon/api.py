@@ -50,14 +50,28 @@ ERROR_STATUS: dict[type[DomainError], int] = {
 
 router = APIRouter()
 
+# The Beacon error envelope, for the sub-app's OpenAPI documentation.
+BEACON_ERRORS = ErrorFormat({
+    "title": "BeaconErrorResponse", "type": "object", "required": ["meta", "error"],
+    "properties": {"meta": {"type": "object"}, "error": {
+        "type": "object", "required": ["errorCode"],
+        "properties": {"errorCode": {"type": "integer"}, "errorMessage": {"type": "string"}}}},
+}, validation_status=None)
 
-def _get_and_post(path: str, *, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+
+# Variant queries read the caller themselves (a bad token: 401) and spend privacy budgets (refused: 403, 429).
+_QUERY_ERRORS = BEACON_ERRORS.responses(401, 403, 429)
+
+
+def _get_and_post(path: str, *, summary: str, responses: dict[int | str, dict[str, Any]] | None = None
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Route GET and POST of `path` to one endpoint as two operations (`api_route` with both methods would give
     them one operationId, which OpenAPI forbids)."""
 
     def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-        router.get(path, summary=summary)(endpoint)
-        return router.post(path, summary=summary, operation_id=f"{endpoint.__name__}_post")(endpoint)
+        router.get(path, summary=summary, responses=responses)(endpoint)
+        return router.post(path, summary=summary, responses=responses,
+                           operation_id=f"{endpoint.__name__}_post")(endpoint)
 
     return register
 
@@ -179,20 +193,21 @@ class VariantQueries:
 
 
 @_get_and_post("/g_variants", summary="Query genomic variations (anyone; "
-               "granularity by dataset security and the caller's rights)")
+               "granularity by dataset security and the caller's rights)", responses=_QUERY_ERRORS)
 async def g_variants(request: Request) -> Response:
     queries: VariantQueries = request.app.state.queries
     return await queries.respond(request)
 
 
 @_get_and_post("/datasets/{dataset_id}/g_variants",
-               summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
+               summary="Query one dataset's genomic variations (anyone, at the caller's granularity)",
+               responses=_QUERY_ERRORS)
 async def dataset_g_variants(dataset_id: str, request: Request) -> Response:
     queries: VariantQueries = request.app.state.queries
     return await queries.respond(request, dataset_id)
 
 
-@_get_and_post("/g_variants/{variant_id}", summary="One variant by id (anyone)")
+@_get_and_post("/g_variants/{variant_id}", summary="One variant by id (anyone)", responses=_QUERY_ERRORS)
 async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                     settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
@@ -203,7 +218,7 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
 
 
 @_get_and_post("/g_variants/{variant_id}/individuals",
-               summary="Individuals carrying a variant (records for entitled callers)")
+               summary="Individuals carrying a variant (records for entitled callers)", responses=_QUERY_ERRORS)
 async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                                 settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
@@ -234,7 +249,8 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
 
 
 @_get_and_post("/individuals/{individual_id}/g_variants",
-               summary="Variants an individual carries in a region (record-level rights to its dataset)")
+               summary="Variants an individual carries in a region (record-level rights to its dataset)",
+               responses=_QUERY_ERRORS)
 async def individual_g_variants(individual_id: str, request: Request, call: QueryCallDep) -> Any:
     parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
@@ -264,15 +280,6 @@ def _status(error: DomainError) -> int:
 def _envelope(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> BeaconJSON:
     parsed = getattr(request.state, "beacon_request", None)
     return BeaconJSON(error_response(status, message, parsed), status_code=status, headers=headers)
-
-
-# The Beacon error envelope, for the sub-app's OpenAPI documentation.
-BEACON_ERRORS = ErrorFormat({
-    "title": "BeaconErrorResponse", "type": "object", "required": ["meta", "error"],
-    "properties": {"meta": {"type": "object"}, "error": {
-        "type": "object", "required": ["errorCode"],
-        "properties": {"errorCode": {"type": "integer"}, "errorMessage": {"type": "string"}}}},
-}, validation_status=None)
 
 
 def error_envelope(status: int, title: str, detail: str, path: str) -> Response:

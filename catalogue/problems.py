@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
-from catalogue.limits import excerpt_text
+from catalogue.limits import BODY_METHODS, excerpt_text
 
 __all__ = [
     "PROBLEM_JSON", "PROBLEM_SCHEMA", "PROBLEM_STATUS", "PROBLEM", "ErrorFormat", "document_errors",
@@ -79,10 +79,11 @@ def document_errors(app: FastAPI, default: ErrorFormat = PROBLEM, formats: Seque
                     authenticated: Collection[Callable[..., Any]] = (), routers: Sequence[APIRouter] = ()) -> None:
     """Every operation of `app`'s OpenAPI documents the errors any route can give, in the format of the routes
     under its path (the first of `formats` whose prefix it starts with, else `default`): 400 (a URL or JSON body
-    refused at the door, `catalogue.limits`), 413 when it takes a body, 404 when its path names something, 401 when it
-    depends on one of the `authenticated` dependencies (which refuse a bad token), and failed validation in place
-    of FastAPI's own validation error schema (which this service never sends). The routes of the app and of
-    `routers` (those included in it, without a prefix) are looked at for their dependencies."""
+    refused at the door, `catalogue.limits`), 413 for the methods whose body the door bounds, 404 when its path
+    names something, 401 when it depends on one of the `authenticated` dependencies (which refuse a bad token),
+    and failed validation in place of FastAPI's own validation error schema (which this service never sends).
+    The routes of the app and of `routers` (those included in it, without a prefix) are looked at for their
+    dependencies."""
     build = app.openapi
     routes = {(route.path_format, method.lower()): route
               for route in [*app.routes, *(r for router in routers for r in router.routes)]
@@ -97,7 +98,7 @@ def document_errors(app: FastAPI, default: ErrorFormat = PROBLEM, formats: Seque
             for method, operation in path_item.items():
                 answers = operation.setdefault("responses", {})
                 validated = answers.pop("422", None) is not None
-                statuses = [400, *([413] if "requestBody" in operation else [])]
+                statuses = [400, *([413] if method.upper() in BODY_METHODS else [])]
                 if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                     statuses.append(404)  # nothing has that id (or the caller may not know it exists)
                 route = routes.get((path, method))

@@ -12,9 +12,10 @@ from catalogue.models import Role, RoleGrant
 from catalogue.runtime import Runtime
 from tests.factories import grant, make_dac, make_dataset, make_entitlement, make_organisation
 
-# Callers, each a subject with its roles in the seeded world (None: anonymous).
+# Callers, each a subject with its roles in the seeded world (None: anonymous; "forged": a token no issuer signed).
 CALLERS: dict[str, str | None] = {
     "anonymous": None,
+    "forged": None,
     "researcher": "researcher@example.org",
     "dac_member": "dac@example.org",
     "steward": "steward@example.org",
@@ -52,6 +53,8 @@ def headers_for(runtime: Runtime) -> Callable[[str], dict[str, str]]:
     issuer = runtime.issuer
 
     def headers(caller: str) -> dict[str, str]:
+        if caller == "forged":
+            return {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9."}
         subject = CALLERS[caller]
         return {"Authorization": f"Bearer {issuer.issue(subject)}"} if subject else {}
 

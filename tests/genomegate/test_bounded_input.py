@@ -311,3 +311,25 @@ def test_a_patch_that_nulls_a_required_field_is_refused_naming_it(client: TestCl
     cleared = client.patch(f"/api/datasets/{world['dataset']}", json={"contact_email": None},
                            headers=auth("steward@example.org"))
     assert cleared.status_code == 200, cleared.text
+
+
+def test_the_openapi_documents_each_error_in_its_routes_format(client: TestClient) -> None:
+    """What the door and the handlers send is what the OpenAPI says, per route family (the fuzz checks responses
+    against it)."""
+    document = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    operations = {(method.upper(), path): op for path, item in document["paths"].items() for method, op in item.items()}
+    for (method, path), operation in operations.items():
+        responses = operation["responses"]
+        assert "400" in responses and ("413" in responses) == (method in ("POST", "PUT", "PATCH", "DELETE")), path
+        media = "application/json" if path.startswith("/htsget") else "application/problem+json"
+        assert media in responses["400"]["content"], (method, path)
+        if path.startswith("/htsget"):
+            assert "422" not in responses  # htsget answers failed validation with 400 InvalidInput
+    assert "401" in operations[("GET", "/api/me")]["responses"]
+    assert "401" not in operations[("GET", "/api/organisations")]["responses"]  # it never reads the caller
+    assert "404" in operations[("GET", "/api/datasets/{dataset_id}")]["responses"]
+    assert {"403", "409"} <= set(operations[("POST", "/api/datasets/{dataset_id}/publish")]["responses"])
+    beacon = client.get("/beacon/v2/openapi.json").json()["paths"]
+    assert {"400", "401", "403", "413", "429"} <= set(beacon["/g_variants"]["post"]["responses"])
+    assert beacon["/g_variants"]["post"]["operationId"] != beacon["/g_variants"]["get"]["operationId"]
