@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -30,13 +30,19 @@ from access.visas import PassportCheck, issue_passport
 from catalogue.database import session_scope
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
+from catalogue.limits import MAX_ID, MAX_OFFSET
+from catalogue.problems import problems
 from catalogue.runtime import Runtime
 
 __all__ = ["audit_wellknown_router", "router"]
 
-router = APIRouter(prefix="/api/access", tags=["access"])
+# Every route here decides who may call it (the applicant, the DAC, admins): 403 for anyone else.
+router = APIRouter(prefix="/api/access", tags=["access"], responses=problems(403))
 audit_wellknown_router = APIRouter(prefix="/.well-known/genomegate", tags=["audit"])
 _SIZE = Query(ge=1, le=2**31, description="a tree size: the number of lines, from the first")
+
+ShortText = Annotated[str | None, Query(max_length=200)]
+Scope = Annotated[str, Query(max_length=20, description="mine, dac or all")]
 
 
 class Decision(BaseModel):
@@ -93,13 +99,14 @@ def _deliver(runtime: Runtime) -> None:
 
 # --- requests -----------------------------------------------------------------------------------------
 
-@router.post("/requests", status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
+@router.post("/requests", responses=problems(404, 409),
+             status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
 def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, requests.create_request(session, caller, data))
 
 
 @router.get("/requests", summary="My requests (scope=mine) or my DACs' queue (scope=dac) (signed-in callers)")
-def list_requests(session: SessionDep, caller: SignedInDep, scope: str = "mine",
+def list_requests(session: SessionDep, caller: SignedInDep, scope: Scope = "mine",
                   state: RequestState | None = None) -> list[RequestPublic]:
     return [requests.request_public(session, r)
             for r in requests.list_requests(session, caller, scope=scope, state=state)]
@@ -110,7 +117,8 @@ def get_request(request_id: str, session: SessionDep, caller: SignedInDep) -> Re
     return requests.request_public(session, requests.get_request(session, caller, request_id))
 
 
-@router.patch("/requests/{request_id}", summary="Edit a draft/returned request, accept agreements (the applicant)")
+@router.patch("/requests/{request_id}", responses=problems(409),
+              summary="Edit a draft/returned request, accept agreements (the applicant)")
 def update_request(request_id: str, data: RequestUpdate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, requests.update_request(session, caller, request_id, data))
 
@@ -121,7 +129,7 @@ def duo_check(request_id: str, session: SessionDep, caller: SignedInDep) -> dict
     return requests.preview_use(session, caller, request_id)
 
 
-@router.post("/requests/{request_id}/submit", summary="Submit to the DAC (the applicant)")
+@router.post("/requests/{request_id}/submit", responses=problems(409), summary="Submit to the DAC (the applicant)")
 def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> RequestPublic:
     request = review.submit_request(session, caller, request_id)
@@ -129,12 +137,13 @@ def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: R
     return requests.request_public(session, request)
 
 
-@router.post("/requests/{request_id}/withdraw", summary="Withdraw before a decision (the applicant)")
+@router.post("/requests/{request_id}/withdraw", responses=problems(409),
+             summary="Withdraw before a decision (the applicant)")
 def withdraw(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.withdraw_request(session, caller, request_id))
 
 
-@router.post("/requests/{request_id}/decision",
+@router.post("/requests/{request_id}/decision", responses=problems(409),
              summary="Approve, reject or return (members of the request's DAC who are not applicants in it)")
 def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> RequestPublic:
@@ -144,7 +153,7 @@ def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedI
     return requests.request_public(session, request)
 
 
-@router.post("/requests/{request_id}/comments", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/comments", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Comment (applicants; DAC members, also internally)")
 def comment(request_id: str, data: CommentIn, session: SessionDep, caller: SignedInDep) -> RequestEventPublic:
     event = review.comment(session, caller, request_id, data.message, internal=data.internal)
@@ -156,7 +165,7 @@ def events(request_id: str, session: SessionDep, caller: SignedInDep) -> list[Re
     return [RequestEventPublic.model_validate(e) for e in review.history(session, caller, request_id)]
 
 
-@router.post("/requests/{request_id}/votes", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/votes", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Vote in the current round (DAC members who are not applicants in it)")
 def vote(request_id: str, data: VoteIn, session: SessionDep, caller: SignedInDep) -> VotePublic:
     return VotePublic.model_validate(review.vote(session, caller, request_id, data.choice, data.reason))
@@ -167,18 +176,19 @@ def list_votes(request_id: str, session: SessionDep, caller: SignedInDep) -> lis
     return [VotePublic.model_validate(v) for v in review.votes(session, caller, request_id)]
 
 
-@router.post("/requests/{request_id}/close", summary="Close for good, revoking its entitlements (its DAC; admins)")
+@router.post("/requests/{request_id}/close", responses=problems(409),
+             summary="Close for good, revoking its entitlements (its DAC; admins)")
 def close(request_id: str, data: ReasonIn, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.close_request(session, caller, request_id, data.reason))
 
 
-@router.post("/requests/{request_id}/renew", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/renew", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="A pre-filled renewal of an approved request, as a draft (the applicant)")
 def renew(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     return requests.request_public(session, review.renew_request(session, caller, request_id))
 
 
-@router.post("/requests/{request_id}/attachments", status_code=status.HTTP_201_CREATED,
+@router.post("/requests/{request_id}/attachments", responses=problems(409), status_code=status.HTTP_201_CREATED,
              summary="Attach a document: the body is the file, its Content-Type one of PDF, PNG, JPEG, text "
                      "(the applicant)")
 async def attach(request_id: str, request: Request, session: SessionDep, caller: SignedInDep,
@@ -210,14 +220,16 @@ def download_attachment(request_id: str, attachment_id: str, session: SessionDep
 # --- entitlements, passports, audit ------------------------------------------------------------------
 
 @router.get("/entitlements", summary="My entitlements (scope=mine) or my DACs' (scope=dac) (signed-in callers)")
-def list_entitlements(session: SessionDep, caller: SignedInDep, scope: str = "mine",
-                      dataset: str | None = None) -> list[EntitlementPublic]:
+def list_entitlements(session: SessionDep, caller: SignedInDep, scope: Scope = "mine",
+                      dataset: ShortText = None) -> list[EntitlementPublic]:
     return [entitlements.entitlement_public(e)
             for e in entitlements.list_entitlements(session, caller, scope=scope, dataset_id=dataset)]
 
 
-@router.post("/entitlements/{entitlement_id}/revoke", summary="Revoke, effective at once (the dataset's DAC; admins)")
-def revoke(entitlement_id: int, data: ReasonIn, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
+@router.post("/entitlements/{entitlement_id}/revoke", responses=problems(409),
+             summary="Revoke, effective at once (the dataset's DAC; admins)")
+def revoke(entitlement_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: ReasonIn, session: SessionDep,
+           caller: SignedInDep, runtime: RuntimeDep,
            background: BackgroundTasks) -> EntitlementPublic:
     entitlement = entitlements.revoke_entitlement(session, caller, entitlement_id, data.reason)
     background.add_task(_deliver, runtime)
@@ -239,9 +251,9 @@ def verify_passport(data: PassportIn, request: Request, caller: SignedInDep, run
 
 
 @router.get("/audit", summary="The audit log (admins; DAC members: their DACs' datasets and requests)")
-def audit(session: SessionDep, caller: SignedInDep, dataset: str | None = None, action: str | None = None,
+def audit(session: SessionDep, caller: SignedInDep, dataset: ShortText = None, action: ShortText = None,
           limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEventPublic]:
+          offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[AuditEventPublic]:
     rows = audit_log.list_audit(session, caller, dataset_id=dataset, action=action, limit=limit, offset=offset)
     return [AuditEventPublic.model_validate(r) for r in rows]
 

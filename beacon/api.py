@@ -31,11 +31,14 @@ from catalogue.database import session_scope
 from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from catalogue.identity import Caller
-from catalogue.problems import retry_headers
+from catalogue.problems import ErrorFormat, document_errors, retry_headers, validation_errors
 from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
-__all__ = ["BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "query_pairs", "router"]
+__all__ = [
+    "BEACON_ERRORS", "BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "error_envelope",
+    "query_pairs", "router",
+]
 
 BEACON_PATH = "/beacon/v2"
 
@@ -47,13 +50,38 @@ ERROR_STATUS: dict[type[DomainError], int] = {
 
 router = APIRouter()
 
+# The Beacon error envelope, for the sub-app's OpenAPI documentation.
+BEACON_ERRORS = ErrorFormat({
+    "title": "BeaconErrorResponse", "type": "object", "required": ["meta", "error"],
+    "properties": {"meta": {"type": "object"}, "error": {
+        "type": "object", "required": ["errorCode"],
+        "properties": {"errorCode": {"type": "integer"}, "errorMessage": {"type": "string"}}}},
+}, validation_status=None)
+
+
+# Variant queries read the caller themselves (a bad token: 401) and spend privacy budgets (refused: 403, 429).
+_QUERY_ERRORS = BEACON_ERRORS.responses(401, 403, 429)
+
+
+def _get_and_post(path: str, *, summary: str, responses: dict[int | str, dict[str, Any]] | None = None
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route GET and POST of `path` to one endpoint as two operations (`api_route` with both methods would give
+    them one operationId, which OpenAPI forbids)."""
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        router.get(path, summary=summary, responses=responses)(endpoint)
+        return router.post(path, summary=summary, responses=responses,
+                           operation_id=f"{endpoint.__name__}_post")(endpoint)
+
+    return register
+
 
 async def _parsed(request: Request, max_limit: int) -> BeaconRequest:
     if request.method == "POST":
         raw = await request.body()
         try:
             body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # catalogue.limits refuses deep bodies first; this is the backstop
             raise InvalidParameter("body", "is not valid JSON") from None
         parsed = parse.from_body(body, max_limit=max_limit)
     else:
@@ -164,21 +192,22 @@ class VariantQueries:
                                                    references=self.references))
 
 
-@router.api_route("/g_variants", methods=["GET", "POST"], summary="Query genomic variations (anyone; "
-                  "granularity by dataset security and the caller's rights)")
+@_get_and_post("/g_variants", summary="Query genomic variations (anyone; "
+               "granularity by dataset security and the caller's rights)", responses=_QUERY_ERRORS)
 async def g_variants(request: Request) -> Response:
     queries: VariantQueries = request.app.state.queries
     return await queries.respond(request)
 
 
-@router.api_route("/datasets/{dataset_id}/g_variants", methods=["GET", "POST"],
-                  summary="Query one dataset's genomic variations (anyone, at the caller's granularity)")
+@_get_and_post("/datasets/{dataset_id}/g_variants",
+               summary="Query one dataset's genomic variations (anyone, at the caller's granularity)",
+               responses=_QUERY_ERRORS)
 async def dataset_g_variants(dataset_id: str, request: Request) -> Response:
     queries: VariantQueries = request.app.state.queries
     return await queries.respond(request, dataset_id)
 
 
-@router.api_route("/g_variants/{variant_id}", methods=["GET", "POST"], summary="One variant by id (anyone)")
+@_get_and_post("/g_variants/{variant_id}", summary="One variant by id (anyone)", responses=_QUERY_ERRORS)
 async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                     settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
@@ -188,8 +217,8 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
                                  gate=Gate.for_caller(caller, settings))
 
 
-@router.api_route("/g_variants/{variant_id}/individuals", methods=["GET", "POST"],
-                  summary="Individuals carrying a variant (records for entitled callers)")
+@_get_and_post("/g_variants/{variant_id}/individuals",
+               summary="Individuals carrying a variant (records for entitled callers)", responses=_QUERY_ERRORS)
 async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
                                 settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
@@ -198,20 +227,20 @@ async def g_variant_individuals(variant_id: str, request: Request, session: Sess
     return entries.variant_individuals(session, caller, parsed, variant_id, gate=Gate.for_caller(caller, settings))
 
 
-@router.api_route("/datasets", methods=["GET", "POST"], summary="Published datasets (anyone)")
+@_get_and_post("/datasets", summary="Published datasets (anyone)")
 async def datasets(request: Request, session: SessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     return entries.dataset_documents(session, parsed, base_url=_base(settings))
 
 
-@router.api_route("/datasets/{dataset_id}", methods=["GET", "POST"], summary="One published dataset (anyone)")
+@_get_and_post("/datasets/{dataset_id}", summary="One published dataset (anyone)")
 async def dataset(dataset_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     return entries.dataset_documents(session, parsed, base_url=_base(settings), dataset_id=dataset_id)
 
 
-@router.api_route("/individuals", methods=["GET", "POST"],
-                  summary="Individuals matching filters (anyone, at the caller's granularity)")
+@_get_and_post("/individuals",
+               summary="Individuals matching filters (anyone, at the caller's granularity)")
 async def individuals(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
@@ -219,8 +248,9 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
     return entries.individuals(session, caller, parsed)
 
 
-@router.api_route("/individuals/{individual_id}/g_variants", methods=["GET", "POST"],
-                  summary="Variants an individual carries in a region (record-level rights to its dataset)")
+@_get_and_post("/individuals/{individual_id}/g_variants",
+               summary="Variants an individual carries in a region (record-level rights to its dataset)",
+               responses=_QUERY_ERRORS)
 async def individual_g_variants(individual_id: str, request: Request, call: QueryCallDep) -> Any:
     parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
@@ -231,7 +261,7 @@ async def individual_g_variants(individual_id: str, request: Request, call: Quer
                                                         references=queries.references))
 
 
-@router.api_route("/individuals/{individual_id}", methods=["GET", "POST"], summary="One individual")
+@_get_and_post("/individuals/{individual_id}", summary="One individual")
 async def individual(individual_id: str, request: Request, session: SessionDep, caller: CallerDep,
                      settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
@@ -252,6 +282,11 @@ def _envelope(request: Request, status: int, message: str, headers: dict[str, st
     return BeaconJSON(error_response(status, message, parsed), status_code=status, headers=headers)
 
 
+def error_envelope(status: int, title: str, detail: str, path: str) -> Response:
+    """A Beacon error response for an error found before the request was understood (`catalogue.limits`)."""
+    return BeaconJSON(error_response(status, detail), status_code=status)
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = _status(exc)
@@ -261,8 +296,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return _envelope(request, 400, detail)
+    return _envelope(request, 400, validation_errors(exc)[1])
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -296,6 +330,7 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     app.include_router(router)
     for exc_class, handler in _HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
+    document_errors(app, BEACON_ERRORS, authenticated=[get_caller, _query_call], routers=[router])
     return app
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from beacon.errors import InvalidParameter
 from beacon.granularity import Granularity
 from beacon.models import INCLUDE_VALUES, BeaconRequest, Filter
+from catalogue.limits import MAX_OFFSET, excerpt, excerpt_text
 
-__all__ = ["DEFAULT_LIMIT", "from_body", "from_query"]
+__all__ = ["DEFAULT_LIMIT", "MAX_FILTERS", "MAX_ITEMS", "MAX_TEXT", "from_body", "from_query"]
 
 DEFAULT_LIMIT = 10
+MAX_FILTERS = 100  # filters of one request
+MAX_ITEMS = 100  # values of one list parameter (datasetIds, requestedSchemas; start and end hold two)
+MAX_TEXT = 1_000  # characters of one parameter value
+_MAX_INTEGER = 2**63 - 1  # what the database's BIGINT holds
+_DIGITS = re.compile(r"-?[0-9]+")  # not str.isdigit, which takes "²" and "--5"
 
 # Request parameters, lower-cased as real clients may spell them, mapped onto their canonical names.
 _ALIASES = {
@@ -32,25 +39,41 @@ def _canonical(name: str) -> str | None:
     return _ALIASES.get(name.lower())
 
 
-def _split(value: Any) -> list[Any]:
-    if isinstance(value, list | tuple):
-        items: list[Any] = []
-        for v in value:
-            items.extend(_split(v))
-        return items
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [value]
+def _split(value: Any, name: str = "", limit: int = MAX_ITEMS) -> list[Any]:
+    """The items of a list parameter: a JSON list (flat) or comma-joined text; at most `limit` of them."""
+    parts = value if isinstance(value, list | tuple) else [value]
+    items: list[Any] = []
+    for part in parts:
+        if isinstance(part, str):
+            items.extend(p.strip() for p in part.split(",") if p.strip())
+        elif isinstance(part, list | tuple | dict):
+            raise InvalidParameter(name or "list", f"{excerpt(part)} is not a single value")
+        else:
+            items.append(part)
+        if len(items) > limit:
+            raise InvalidParameter(name or "list", f"has more than {limit} values; give at most {limit}")
+    return items
 
 
 def _integer(name: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise InvalidParameter(name, f"{value!r} is not an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise InvalidParameter(name, f"{value!r} is not an integer")
+        raise InvalidParameter(name, f"{excerpt(value)} is not an integer")
+    if isinstance(value, str) and len(value) <= 40 and _DIGITS.fullmatch(value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise InvalidParameter(name, f"{excerpt(value)} is not an integer")
+    if abs(value) > _MAX_INTEGER:
+        raise InvalidParameter(name, f"{excerpt(value)} is out of range (at most {_MAX_INTEGER:,} either way)")
+    return value
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise InvalidParameter(name, f"{excerpt(value)} is not a string")
+    text = str(value)
+    if len(text) > MAX_TEXT:
+        raise InvalidParameter(name, f"has {len(text):,} characters; at most {MAX_TEXT:,} are accepted")
+    return text
 
 
 def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,14 +81,14 @@ def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in raw.items():
         name = _canonical(key)
         if name is None:
-            raise InvalidParameter(key, "is not a request parameter of this Beacon")
+            raise InvalidParameter(excerpt_text(key, 40), "is not a request parameter of this Beacon")
         if name in params:
-            raise InvalidParameter(key, "is given twice (under two spellings)")
+            raise InvalidParameter(excerpt_text(key, 40), "is given twice (under two spellings)")
         if name in _LISTS:
-            items = _split(value)
+            items = _split(value, name)
             if not items:
                 raise InvalidParameter(name, "is empty")
-            params[name] = [_integer(name, v) for v in items] if name in _INTEGERS else [str(v) for v in items]
+            params[name] = [_integer(name, v) for v in items] if name in _INTEGERS else [_text(name, v) for v in items]
         elif name in _INTEGERS:
             params[name] = _integer(name, value[0] if isinstance(value, list) and len(value) == 1 else value)
         else:
@@ -74,69 +97,74 @@ def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
                     raise InvalidParameter(name, "takes one value")
                 value = value[0]
             if not isinstance(value, str) or not value.strip():
-                raise InvalidParameter(name, f"{value!r} is not a non-empty string")
-            params[name] = value.strip()
+                raise InvalidParameter(name, f"{excerpt(value)} is not a non-empty string")
+            params[name] = _text(name, value.strip())
     return params
 
 
 def _filters(raw: Any) -> tuple[Filter, ...]:
     out: list[Filter] = []
-    items = _split(raw) if isinstance(raw, str) else raw
+    items = _split(raw, "filters", MAX_FILTERS) if isinstance(raw, str) else raw
     if not isinstance(items, list):
         raise InvalidParameter("filters", "must be a list of filter ids or filter objects")
+    if len(items) > MAX_FILTERS:
+        raise InvalidParameter("filters", f"has {len(items):,} filters; at most {MAX_FILTERS} are accepted")
     for item in items:
         if isinstance(item, str) and item.strip():
-            out.append(Filter(id=item.strip()))
+            out.append(Filter(id=_text("filters", item.strip())))
         elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"].strip():
             extra = set(item) - {"id", "operator", "value", "scope", "includeDescendantTerms", "similarity"}
             if extra:
-                raise InvalidParameter("filters", f"unknown filter field(s) {', '.join(sorted(extra))}")
+                raise InvalidParameter("filters", f"unknown filter field(s) {excerpt(sorted(extra))}")
             op, value = item.get("operator"), item.get("value")
             if (op is None) != (value is None):
-                raise InvalidParameter("filters", f"filter {item['id']!r} needs both operator and value, or neither")
+                raise InvalidParameter("filters", f"filter {excerpt(item['id'])} needs both operator and value, "
+                                                  "or neither")
             if op is not None and op not in ("=", "!", "<", ">", "<=", ">="):
-                raise InvalidParameter("filters", f"operator {op!r} is not one of = ! < > <= >=")
+                raise InvalidParameter("filters", f"operator {excerpt(op)} is not one of = ! < > <= >=")
             scope = item.get("scope")
-            out.append(Filter(id=item["id"].strip(), operator=op, value=None if value is None else str(value),
-                              scope=scope if isinstance(scope, str) else None))
+            out.append(Filter(id=_text("filters", item["id"].strip()), operator=op,
+                              value=None if value is None else _text("filters", value),
+                              scope=_text("filters", scope) if isinstance(scope, str) else None))
         else:
-            raise InvalidParameter("filters", f"{item!r} is neither a term id nor a filter object with an id")
+            raise InvalidParameter("filters", f"{excerpt(item)} is neither a term id nor a filter object with an id")
     return tuple(out)
 
 
 def _granularity(value: Any) -> Granularity:
     try:
-        granularity = Granularity.parse(str(value))
+        granularity = Granularity.parse(str(value)[:20])
     except KeyError:
         granularity = Granularity.NONE
     if granularity is Granularity.NONE:
-        raise InvalidParameter("requestedGranularity", f"{value!r} is not one of boolean, count, record")
+        raise InvalidParameter("requestedGranularity", f"{excerpt(value)} is not one of boolean, count, record")
     return granularity
 
 
 def _include(value: Any) -> str:
-    include = str(value).strip().upper()
+    include = str(value)[:20].strip().upper()
     if include not in INCLUDE_VALUES:
-        raise InvalidParameter("includeResultsetResponses", f"{value!r} is not one of {', '.join(INCLUDE_VALUES)}")
+        raise InvalidParameter("includeResultsetResponses",
+                               f"{excerpt(value)} is not one of {', '.join(INCLUDE_VALUES)}")
     return include
 
 
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = str(value)[:10].strip().lower()
     if text in ("true", "1", "yes"):
         return True
     if text in ("false", "0", "no"):
         return False
-    raise InvalidParameter(name, f"{value!r} is not true or false")
+    raise InvalidParameter(name, f"{excerpt(value)} is not true or false")
 
 
 def _page(skip: Any, limit: Any, max_limit: int) -> tuple[int, int]:
     skip_n = 0 if skip is None else _integer("skip", skip)
     limit_n = DEFAULT_LIMIT if limit is None else _integer("limit", limit)
-    if skip_n < 0:
-        raise InvalidParameter("skip", "must be 0 or more")
+    if not 0 <= skip_n <= MAX_OFFSET:
+        raise InvalidParameter("skip", f"must be 0 to {MAX_OFFSET:,}; page through fewer results with filters")
     if limit_n < 0:
         raise InvalidParameter("limit", "must be 0 or more")
     if limit_n > max_limit:
@@ -145,15 +173,17 @@ def _page(skip: Any, limit: Any, max_limit: int) -> tuple[int, int]:
 
 
 def _schemas(value: Any) -> tuple[dict[str, str], ...]:
-    items = value if isinstance(value, list) else _split(value)
+    items = value if isinstance(value, list) else _split(value, "requestedSchemas")
+    if len(items) > MAX_ITEMS:
+        raise InvalidParameter("requestedSchemas", f"has {len(items):,} schemas; at most {MAX_ITEMS} are accepted")
     out = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("schema"), str):
-            out.append({k: str(v) for k, v in item.items() if k in ("entityType", "schema")})
+            out.append({k: _text("requestedSchemas", v) for k, v in item.items() if k in ("entityType", "schema")})
         elif isinstance(item, str):
-            out.append({"schema": item})
+            out.append({"schema": _text("requestedSchemas", item)})
         else:
-            raise InvalidParameter("requestedSchemas", f"{item!r} is not a schema reference")
+            raise InvalidParameter("requestedSchemas", f"{excerpt(item)} is not a schema reference")
     return tuple(out)
 
 
@@ -202,11 +232,11 @@ def _flatten(raw: Any) -> dict[str, Any]:
         if isinstance(value, dict) and _canonical(key) is None:
             for inner, inner_value in value.items():
                 if inner in flat:
-                    raise InvalidParameter(inner, "is given twice")
+                    raise InvalidParameter(excerpt_text(inner, 40), "is given twice")
                 flat[inner] = inner_value
         else:
             if key in flat:
-                raise InvalidParameter(key, "is given twice")
+                raise InvalidParameter(excerpt_text(key, 40), "is given twice")
             flat[key] = value
     return flat
 

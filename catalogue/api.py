@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
 from catalogue import dcat
 from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
+from catalogue.limits import MAX_ID, MAX_OFFSET, MAX_TERMS
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -27,6 +28,7 @@ from catalogue.models import (
     SamplePublic,
     SecurityLevel,
 )
+from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
 from catalogue.services.search import DatasetQuery, search_datasets
@@ -68,7 +70,7 @@ def list_organisations(session: SessionDep) -> list[OrganisationPublic]:
     return [OrganisationPublic.model_validate(o) for o in registry.list_organisations(session)]
 
 
-@router.post("/organisations", tags=["registry"], status_code=status.HTTP_201_CREATED,
+@router.post("/organisations", tags=["registry"], responses=problems(403, 409), status_code=status.HTTP_201_CREATED,
              summary="Register an organisation (admins)")
 def create_organisation(data: OrganisationCreate, session: SessionDep, caller: SignedInDep) -> OrganisationPublic:
     return OrganisationPublic.model_validate(registry.create_organisation(session, caller, data))
@@ -84,7 +86,7 @@ def list_dacs(session: SessionDep) -> list[DacPublic]:
     return [DacPublic.model_validate(d) for d in registry.list_dacs(session)]
 
 
-@router.post("/dacs", tags=["registry"], status_code=status.HTTP_201_CREATED,
+@router.post("/dacs", tags=["registry"], responses=problems(403, 409), status_code=status.HTTP_201_CREATED,
              summary="Register a data access committee (admins)")
 def create_dac(data: DacCreate, session: SessionDep, caller: SignedInDep) -> DacPublic:
     return DacPublic.model_validate(registry.create_dac(session, caller, data))
@@ -95,33 +97,38 @@ def get_dac(dac_id: str, session: SessionDep) -> DacPublic:
     return DacPublic.model_validate(registry.get_dac(session, dac_id))
 
 
-@router.get("/admin/roles", tags=["admin"], summary="List role grants (admins)")
-def list_roles(session: SessionDep, caller: SignedInDep, subject: str | None = None) -> list[RoleGrantPublic]:
+@router.get("/admin/roles", tags=["admin"], responses=problems(403), summary="List role grants (admins)")
+def list_roles(session: SessionDep, caller: SignedInDep,
+               subject: Annotated[str | None, Query(max_length=320)] = None) -> list[RoleGrantPublic]:
     return [RoleGrantPublic.model_validate(g) for g in roles.list_role_grants(session, caller, subject)]
 
 
-@router.post("/admin/roles", tags=["admin"], status_code=status.HTTP_201_CREATED,
+@router.post("/admin/roles", tags=["admin"], responses=problems(403, 404, 409), status_code=status.HTTP_201_CREATED,
              summary="Grant a role: admin, steward of an organisation, member of a DAC (admins)")
 def grant_role(data: RoleGrantCreate, session: SessionDep, caller: SignedInDep) -> RoleGrantPublic:
     return RoleGrantPublic.model_validate(roles.grant_role(session, caller, data))
 
 
-@router.delete("/admin/roles/{grant_id}", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/admin/roles/{grant_id}", tags=["admin"], responses=problems(403),
+               status_code=status.HTTP_204_NO_CONTENT,
                summary="Revoke a role grant (admins)")
-def revoke_role(grant_id: int, session: SessionDep, caller: SignedInDep) -> Response:
+def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, caller: SignedInDep) -> Response:
     roles.revoke_role(session, caller, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- datasets ----------------------------------------------------------------------------------------
 
-def _csv(values: list[str] | None) -> list[str]:
-    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+def _csv(values: list[str] | None, field: str) -> list[str]:
+    terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    if len(terms) > MAX_TERMS:
+        raise InvalidInput(f"{field} has {len(terms):,} values; give at most {MAX_TERMS}", field=field)
+    return terms
 
 
 def _enum_list(enum: Any, values: list[str] | None, field: str) -> list[Any]:
     try:
-        return [enum(v) for v in _csv(values)]
+        return [enum(v) for v in _csv(values, field)]
     except ValueError:
         raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
 
@@ -136,15 +143,15 @@ def search(
     duo: Annotated[list[str] | None, Query(description="DUO CURIE or shorthand; all must apply")] = None,
     organisation: Annotated[list[str] | None, Query()] = None,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DatasetsPublic:
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}", field="limit")
     query = DatasetQuery(
         q=q, assembly=_enum_list(Assembly, assembly, "assembly"),
-        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo),
-        organisation=_csv(organisation), status=_enum_list(DatasetStatus, status_, "status"),
+        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo, "duo"),
+        organisation=_csv(organisation, "organisation"), status=_enum_list(DatasetStatus, status_, "status"),
         limit=limit, offset=offset,
     )
     result = search_datasets(session, caller, query)
@@ -153,7 +160,7 @@ def search(
     return DatasetsPublic(data=data, count=result.count, limit=limit, offset=offset, facets=result.facets)
 
 
-@router.post("/datasets", tags=["datasets"], status_code=status.HTTP_201_CREATED,
+@router.post("/datasets", tags=["datasets"], responses=problems(403, 404, 409), status_code=status.HTTP_201_CREATED,
              summary="Register a draft dataset (stewards of the organisation; admins)")
 def create_dataset(data: DatasetCreate, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
@@ -168,28 +175,31 @@ def get_dataset(dataset_id: str, session: SessionDep, caller: CallerDep, setting
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.patch("/datasets/{dataset_id}", tags=["datasets"], summary="Change metadata (stewards; admins)")
+@router.patch("/datasets/{dataset_id}", tags=["datasets"], responses=problems(403, 409),
+              summary="Change metadata (stewards; admins)")
 def update_dataset(dataset_id: str, data: DatasetUpdate, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
     dataset = ds.update_dataset(session, caller, dataset_id, data)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.post("/datasets/{dataset_id}/publish", tags=["datasets"], summary="Publish a draft (stewards; admins)")
+@router.post("/datasets/{dataset_id}/publish", tags=["datasets"], responses=problems(403, 409),
+             summary="Publish a draft (stewards; admins)")
 def publish_dataset(dataset_id: str, session: SessionDep, caller: SignedInDep,
                     settings: SettingsDep) -> DatasetPublic:
     dataset = ds.publish_dataset(session, caller, dataset_id)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.post("/datasets/{dataset_id}/retire", tags=["datasets"], summary="Retire a dataset (stewards; admins)")
+@router.post("/datasets/{dataset_id}/retire", tags=["datasets"], responses=problems(403, 409),
+             summary="Retire a dataset (stewards; admins)")
 def retire_dataset(dataset_id: str, session: SessionDep, caller: SignedInDep,
                    settings: SettingsDep) -> DatasetPublic:
     dataset = ds.retire_dataset(session, caller, dataset_id)
     return ds.dataset_public(dataset, ds.dataset_files(session, dataset.id), settings.public_base_url)
 
 
-@router.get("/datasets/{dataset_id}/samples", tags=["datasets"],
+@router.get("/datasets/{dataset_id}/samples", tags=["datasets"],responses=problems(403),
             summary="Sample metadata of a dataset (stewards of its organisation; admins)")
 def dataset_samples(dataset_id: str, session: SessionDep, caller: SignedInDep) -> list[SamplePublic]:
     return [SamplePublic.model_validate(s) for s in ds.dataset_samples(session, caller, dataset_id)]

@@ -195,7 +195,7 @@ class DatasetUpdate(SQLModel):
     licence: str | None = Field(default=None, max_length=200)
     dua_text: str | None = Field(default=None, max_length=50_000)
     dua_version: str | None = Field(default=None, max_length=40)
-    keywords: list[str] | None = None
+    keywords: list[str] | None = Field(default=None, max_length=50)
     dac_id: str | None = Field(default=None, max_length=16)
     security: SecurityLevel | None = None
     duo: list[str] | None = Field(default=None, max_length=30)
@@ -203,6 +203,14 @@ class DatasetUpdate(SQLModel):
     beacon_granularity: BeaconGranularity | None = None
     count_threshold: int | None = Field(default=None, ge=0, le=1_000)
     privacy_p: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("title", "description", "licence", "dua_text", "dua_version", "keywords", "security", "duo",
+                     "disease_terms", "beacon_granularity", "count_threshold", "privacy_p")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # an explicit null: only contact_email and dac_id can be cleared
+            raise ValueError("cannot be null; leave it out to keep its value")
+        return value
 
 
 class Dataset(DatasetBase, table=True):

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     release_node_key: Path | None = Field(default=None, description="the node's Crypt4GH secret key for files kept "
                                           "encrypted at rest; default data_dir/keys/node.c4gh.sec")
     attachment_max_bytes: int = Field(default=10_000_000, ge=1_000, description="largest attachment of a request")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1_024, description="largest request body but an attachment upload's "
+                                                               "(413 beyond it)")
+    max_json_depth: int = Field(
+        default=32, ge=2, le=256, description="deepest nesting of a JSON request body (400 beyond it)")
     reminder_days: int = Field(default=30, ge=1, description="remind applicants this many days before access ends")
     smtp_host: str | None = Field(default=None, description="SMTP server for notifications (none: kept in the outbox)")
     smtp_port: int = Field(default=25, description="SMTP port")

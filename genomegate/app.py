@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -16,13 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from access.api import audit_wellknown_router
 from access.api import router as access_router
 from access.checkpointer import periodic_checkpoints
-from access.release.api import htsget_router, keys_router, release_router
-from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app
+from access.release.api import HTSGET_ERRORS, htsget_error_response, htsget_router, keys_router, release_router
+from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app, error_envelope
 from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
-from catalogue.deps import RuntimeDep
-from catalogue.problems import install_problem_handlers
+from catalogue.deps import RuntimeDep, get_caller
+from catalogue.limits import BodyLimits, Limits
+from catalogue.problems import document_errors, install_problem_handlers, limit_problem, problems
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
@@ -53,23 +55,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_problem_handlers(app)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
+    app.add_middleware(BodyLimits, limits=_limits(runtime.settings), default=limit_problem,
+                       formats=[(BEACON_PATH, error_envelope), ("/htsget", htsget_error_response)])
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
-    app.include_router(wellknown_router)
-    app.include_router(audit_wellknown_router)
-    app.include_router(catalogue_router)
-    app.include_router(ingest_router)
-    app.include_router(access_router)
-    app.include_router(keys_router)
-    app.include_router(release_router)
-    app.include_router(htsget_router)
-    app.include_router(privacy_router)
+    routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,
+               release_router, htsget_router, privacy_router]
+    for router in routers:
+        # the privacy operators' view is for admins (its router is another area's: its 403 is documented here)
+        app.include_router(router, responses=problems(403) if router is privacy_router else None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
+    document_errors(app, formats=[("/htsget", HTSGET_ERRORS)], authenticated=[get_caller], routers=routers)
     return app
 
 
@@ -91,6 +92,12 @@ def _background_work(runtime: Runtime) -> Any:
                 await sweep
 
     return lifespan
+
+
+def _limits(settings: Settings) -> Limits:
+    uploads = (re.compile(r"/api/access/requests/[^/]+/attachments"), re.compile(r"/requests/[^/]+/attachments"))
+    return Limits(max_body_bytes=settings.max_body_bytes, upload_max_bytes=settings.attachment_max_bytes,
+                  max_json_depth=settings.max_json_depth, upload_paths=uploads)
 
 
 def _add_health(app: FastAPI) -> None:

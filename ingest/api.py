@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, status
 
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
+from catalogue.problems import problems
 from ingest import services
 from ingest.models import IngestionCreate, IngestionPublic
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["ingestion"])
+router = APIRouter(prefix="/api", tags=["ingestion"], responses=problems(403))  # stewards of the dataset's organisation
 
 
-@router.post("/datasets/{dataset_id}/ingestions", status_code=status.HTTP_202_ACCEPTED,
+@router.post("/datasets/{dataset_id}/ingestions", responses=problems(409), status_code=status.HTTP_202_ACCEPTED,
              summary="Ingest files from the import directory into a dataset (stewards of its organisation; admins)")
 def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDep, caller: SignedInDep,
                       runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
@@ -21,12 +22,26 @@ class JobState(StrEnum):
     failed = "failed"
 
 
+def _file_name(path: str) -> str:
+    if "\x00" in path:
+        raise ValueError("a path cannot hold a NUL character")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a path cannot hold a lone surrogate (it is not text)") from None
+    return path
+
+
+# A path relative to the import directory, as a file system can hold it.
+ImportPath = Annotated[str, StringConstraints(min_length=1, max_length=1_000), AfterValidator(_file_name)]
+
+
 class IngestionCreate(SQLModel):
     """An ingestion asked for over HTTP: paths relative to the import directory."""
 
-    files: list[str] = Field(min_length=1, max_length=200)
-    samples: str | None = Field(default=None, max_length=1_000, description="sample sheet (TSV/CSV)")
-    reference: str | None = Field(default=None, max_length=1_000, description="indexed FASTA for left-alignment")
+    files: list[ImportPath] = Field(min_length=1, max_length=200)
+    samples: ImportPath | None = Field(default=None, description="sample sheet (TSV/CSV)")
+    reference: ImportPath | None = Field(default=None, description="indexed FASTA for left-alignment")
     pass_only: bool = True
 
 

@@ -23,8 +23,9 @@ from access.release.tickets import FORMATS, Part, parse_query
 from access.release.tokens import is_block_token
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import DomainError
+from catalogue.problems import ErrorFormat, problems, validation_errors
 
-__all__ = ["htsget_router", "keys_router", "release_router"]
+__all__ = ["HTSGET_ERRORS", "htsget_error_response", "htsget_router", "keys_router", "release_router"]
 
 log = logging.getLogger("genomegate.release")
 HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
@@ -33,6 +34,19 @@ HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
 def _htsget_error(status_code: int, name: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status_code == 401 else None
     return JSONResponse({"htsget": {"error": name, "message": message}}, status_code=status_code, headers=headers)
+
+
+# htsget error JSON, for the OpenAPI documentation of the /htsget routes.
+HTSGET_ERRORS = ErrorFormat({
+    "title": "HtsgetError", "type": "object", "required": ["htsget"],
+    "properties": {"htsget": {"type": "object", "required": ["error", "message"],
+                              "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}},
+}, validation_status=None)
+
+
+def htsget_error_response(status_code: int, title: str, detail: str, path: str) -> Response:
+    """htsget error JSON for an error found before routing (`catalogue.limits`: body too large, malformed JSON)."""
+    return _htsget_error(status_code, "InvalidInput", detail)
 
 
 class HtsgetRoute(APIRoute):
@@ -47,8 +61,7 @@ class HtsgetRoute(APIRoute):
             except DomainError as exc:
                 return _htsget_error(*htsget_error(exc), exc.message)
             except RequestValidationError as exc:
-                detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-                return _htsget_error(400, "InvalidInput", detail)
+                return _htsget_error(400, "InvalidInput", validation_errors(exc)[1])
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return _htsget_error(500, "InternalError", "The server failed; the error was logged.")
@@ -97,6 +110,7 @@ def _ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, req
     return JSONResponse(ticket, media_type=HTSGET_JSON)
 
 
+_REFUSED = HTSGET_ERRORS.responses(403)  # not entitled to the dataset, or the token is for something else
 _TICKET_SUMMARY = "htsget ticket for a region or the whole file (callers entitled to the dataset)"
 Format = Annotated[str | None, Query(description="VCF (default) or BCF")]
 Class = Annotated[str | None, Query(alias="class", description="'header' for the header only")]
@@ -105,8 +119,8 @@ Pos = Annotated[str | None, Query(description="0-based; start inclusive, end exc
 Hint = Annotated[str | None, Query(description="accepted, not applied (all fields are returned)")]
 
 
-@htsget_router.get("/variants/{dataset_id}", summary=_TICKET_SUMMARY)
-@htsget_router.get("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY)
+@htsget_router.get("/variants/{dataset_id}", summary=_TICKET_SUMMARY, responses=_REFUSED)
+@htsget_router.get("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY, responses=_REFUSED)
 def get_ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
                file_id: str | None = None, format: Format = None, klass: Class = None, reference_name: Ref = None,
                start: Pos = None, end: Pos = None, fields: Hint = None, tags: Hint = None,
@@ -116,8 +130,9 @@ def get_ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, 
     return _ticket(session, caller, ctx, request, dataset_id, file_id, params)
 
 
-@htsget_router.post("/variants/{dataset_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
-@htsget_router.post("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY + ", for a list of regions")
+@htsget_router.post("/variants/{dataset_id}", summary=_TICKET_SUMMARY + ", for a list of regions", responses=_REFUSED)
+@htsget_router.post("/variants/{dataset_id}/{file_id}", summary=_TICKET_SUMMARY + ", for a list of regions",
+                    responses=_REFUSED)
 def post_ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
                 file_id: str | None = None,
                 body: Annotated[dict[str, Any] | None, Body(examples=[{"format": "VCF", "regions": [
@@ -139,6 +154,7 @@ def _block_token(request: Request, runtime: RuntimeDep, query_token: str | None)
 
 
 @htsget_router.get("/blocks/{dataset_id}/{file_id}/{part}", summary="One block of a ticket (the ticket's token)",
+                   responses=HTSGET_ERRORS.responses(401, 403),  # no token, or one for something else
                    response_class=Response)
 def get_block(session: SessionDep, runtime: RuntimeDep, ctx: ContextDep, request: Request, dataset_id: str,
               file_id: str, part: str, reference_name: Ref = None,
@@ -178,7 +194,7 @@ class _FileResponse(FileResponse):
 release_router = APIRouter(prefix="/api/release", tags=["release"])
 
 
-@release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse,
+@release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse, responses=problems(403, 409),
                     summary="Download a whole file encrypted with Crypt4GH to your key (callers entitled to it)")
 def download(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
              file_id: str,

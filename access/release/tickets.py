@@ -12,10 +12,12 @@ from access.release.bgzf import EOF_BLOCK
 from access.release.errors import InvalidRange, UnsupportedFormat
 from catalogue.assemblies import canonical_contig
 from catalogue.errors import InvalidInput, NotFound
+from catalogue.limits import excerpt
 
 __all__ = [
     "FORMATS",
     "MAX_POSITION",
+    "MAX_REGIONS",
     "Part",
     "Region",
     "TicketQuery",
@@ -29,6 +31,7 @@ __all__ = [
 FORMATS = ("VCF", "BCF")
 MAX_POSITION = 2**31 - 1  # BCF positions are signed 32-bit
 _UINT32 = 2**32 - 1
+MAX_REGIONS = 100  # regions of one ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,8 @@ def _int(name: str, value: Any) -> int | None:
         raise InvalidInput(f"{name} must be an unsigned integer", field=name)
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be an unsigned integer, not {value!r}", field=name) from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(1e400), an infinite JSON number
+        raise InvalidInput(f"{name} must be an unsigned integer, not {excerpt(value)}", field=name) from None
     if number < 0 or number > _UINT32:
         raise InvalidInput(f"{name} must be an unsigned 32-bit integer", field=name)
     return number
@@ -108,10 +111,10 @@ def parse_query(params: Mapping[str, Any], *, regions: Sequence[Mapping[str, Any
     """Check an htsget variants request: GET query parameters, or a POST body (`params`) with its regions list."""
     fmt = params.get("format") or "VCF"
     if not isinstance(fmt, str) or fmt.upper() not in FORMATS:
-        raise UnsupportedFormat(f"format {fmt!r} is not served for variants; use VCF or BCF", field="format")
+        raise UnsupportedFormat(f"format {excerpt(fmt)} is not served for variants; use VCF or BCF", field="format")
     klass = params.get("class")
     if klass not in (None, "", "header"):
-        raise InvalidInput(f"class {klass!r} is not known; the only class to ask for is 'header'", field="class")
+        raise InvalidInput(f"class {excerpt(klass)} is not known; the only class to ask for is 'header'", field="class")
     tags, notags = _list("tags", params.get("tags")), _list("notags", params.get("notags"))
     if set(tags) & set(notags):
         raise InvalidInput("tags and notags must not share a tag", field="tags")
@@ -122,6 +125,9 @@ def parse_query(params: Mapping[str, Any], *, regions: Sequence[Mapping[str, Any
     else:
         if not isinstance(regions, list):
             raise InvalidInput("regions must be a list of {referenceName, start, end}", field="regions")
+        if len(regions) > MAX_REGIONS:
+            raise InvalidInput(f"regions has {len(regions):,} items; ask for at most {MAX_REGIONS} in one ticket",
+                               field="regions")
         parsed = []
         for item in regions:
             if not isinstance(item, Mapping) or not item.get("referenceName"):
@@ -142,7 +148,8 @@ def resolve_contig(reference_name: str, file_contigs: Sequence[str], assembly: s
         return reference_name
     wanted = canonical_contig(reference_name, assembly)
     if wanted is None:
-        raise NotFound(f"referenceName {reference_name!r} is not a reference of this file", field="referenceName")
+        raise NotFound(f"referenceName {excerpt(reference_name)} is not a reference of this file",
+                       field="referenceName")
     for contig in file_contigs:
         if canonical_contig(contig, assembly) == wanted:
             return contig

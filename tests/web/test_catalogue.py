@@ -58,3 +58,11 @@ def test_unknown_dataset_is_an_html_404(world: World) -> None:
     page = world.browser().get("/datasets/GGD999999")
     assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
     assert "dataset GGD999999 does not exist" in text_of(page)
+
+
+@pytest.mark.parametrize("query", [f"offset={2**63}", "offset=1000001", "&".join(["duo=DUO:0000042"] * 51)])
+def test_an_out_of_range_search_is_an_html_4xx_not_a_500(world: World, query: str) -> None:
+    """A deep offset overflowed SQLite's integer and many facet values its expression depth: both were 500s."""
+    page = world.browser().get(f"/?{query}")
+    assert 400 <= page.status_code < 500 and "text/html" in page.headers["content-type"], page.text[:300]
+    assert world.browser().get("/?offset=1000000").status_code == 200

@@ -12,6 +12,7 @@ from access.services import entitlements
 from beacon.privacy.domain import power_bound
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.duo import duo_term
+from catalogue.limits import MAX_OFFSET, MAX_TERMS
 from catalogue.models import Assembly, Dataset, DatasetStatus, SecurityLevel
 from catalogue.services import datasets as ds
 from catalogue.services import registry
@@ -27,7 +28,7 @@ __all__ = ["router"]
 router = page_router()
 PAGE_SIZE = 20
 E = TypeVar("E", bound=StrEnum)
-Values = Annotated[list[str] | None, Query()]
+Values = Annotated[list[str] | None, Query(max_length=MAX_TERMS)]
 
 
 def _known(enum: type[E], values: list[str] | None) -> list[E]:
@@ -38,7 +39,7 @@ def _known(enum: type[E], values: list[str] | None) -> list[E]:
 @router.get("/", response_class=HTMLResponse)
 def catalogue_page(request: Request, session: SessionDep, caller: PageCallerDep, q: Annotated[str, Query(
         max_length=500)] = "", assembly: Values = None, security: Values = None, duo: Values = None,
-        organisation: Values = None, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+        organisation: Values = None, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> HTMLResponse:
     query = DatasetQuery(q=q, assembly=_known(Assembly, assembly), security=_known(SecurityLevel, security),
                          duo=[d for d in duo or [] if d], organisation=organisation or [],
                          status=[DatasetStatus.published], limit=PAGE_SIZE, offset=offset)
