@@ -264,10 +264,10 @@ def verify_audit(session: SessionDep, caller: SignedInDep) -> ChainStatus:
     return ChainStatus(ok=report.ok, checked=report.checked, broken_at=report.broken_at, reason=report.reason)
 
 
-@router.get("/audit/proofs/inclusion", tags=["audit"],
+@router.get("/audit/proofs/inclusion", tags=["audit"], responses=problems(404),
             summary="Proof that an audit line is in the tree of the first `size` lines (those who may read the line: "
                     "admins; DAC members for their DACs' lines)")
-def audit_inclusion(session: SessionDep, caller: SignedInDep, line: Annotated[int, Query(ge=1, le=2**63 - 1)],
+def audit_inclusion(session: SessionDep, caller: SignedInDep, line: Annotated[int, Query(ge=1, le=MAX_ID)],
                     size: Annotated[int, _SIZE]) -> audit_log.InclusionProof:
     return audit_log.inclusion(session, caller, line=line, size=size)
 
@@ -284,6 +284,7 @@ def audit_key(runtime: RuntimeDep) -> AuditJwk:
     return AuditJwk.model_validate(node_signer(runtime.settings.data_dir).public.jwk())
 
 
-@audit_wellknown_router.get("/audit-checkpoint", summary="The latest signed checkpoint of the audit log (anyone)")
+@audit_wellknown_router.get("/audit-checkpoint", responses=problems(404),
+                            summary="The latest signed checkpoint of the audit log (anyone)")
 def audit_checkpoint(session: SessionDep) -> SignedCheckpoint:
     return audit_log.latest(session)
