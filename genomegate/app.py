@@ -24,6 +24,7 @@ from genomegate import __doc__ as _doc
 from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
+from genomegate.shedding import LoadShedding, install_busy_handlers, thread_pool_lifespan
 from ingest.api import router as ingest_router
 from web import install_web
 
@@ -41,11 +42,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description=_doc or "",
         docs_url=None,  # the web package serves /docs with local Swagger UI files
         redoc_url=None,
+        lifespan=thread_pool_lifespan(runtime.settings),
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_busy_handlers(app)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
+    app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight)  # refusals are logged too
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
@@ -67,7 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is up (anyone)")
-    async def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop, never refused: answers while the pools are busy
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Database reachable and schema current (anyone)",
