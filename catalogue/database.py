@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, create_engine
 
@@ -39,13 +40,13 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 SQLITE_MMAP_BYTES = 1 << 30  # at most this much of the database file is mapped (address space, not memory)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = 30_000) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the server read while an ingest writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")  # how long a write waits for another's to end
     # Reads through a memory map rather than a read() call per page: the variant index's lookups are page
     # reads, and at a chromosome's size (700k variants) this took a Beacon query from ~210 to ~135 us.
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
@@ -58,6 +59,8 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
 
     `pool_size` connections at most (no overflow), each waited for at most `pool_timeout` seconds (then
     `DatabaseBusy` from a `session_scope`); SQLAlchemy's defaults (5 + 10 overflow, 30 s) when not given.
+    On SQLite, a write waits for another's lock at most `pool_timeout` seconds too (30 s when not given),
+    then raises `DatabaseBusy`.
     """
     pooled: dict[str, Any] = {}
     memory = is_sqlite(url) and make_url(url).database in (None, "", ":memory:")
@@ -70,9 +73,19 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pooled, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int((pool_timeout or 30.0) * 1000)
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
+        event.listen(engine, "handle_error", _locked_is_busy)
         return engine
     return create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
+
+
+def _locked_is_busy(context: ExceptionContext) -> Exception | None:
+    """SQLite's "database is locked" (a write waited out busy_timeout for another's) becomes DatabaseBusy."""
+    original = context.original_exception
+    if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
+        return DatabaseBusy("the database is busy with another write (e.g. an ingestion); retry shortly")
+    return None
 
 
 def make_loop_reader(url: str) -> Engine | None:

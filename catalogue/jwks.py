@@ -42,24 +42,33 @@ class JwksCache:
 
     def keys(self, kid: str | None = None) -> KeySet:
         """Keys to verify a token whose header names `kid`; JwksUnavailable when there are none at all."""
-        while True:
+        while True:  # a second round only after waiting for another caller's fetch
             now = time.monotonic()
             with self._lock:
                 keys, flight = self._keys, self._flight
                 known = keys is not None and (kid is None or any(k.kid == kid for k in keys.keys))
                 fresh = now - self._fetched_at < self.ttl
-                if known and fresh:
-                    return keys  # type: ignore[return-value]  # known implies keys
-                due = now - self._tried_at >= (self.unknown_kid_every if keys is not None else RETRY_EMPTY)
+                if keys is not None and known and fresh:
+                    return keys
+                if keys is None:
+                    interval = RETRY_EMPTY
+                elif not fresh and self._tried_at <= self._fetched_at:  # expired, not tried since: fetch now
+                    interval = 0.0
+                else:  # a kid the keys lack, or a failed attempt since they expired
+                    interval = self.unknown_kid_every
+                due = now - self._tried_at >= interval
                 lead = flight is None and due
                 if lead:
                     flight = self._flight = threading.Event()
                     self._tried_at = now
                     self.fetches += 1
-            assert flight is not None or not lead
             if lead:
-                self._fetch(flight)  # type: ignore[arg-type]
-                continue  # read what the fetch left
+                assert flight is not None
+                self._fetch(flight)
+                with self._lock:  # what the fetch left, whatever it was (one attempt per call)
+                    if self._keys is None:
+                        raise JwksUnavailable(f"no keys could be fetched from {self.url}")
+                    return self._keys
             if keys is not None and (known or flight is None):
                 # Stale keys while another thread fetches them again, or a kid they lack within the refetch
                 # interval: verification with them then succeeds or fails cleanly.
