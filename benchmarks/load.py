@@ -216,7 +216,16 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
         if retry_after:
             await asyncio.sleep(retry_after)
 
-    async def loop(client: httpx.AsyncClient, seed: int) -> None:
+    def client() -> httpx.AsyncClient:
+        # One connection per loop, as wrk's: it is never left idle past the server's keep-alive timeout.
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        return httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(60.0))
+
+    async def loop(seed: int) -> None:
+        async with client() as http:
+            await requests(http, seed)
+
+    async def requests(client: httpx.AsyncClient, seed: int) -> None:
         rng = random.Random(seed)
         while not stop.is_set():
             route = rng.choices(routes, weights)[0]
@@ -233,7 +242,11 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
             else:
                 await timed(client, route, "GET", "/healthz")
 
-    async def stewarding(client: httpx.AsyncClient) -> None:
+    async def stewarding() -> None:
+        async with client() as http:
+            await ingestions(http)
+
+    async def ingestions(client: httpx.AsyncClient) -> None:
         while not stop.is_set():
             await timed(client, "steward ingest", "POST", f"/api/datasets/{node.target}/ingestions",
                         headers=steward, json={"files": [node.ingest_file]})
@@ -242,18 +255,36 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
             except TimeoutError:
                 pass
 
-    limits = httpx.Limits(max_connections=connections + 1, max_keepalive_connections=connections + 1)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(60.0)) as client:
-        tasks = [asyncio.create_task(loop(client, i)) for i in range(connections)]
-        if ingest:
-            tasks.append(asyncio.create_task(stewarding(client)))
-        await asyncio.sleep(WARM_UP_SECONDS)
-        tally.measuring = True
-        await asyncio.sleep(seconds)
-        tally.measuring = False
-        stop.set()
-        await asyncio.gather(*tasks)
+    tasks = [asyncio.create_task(loop(i)) for i in range(connections)]
+    if ingest:
+        tasks.append(asyncio.create_task(stewarding()))
+    await asyncio.sleep(WARM_UP_SECONDS)
+    tally.measuring = True
+    await asyncio.sleep(seconds)
+    tally.measuring = False
+    stop.set()
+    await asyncio.gather(*tasks)
     return tally
+
+
+def _unloaded(base: str, node: Node, n: int = 20) -> dict[str, float]:
+    """Median latency of each route alone (one request at a time): what a request costs the server."""
+    import httpx
+
+    signed = {"Authorization": f"Bearer {node.tokens['researcher']}"}
+    requests = {"beacon anon": (node.queries[0], {}), "beacon signed": (node.queries[1], signed),
+                "beacon record": (node.record_query, signed), "search": ("/api/datasets?q=cohort", {}),
+                "me": ("/api/me", signed), "healthz": ("/healthz", {})}
+    medians = {}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for route, (url, headers) in requests.items():
+            times = []
+            for _ in range(n):
+                started = time.perf_counter()
+                client.get(url, headers=headers).raise_for_status()
+                times.append(time.perf_counter() - started)
+            medians[route] = statistics.median(times)
+    return medians
 
 
 def _wait(url: str, timeout: float = 60) -> None:
@@ -351,6 +382,9 @@ def main(argv: list[str] | None = None) -> None:
                 base = f"http://127.0.0.1:{port}"
                 try:
                     _wait(f"{base}/healthz")
+                    alone = _unloaded(base, node)
+                    print("unloaded, one request at a time (median of 20): " + ", ".join(
+                        f"{route} {seconds * 1e3:.1f} ms" for route, seconds in alone.items()), flush=True)
                     print(f"driving {base} with {args.connections} connections for {args.seconds:.0f} s "
                           f"(+{WARM_UP_SECONDS} s warm-up) on {'PostgreSQL' if database_url else 'SQLite'}",
                           flush=True)

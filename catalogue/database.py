@@ -98,7 +98,8 @@ def make_loop_reader(url: str) -> Engine | None:
     if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
         return None
     engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool)
-    event.listen(engine, "connect", _sqlite_pragmas)
+    # A WAL reader hardly ever meets a lock (a checkpoint's brief one); if it does, it waits 50 ms at most.
+    event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms=50))
     event.listen(engine, "connect", _read_only)
     return engine
 
