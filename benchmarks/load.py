@@ -320,8 +320,8 @@ def _report(tally: Tally, seconds: float, label: str) -> dict[str, Any]:
         summary[route] = {"requests": sum(statuses.values()), "p50": p50, "p99": p99, "max": times[-1],
                           "statuses": dict(statuses)}
     if tally.shed_latencies:
-        shed = sorted(tally.shed_latencies)
-        print(f"  503s answered in: median {statistics.median(shed) * 1e3:.1f} ms, max {shed[-1] * 1e3:.1f} ms")
+        shed_times = sorted(tally.shed_latencies)
+        print(f"  503s answered in: median {statistics.median(shed_times) * 1e3:.1f} ms, max {shed_times[-1] * 1e3:.1f} ms")
     failures = sum(n for s in tally.statuses.values() for code, n in s.items()
                    if code != "503" and not (code.isdigit() and int(code) < 500))
     shed = sum(s.get("503", 0) for s in tally.statuses.values())
