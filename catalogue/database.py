@@ -59,8 +59,8 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
 
     `pool_size` connections at most (no overflow), each waited for at most `pool_timeout` seconds (then
     `DatabaseBusy` from a `session_scope`); SQLAlchemy's defaults (5 + 10 overflow, 30 s) when not given.
-    On SQLite, a write waits for another's lock at most `pool_timeout` seconds too (30 s when not given),
-    then raises `DatabaseBusy`.
+    A write waits for another's lock at most `pool_timeout` seconds too (SQLite's busy_timeout, 30 s when not
+    given; PostgreSQL's lock_timeout, none when not given), then raises `DatabaseBusy`.
     """
     pooled: dict[str, Any] = {}
     memory = is_sqlite(url) and make_url(url).database in (None, "", ":memory:")
@@ -77,14 +77,24 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
         event.listen(engine, "handle_error", _locked_is_busy)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
+    if pool_timeout is not None:  # a row lock (e.g. a privacy budget's) is waited for as long as a connection
+        kwargs.setdefault("connect_args", {})["options"] = f"-c lock_timeout={int(pool_timeout * 1000)}"
+    engine = create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
+    event.listen(engine, "handle_error", _locked_is_busy)
+    return engine
+
+
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 
 
 def _locked_is_busy(context: ExceptionContext) -> Exception | None:
-    """SQLite's "database is locked" (a write waited out busy_timeout for another's) becomes DatabaseBusy."""
+    """A write that waited out its time for another's lock becomes DatabaseBusy: SQLite's "database is locked"
+    (busy_timeout), PostgreSQL's lock_not_available (lock_timeout)."""
     original = context.original_exception
     if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
         return DatabaseBusy("the database is busy with another write (e.g. an ingestion); retry shortly")
+    if getattr(original, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        return DatabaseBusy("the data this request changes is locked by another request; retry shortly")
     return None
 
 

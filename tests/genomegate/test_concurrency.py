@@ -1,6 +1,7 @@
-"""The event loop is never blocked: slow issuer keys, an exhausted connection pool and too many requests at once
-leave /healthz answering, and give 503 with Retry-After rather than 500s (the real app served by uvicorn, on
-SQLite and PostgreSQL); the JWKS cache refetches after expiry and on an unknown kid, and fetches once for many."""
+"""The event loop is never blocked: slow issuer keys, an exhausted connection pool, a write waiting for another's
+lock and too many requests at once leave /healthz answering, and give 503 with Retry-After rather than 500s
+(the real app served by uvicorn, on SQLite and PostgreSQL); the JWKS cache refetches after expiry and on an
+unknown kid, and fetches once for many."""
 
 from __future__ import annotations
 
@@ -20,14 +21,17 @@ import httpx
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from catalogue.database import make_engine
 from catalogue.jwks import JwksCache
+from catalogue.models import Role
 from catalogue.runtime import Runtime
 from catalogue.settings import TrustedIssuer
 from catalogue.tokens import TokenVerifier
 from genomegate.app import create_app
+from tests.factories import grant, make_dataset, make_organisation
 from tests.serving import free_port, serving
 
 ISSUER = "https://idp.slow.example"
@@ -274,3 +278,30 @@ def test_stale_keys_are_used_while_one_caller_refetches_them() -> None:
             assert time.monotonic() - started < BOUND
             assert [k.kid for k in refetching.result(timeout=20).keys] == ["k1"]  # the failed fetch kept them
         assert idp.fetches == 2
+
+
+def test_a_write_waiting_for_anothers_lock_gives_503_with_retry_after(
+        runtime: Runtime, session: Session, auth: Callable[[str], dict[str, str]]) -> None:
+    org = make_organisation(session)
+    dataset = make_dataset(session, organisation_id=org.id)
+    grant(session, "root@example.org", Role.admin)
+    engine = make_engine(runtime.engine.url.render_as_string(hide_password=False), pool_size=4, pool_timeout=0.5)
+    try:
+        with served(_node(runtime, engine=engine)) as base:
+            with runtime.engine.connect() as other:  # another writer: an ingestion, a long transaction
+                other.execute(text("UPDATE catalogue_dataset SET title = 'Locked' WHERE id = :id"), {"id": dataset.id})
+                started = time.monotonic()
+                busy = httpx.patch(f"{base}/api/datasets/{dataset.id}", json={"title": "Renamed"},
+                                   headers=auth("root@example.org"), timeout=BOUND * 5)
+                took = time.monotonic() - started
+                assert busy.status_code == 503 and took < BOUND, (busy.status_code, busy.text, took)
+                assert busy.headers["retry-after"] == "1"
+                assert busy.headers["content-type"] == "application/problem+json"
+                health, took = _timed_get(f"{base}/healthz")
+                assert health.status_code == 200 and took < BOUND
+                other.rollback()
+            done = httpx.patch(f"{base}/api/datasets/{dataset.id}", json={"title": "Renamed"},
+                               headers=auth("root@example.org"), timeout=BOUND * 5)
+            assert done.status_code == 200 and done.json()["title"] == "Renamed"
+    finally:
+        engine.dispose()
