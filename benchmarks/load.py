@@ -13,10 +13,10 @@ there and dropped afterwards. The node is served by `genomegate serve --workers 
 client, each picking its next request from the mix:
 
     beacon anon     g_variants sequence query, anonymous (counts of the sites-only dataset)
-    beacon signed   the same queries, signed in (role lookup, privacy budget)
+    beacon signed   the same queries, signed in as one of --accounts users (role lookup, privacy budget)
     beacon record   a range query at record granularity by the entitled researcher (genotypes read with pysam)
     search          /api/datasets?q=...
-    me              /api/me, signed in
+    me              /api/me, signed in as one of those users
     healthz         /healthz
 
 and one more loop, a steward asking for an ingestion (`POST /api/datasets/{id}/ingestions`) every 3 s,
@@ -114,6 +114,7 @@ def _drop_postgres(server_url: str, name: str) -> None:
 class Node:
     env: dict[str, str]
     tokens: dict[str, str]
+    accounts: list[str]  # tokens of the signed-in Beacon callers (one organisation each)
     controlled: str
     target: str
     ingest_file: str
@@ -121,7 +122,7 @@ class Node:
     record_query: str
 
 
-def _node(data_dir: Path, database_url: str, examples: Path, cohort: Path) -> Node:
+def _node(data_dir: Path, database_url: str, examples: Path, cohort: Path, accounts: int) -> Node:
     """Migrate, seed the demo, entitle the researcher to the controlled cohort, make the steward's dataset."""
     env = {**os.environ, "GENOMEGATE_DATA_DIR": str(data_dir), "GENOMEGATE_LOG_LEVEL": "WARNING"}
     if database_url:
@@ -173,8 +174,10 @@ def _node(data_dir: Path, database_url: str, examples: Path, cohort: Path) -> No
     assert runtime.issuer is not None
     tokens = {label: runtime.issuer.issue(subject, email=subject) for label, subject in
               (("researcher", researcher), ("steward", steward))}
+    # Each in an organisation of its own: an organisation's accounts share one privacy budget (one ledger row).
+    others = [runtime.issuer.issue(f"user{i}@org{i}.example", email=f"user{i}@org{i}.example") for i in range(accounts)]
     runtime.engine.dispose()
-    return Node(env, tokens, controlled.id, target.id, cohort.name, queries, record)
+    return Node(env, tokens, others or [tokens["researcher"]], controlled.id, target.id, cohort.name, queries, record)
 
 
 @dataclass(slots=True)
@@ -232,13 +235,15 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
             if route == "beacon anon":
                 await timed(client, route, "GET", rng.choice(node.queries))
             elif route == "beacon signed":
-                await timed(client, route, "GET", rng.choice(node.queries), headers=researcher)
+                await timed(client, route, "GET", rng.choice(node.queries),
+                            headers={"Authorization": f"Bearer {rng.choice(node.accounts)}"})
             elif route == "beacon record":
                 await timed(client, route, "GET", node.record_query, headers=researcher)
             elif route == "search":
                 await timed(client, route, "GET", f"/api/datasets?q={rng.choice(terms)}")
             elif route == "me":
-                await timed(client, route, "GET", "/api/me", headers=researcher)
+                await timed(client, route, "GET", "/api/me",
+                            headers={"Authorization": f"Bearer {rng.choice(node.accounts)}"})
             else:
                 await timed(client, route, "GET", "/healthz")
 
@@ -321,7 +326,8 @@ def _report(tally: Tally, seconds: float, label: str) -> dict[str, Any]:
                           "statuses": dict(statuses)}
     if tally.shed_latencies:
         shed_times = sorted(tally.shed_latencies)
-        print(f"  503s answered in: median {statistics.median(shed_times) * 1e3:.1f} ms, max {shed_times[-1] * 1e3:.1f} ms")
+        print(f"  503s answered in: median {statistics.median(shed_times) * 1e3:.1f} ms, "
+              f"max {shed_times[-1] * 1e3:.1f} ms")
     failures = sum(n for s in tally.statuses.values() for code, n in s.items()
                    if code != "503" and not (code.isdigit() and int(code) < 500))
     shed = sum(s.get("503", 0) for s in tally.statuses.values())
@@ -360,6 +366,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="a PostgreSQL server URL: a fresh database is made there (default: SQLite)")
     parser.add_argument("--ingest-variants", type=int, default=100_000,
                         help="variants of the cohort the steward ingests while the load runs")
+    parser.add_argument("--accounts", type=int, default=16,
+                        help="signed-in callers of the Beacon and /api/me, each of its own organisation (0: the "
+                             "entitled researcher alone, whose privacy budget row then serialises them)")
     parser.add_argument("--no-ingest", action="store_true", help="no steward asking for ingestions")
     parser.add_argument("--workdir", type=Path, default=_HERE / "out")
     args = parser.parse_args(argv)
@@ -372,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             data_dir = Path(tmp) / "node"
-            node = _node(data_dir, database_url, examples, cohort)
+            node = _node(data_dir, database_url, examples, cohort, args.accounts)
             port = _free_port()
             exe = str(Path(sys.executable).with_name("genomegate"))
             log = Path(tmp) / "server.log"
