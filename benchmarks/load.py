@@ -408,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
             _report(tally, args.seconds, f"mixed load, {'PostgreSQL' if database_url else 'SQLite'}, "
                                          f"{args.connections} connections, serve --workers 2")
             _logged(log)
+            shutil.copy(log, args.workdir / f"load-server-{'postgresql' if database_url else 'sqlite'}.log")
     finally:
         if dropped:
             _drop_postgres(args.database_url, dropped)

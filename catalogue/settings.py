@@ -102,13 +102,13 @@ class Settings(BaseSettings):
                                                           "account about one dataset")
     log_level: str = Field("INFO", description="logging level")
     max_page_size: int = Field(100, ge=1, le=10_000, description="largest page a list endpoint returns")
-    worker_threads: int = Field(32, ge=1, le=1_000, description="threads per server process that run the "
+    worker_threads: int = Field(16, ge=1, le=1_000, description="threads per server process that run the "
                                 "endpoints' database, file and network work")
-    db_pool_size: int = Field(40, ge=1, le=1_000, description="database connections per server process (at "
-                              "least worker_threads: a thread never waits for one)")
+    db_pool_size: int = Field(24, ge=1, le=1_000, description="database connections per server process (at "
+                              "least max_in_flight: a thread never waits long for one)")
     db_pool_timeout: float = Field(2.0, gt=0, le=60, description="seconds a request waits for a database "
                                    "connection before it is answered 503")
-    max_in_flight: int = Field(32, ge=1, le=10_000, description="requests one server process works on at once; "
+    max_in_flight: int = Field(24, ge=1, le=10_000, description="requests one server process works on at once; "
                                "more are answered 503 with Retry-After at once (/healthz is never refused)")
 
     @field_validator("cors_origins", mode="before")
