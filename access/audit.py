@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,7 +19,6 @@ __all__ = ["GENESIS", "ChainReport", "append", "event_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 _RETRIES = 20
-_CHAIN_LOCK = 0x67676175  # the advisory lock appenders take in turn on PostgreSQL ("ggau")
 
 
 def _time(value: datetime) -> str:
@@ -56,10 +54,6 @@ def append(session: Session, *, actor: str, action: str, dataset_id: str | None 
     event = AuditEvent(at=utcnow(), actor=actor, action=action, dataset_id=dataset_id, request_id=request_id,
                        entitlement_id=entitlement_id, visa_jti=visa_jti, client=client, details=details or {},
                        prev_hash=GENESIS, hash=GENESIS)
-    if session.get_bind().dialect.name == "postgresql":
-        # Appenders take turns until their transactions end (a chain is one line after another): racing for the
-        # head, each would block on the other's uncommitted line and retry. Waited for at most lock_timeout.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     for _ in range(_RETRIES):
         prev = _head(session)
         event.prev_hash, event.hash = prev, event_hash(event, prev)

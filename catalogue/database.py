@@ -84,17 +84,20 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
     return engine
 
 
-_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
+# PostgreSQL's SQLSTATEs of a write that lost to another's: lock_timeout ran out, a deadlock, a serialisation
+_LOST_TO_ANOTHER = {"55P03": "is locked by another request", "40P01": "was part of a deadlock",
+                    "40001": "clashed with another request's"}
 
 
 def _locked_is_busy(context: ExceptionContext) -> Exception | None:
-    """A write that waited out its time for another's lock becomes DatabaseBusy: SQLite's "database is locked"
-    (busy_timeout), PostgreSQL's lock_not_available (lock_timeout)."""
+    """A write that lost to another's becomes DatabaseBusy (503, retry): SQLite's "database is locked"
+    (busy_timeout ran out), PostgreSQL's lock_not_available (lock_timeout), deadlock and serialisation failures."""
     original = context.original_exception
     if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
         return DatabaseBusy("the database is busy with another write (e.g. an ingestion); retry shortly")
-    if getattr(original, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-        return DatabaseBusy("the data this request changes is locked by another request; retry shortly")
+    lost = _LOST_TO_ANOTHER.get(str(getattr(original, "sqlstate", "")))
+    if lost:
+        return DatabaseBusy(f"the data this request changes {lost}; retry shortly")
     return None
 
 
