@@ -186,6 +186,8 @@ class Tally:
     shed_latencies: list[float] = field(default_factory=list)  # how fast the 503s came
     statuses: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     measuring: bool = False
+    in_flight: int = 0
+    outstanding: int = 0  # requests sent and not yet answered when the measured window closed
 
     def note(self, route: str, status: str, seconds: float) -> None:
         if self.measuring:
@@ -206,6 +208,7 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
     async def timed(client: httpx.AsyncClient, route: str, method: str, url: str, **kwargs: Any) -> None:
         started = time.perf_counter()
         retry_after = 0.0
+        tally.in_flight += 1
         try:
             response = await client.request(method, url, **kwargs)
             status = str(response.status_code)
@@ -215,6 +218,8 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
             status = "timeout"
         except httpx.HTTPError as exc:
             status = type(exc).__name__
+        finally:
+            tally.in_flight -= 1
         tally.note(route, status, time.perf_counter() - started)
         if retry_after:
             await asyncio.sleep(retry_after)
@@ -267,6 +272,7 @@ async def _drive(base: str, node: Node, connections: int, seconds: float, *, ing
     tally.measuring = True
     await asyncio.sleep(seconds)
     tally.measuring = False
+    tally.outstanding = tally.in_flight
     stop.set()
     await asyncio.gather(*tasks)
     return tally
@@ -334,6 +340,7 @@ def _report(tally: Tally, seconds: float, label: str) -> dict[str, Any]:
     slowest = max((max(v) for v in tally.latencies.values()), default=float("nan"))
     me = summary.get("me", {}).get("p99", float("nan")) * 1e3
     print(f"  responses >= 500 other than 503, and transport errors: {failures} (target 0); deliberate 503s: {shed}")
+    print(f"  requests still unanswered when the window closed: {tally.outstanding} (not in the figures above)")
     print(f"  slowest request {slowest:.2f} s (target < {TARGET_MAX_S:.0f} s); /api/me p99 {me:.1f} ms "
           f"(target < {TARGET_ME_P99_MS:.0f} ms)")
     return summary
