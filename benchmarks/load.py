@@ -31,6 +31,7 @@ import asyncio
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -312,6 +313,20 @@ def _wait(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer within {timeout} s")
 
 
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its workers (a worker stuck on a pool may outlive its parent's SIGTERM)."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(server.pid, signal.SIGKILL)  # whatever of the group is left
+    except ProcessLookupError:
+        pass
+    server.wait()
+
+
 def _report(tally: Tally, seconds: float, label: str) -> dict[str, Any]:
     print()
     print(f"{label}: {seconds:.0f} s measured")
@@ -393,8 +408,9 @@ def main(argv: list[str] | None = None) -> None:
             exe = str(Path(sys.executable).with_name("genomegate"))
             log = Path(tmp) / "server.log"
             with log.open("w") as log_file:
+                # A session of its own: the server and its worker processes are stopped together.
                 server = subprocess.Popen([exe, "serve", "--workers", "2", "--port", str(port)], env=node.env,
-                                          stdout=subprocess.DEVNULL, stderr=log_file)
+                                          stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
                 base = f"http://127.0.0.1:{port}"
                 try:
                     _wait(f"{base}/healthz")
@@ -407,11 +423,7 @@ def main(argv: list[str] | None = None) -> None:
                     tally = asyncio.run(_drive(base, node, args.connections, args.seconds,
                                                ingest=not args.no_ingest))
                 finally:
-                    server.terminate()
-                    try:
-                        server.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
+                    _stop(server)
             _report(tally, args.seconds, f"mixed load, {'PostgreSQL' if database_url else 'SQLite'}, "
                                          f"{args.connections} connections, serve --workers 2")
             _logged(log)
