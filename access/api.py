@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from access.checkpoints import SignedCheckpoint, node_signer
 from access.deps import visa_verifier
@@ -199,9 +200,10 @@ async def attach(request_id: str, request: Request, session: SessionDep, caller:
     if declared and declared.isdigit() and int(declared) > limit:
         raise InvalidInput(f"the attachment has {int(declared):,} bytes; at most {limit:,} are accepted", field="file")
     data = await request.body()
-    row = attachments.add_attachment(
-        session, caller, request_id, filename=filename, content_type=request.headers.get("content-type", ""),
-        data=data, root=runtime.settings.data_dir / "attachments", max_bytes=limit)
+    row = await run_in_threadpool(
+        attachments.add_attachment, session, caller, request_id, filename=filename,
+        content_type=request.headers.get("content-type", ""), data=data,
+        root=runtime.settings.data_dir / "attachments", max_bytes=limit)
     return AttachmentPublic.model_validate(row)
 
 

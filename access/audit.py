@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from access.models import AuditEvent
+from catalogue.database import DatabaseBusy
 from catalogue.models import utcnow
 
 __all__ = [
@@ -65,7 +66,7 @@ def append(session: Session, *, actor: str, action: str, dataset_id: str | None 
             return event
         except IntegrityError:  # the savepoint's rollback detached the line; build it anew on the new head
             event = AuditEvent.model_validate(event.model_dump(exclude={"id"}))
-    raise RuntimeError("the audit log is too busy to append to; try again")
+    raise DatabaseBusy("the audit log is too busy to append to; retry shortly")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,10 @@ def visa_verifier(request: Request) -> VisaVerifier:
     return verifier
 
 
-async def with_visas(request: Request, caller: CallerDep) -> Caller:
+def with_visas(request: Request, caller: CallerDep) -> Caller:
     """The caller, with the datasets granted by the visas in the X-GA4GH-Passport header (comma-separated
-    visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`)."""
+    visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`).
+    Plain `def`: a visa's keys may be fetched, so it runs on the thread pool."""
     if caller.subject is None:  # visas are bound to a signed-in subject: an anonymous caller's are not read
         return caller
     header = request.headers.get(PASSPORT_HEADER)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -22,6 +20,7 @@ from access.models import AccessRequest, RequestState
 from access.rights import active_entitlements
 from access.services.requests import request_datasets
 from catalogue.identity import Caller
+from catalogue.jwks import JwksCache, JwksUnavailable
 from catalogue.models import Dataset
 from catalogue.services.roles import require_authenticated
 from catalogue.settings import Settings
@@ -84,26 +83,23 @@ class PassportCheck:
 
 class VisaVerifier:
     """Checks visas: the (iss, jku) pair is allow-listed before any key is fetched; `by` present; no
-    `conditions`; `asserted` not in the future; signature, expiry and subject verified."""
+    `conditions`; `asserted` not in the future; signature, expiry and subject verified.
+    A jku's keys may be fetched: use it from the thread pool."""
 
     def __init__(self, settings: Settings, local: LocalIssuer | None) -> None:
         self._base = settings.public_base_url
-        self._trusted: dict[tuple[str, str], KeySet | None] = {}
-        self._lock = threading.Lock()
+        # (iss, jku) -> fixed keys, or the jku's keys fetched and cached for a time (no lock held across a fetch)
+        self._trusted: dict[tuple[str, str], KeySet | JwksCache] = {}
         if local is not None:
             self._trusted[(local.issuer, f"{self._base}/.well-known/jwks.json")] = KeySet.import_key_set(local.jwks())
         for entry in settings.trusted_visa_issuers:
-            keys = KeySet.import_key_set(json.loads(entry.jwks_file.read_text())) if entry.jwks_file else None
-            self._trusted[(entry.iss, entry.jku)] = keys
+            self._trusted[(entry.iss, entry.jku)] = (
+                KeySet.import_key_set(json.loads(entry.jwks_file.read_text())) if entry.jwks_file
+                else JwksCache(entry.jku))
 
-    def _keys(self, iss: str, jku: str) -> KeySet:
-        with self._lock:
-            keys = self._trusted[(iss, jku)]
-            if keys is None:
-                response = httpx.get(jku, timeout=5.0)
-                response.raise_for_status()
-                keys = self._trusted[(iss, jku)] = KeySet.import_key_set(response.json())
-            return keys
+    def _keys(self, iss: str, jku: str, kid: str | None) -> KeySet:
+        source = self._trusted[(iss, jku)]
+        return source.keys(kid) if isinstance(source, JwksCache) else source
 
     def check(self, passport: list[str], subject: str) -> PassportCheck:
         result = PassportCheck()
@@ -132,11 +128,12 @@ class VisaVerifier:
         if not isinstance(iss, str) or not isinstance(jku, str) or (iss, jku) not in self._trusted:
             raise _Refused(f"issuer {iss!r} with jku {jku!r} is not trusted here")
         try:
-            keys = self._keys(iss, jku)
+            kid = header.get("kid")
+            keys = self._keys(iss, jku, kid if isinstance(kid, str) else None)
             claims = jwt.decode(token, keys, algorithms=_ALGORITHMS).claims
             jwt.JWTClaimsRegistry(leeway=30, exp={"essential": True}, iss={"essential": True, "value": iss},
                                   sub={"essential": True, "value": subject}).validate(claims)
-        except (JoseError, httpx.HTTPError, ValueError) as exc:
+        except (JoseError, JwksUnavailable, ValueError) as exc:
             reason = exc.description if isinstance(exc, JoseError) and exc.description else type(exc).__name__
             raise _Refused(f"refused: {reason}") from None
         visa = claims.get("ga4gh_visa_v1")

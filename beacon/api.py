@@ -1,10 +1,17 @@
-"""The Beacon v2 HTTP sub-app under /beacon/v2: thin routes, and errors as Beacon error envelopes."""
+"""The Beacon v2 HTTP sub-app under /beacon/v2: thin routes, and errors as Beacon error envelopes.
+
+Concurrency: a route reads its request (and parses it) on the event loop, and runs everything that touches
+the database, files or the network on the thread pool (plain `def` dependencies, `run_in_threadpool`).
+The one exception is `VariantQueries`' fast path: an anonymous, unfiltered variant query on a SQLite
+catalogue is answered on the loop from the loop thread's own read-only connection (microseconds of
+memory-mapped reads, never waiting for a pool or a lock), as a hop to the thread pool would cost more.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -13,7 +20,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_json
+from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,7 +36,7 @@ from beacon.reference import References
 from beacon.responses import error_response
 from beacon.services import query_variants
 from beacon.testmode import test_answer
-from catalogue.database import session_scope
+from catalogue.database import DatabaseBusy, make_loop_reader, session_scope
 from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from catalogue.identity import Caller
@@ -46,6 +55,7 @@ log = logging.getLogger("genomegate.beacon")
 
 ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400, NotFound: 404, Unauthenticated: 401, Forbidden: 403, Conflict: 400, RateLimited: 429,
+    DatabaseBusy: 503,
 }
 
 router = APIRouter()
@@ -156,12 +166,12 @@ class QueryCall:
     caller: Caller
 
 
-async def _query_call(request: Request) -> AsyncIterator[QueryCall]:
-    """Settings, session and caller (with visas) of a query, resolved as one dependency: on a hot path
-    FastAPI's per-dependency bookkeeping costs more than the query itself."""
+def _query_call(request: Request) -> Iterator[QueryCall]:
+    """Settings, session and caller (with visas) of a query, resolved as one dependency (on the thread pool:
+    the caller's roles are read, an issuer's keys may be fetched)."""
     runtime: Runtime = request.app.state.runtime
     with session_scope(runtime.engine) as session:
-        caller = await with_visas(request, await get_caller(request, runtime, session))
+        caller = with_visas(request, get_caller(request, runtime, session))
         yield QueryCall(runtime.settings, session, caller)
 
 
@@ -169,23 +179,43 @@ QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
 
 
 class VariantQueries:
-    """The variant query (GET or POST g_variants) from request to response, as one plain coroutine.
+    """The variant query (GET or POST g_variants) from request to response.
 
     The sub-app's routes call it, and so does `BeaconShortcut`, which hands it the busiest path's requests
-    before routing and dependency resolution: on that path they cost more than the query itself.
+    before routing and dependency resolution. The request is read and parsed on the event loop; then an
+    anonymous, unfiltered query on a SQLite catalogue (`on_loop`) is answered right there, from `reader`
+    (the loop thread's own read-only connection, see `catalogue.database.make_loop_reader`), and every
+    other one on the thread pool: a signed-in caller's token and roles, visas, privacy budgets, audit
+    writes, genotypes read from files, and every PostgreSQL round trip.
     """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.references = References(runtime.settings.reference_fasta)
+        self.reader: Engine | None = make_loop_reader(runtime.engine.url.render_as_string(hide_password=False))
+
+    def on_loop(self, request: Request, parsed: BeaconRequest) -> bool:
+        """Whether the query is answered on the event loop: anonymous (no Authorization header), without
+        filters (they may read genotypes), no budget to charge (anonymous callers are refused genotype
+        datasets), and a SQLite catalogue."""
+        return (self.reader is not None and not parsed.filters
+                and self.runtime.settings.privacy_anonymous == "refuse"
+                and all(name != b"authorization" for name, _ in request.scope["headers"]))
 
     async def respond(self, request: Request, dataset_id: str | None = None) -> Response:
+        parsed = await _parsed(request, self.runtime.settings.max_page_size)
+        if parsed.test_mode:
+            return BeaconJSON(test_answer(parsed))
+        if self.on_loop(request, parsed):
+            assert self.reader is not None
+            return self.answer(request, parsed, dataset_id, self.reader)
+        return await run_in_threadpool(self.answer, request, parsed, dataset_id, self.runtime.engine)
+
+    def answer(self, request: Request, parsed: BeaconRequest, dataset_id: str | None, engine: Engine) -> Response:
+        """The response to a parsed query, read through `engine`'s connections."""
         settings = self.runtime.settings
-        with session_scope(self.runtime.engine) as session:
-            caller = await with_visas(request, await get_caller(request, self.runtime, session))
-            parsed = await _parsed(request, settings.max_page_size)
-            if parsed.test_mode:
-                return BeaconJSON(test_answer(parsed))
+        with session_scope(engine) as session:
+            caller = with_visas(request, get_caller(request, self.runtime, session))
             # A response directly: the document is plain JSON already, and FastAPI's encoder pass costs.
             return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
                                                    gate=Gate.for_caller(caller, settings), dataset_id=dataset_id,
@@ -213,8 +243,8 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
-    return entries.variant_by_id(session, caller, parsed, variant_id, base_url=_base(settings),
-                                 gate=Gate.for_caller(caller, settings))
+    return await run_in_threadpool(entries.variant_by_id, session, caller, parsed, variant_id,
+                                   base_url=_base(settings), gate=Gate.for_caller(caller, settings))
 
 
 @_get_and_post("/g_variants/{variant_id}/individuals",
@@ -224,19 +254,21 @@ async def g_variant_individuals(variant_id: str, request: Request, session: Sess
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return entries.variant_individuals(session, caller, parsed, variant_id, gate=Gate.for_caller(caller, settings))
+    return await run_in_threadpool(entries.variant_individuals, session, caller, parsed, variant_id,
+                                   gate=Gate.for_caller(caller, settings))
 
 
 @_get_and_post("/datasets", summary="Published datasets (anyone)")
 async def datasets(request: Request, session: SessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
-    return entries.dataset_documents(session, parsed, base_url=_base(settings))
+    return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings))
 
 
 @_get_and_post("/datasets/{dataset_id}", summary="One published dataset (anyone)")
 async def dataset(dataset_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
-    return entries.dataset_documents(session, parsed, base_url=_base(settings), dataset_id=dataset_id)
+    return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings),
+                                   dataset_id=dataset_id)
 
 
 @_get_and_post("/individuals",
@@ -245,7 +277,7 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return entries.individuals(session, caller, parsed)
+    return await run_in_threadpool(entries.individuals, session, caller, parsed)
 
 
 @_get_and_post("/individuals/{individual_id}/g_variants",
@@ -256,9 +288,9 @@ async def individual_g_variants(individual_id: str, request: Request, call: Quer
     if parsed.test_mode:
         return test_answer(parsed)
     queries: VariantQueries = request.app.state.queries
-    return _answer(request, entries.individual_variants(call.session, call.caller, parsed, individual_id,
-                                                        base_url=_base(call.settings),
-                                                        references=queries.references))
+    return _answer(request, await run_in_threadpool(entries.individual_variants, call.session, call.caller, parsed,
+                                                    individual_id, base_url=_base(call.settings),
+                                                    references=queries.references))
 
 
 @_get_and_post("/individuals/{individual_id}", summary="One individual")
@@ -267,7 +299,7 @@ async def individual(individual_id: str, request: Request, session: SessionDep, 
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return entries.individuals(session, caller, parsed, individual_id=individual_id)
+    return await run_in_threadpool(entries.individuals, session, caller, parsed, individual_id=individual_id)
 
 
 def _status(error: DomainError) -> int:

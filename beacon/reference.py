@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -15,22 +16,23 @@ __all__ = ["References"]
 class References:
     """The operator's reference FASTA files, opened on first use and kept open for the process.
 
-    Used from the event loop's thread only (the Beacon's query endpoints are async), so one handle each
-    is enough.
+    A pysam handle must not be shared between threads, and queries run on the thread pool: each thread
+    opens its own handles (a few per process; threads are reused).
     """
 
     def __init__(self, paths: Mapping[str, Path]) -> None:
         self._paths = dict(paths)
-        self._open: dict[str, tuple[pysam.FastaFile, dict[str, str]]] = {}
+        self._local = threading.local()
 
     def _fasta(self, assembly: str) -> tuple[pysam.FastaFile, dict[str, str]] | None:
         if assembly not in self._paths:
             return None
-        if assembly not in self._open:
+        opened: dict[str, tuple[pysam.FastaFile, dict[str, str]]] = self._local.__dict__.setdefault("open", {})
+        if assembly not in opened:
             fasta = pysam.FastaFile(str(self._paths[assembly]))
             names = {c: name for name in fasta.references if (c := canonical_contig(name, assembly))}
-            self._open[assembly] = (fasta, names)
-        return self._open[assembly]
+            opened[assembly] = (fasta, names)
+        return opened[assembly]
 
     def fetcher(self, chroms: Mapping[str, str]) -> Callable[[int, int], str] | None:
         """A fetch(start, end) over the first of the query's assemblies that has a reference (0-based, half-open)."""

@@ -52,7 +52,7 @@ class Me(BaseModel):
 
 @wellknown_router.get("/.well-known/jwks.json", tags=["identity"], summary="Public keys of this node (anyone)")
 def jwks(runtime: RuntimeDep) -> dict[str, Any]:
-    return runtime.issuer.jwks() if runtime.issuer else {"keys": []}
+    return dict(runtime.issuer.jwks()) if runtime.issuer else {"keys": []}
 
 
 @router.get("/me", tags=["identity"], summary="The signed-in caller and their roles (signed-in callers)")

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, create_engine
 
-__all__ = ["ScopeSession", "is_sqlite", "make_engine", "session_scope"]
+from catalogue.errors import DomainError
+
+__all__ = ["DatabaseBusy", "ScopeSession", "is_sqlite", "make_engine", "make_loop_reader", "session_scope"]
+
+RETRY_AFTER_BUSY = 1  # seconds a client is told to wait when the node sheds load
+
+
+class DatabaseBusy(DomainError):
+    """Every database connection of this server process is in use (or the process is at its limit of
+    requests): the request was refused rather than queued. Retry after `retry_after` seconds."""
+
+    title = "Service busy"
+
+    def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_BUSY) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -23,29 +40,87 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 SQLITE_MMAP_BYTES = 1 << 30  # at most this much of the database file is mapped (address space, not memory)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = 30_000) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the server read while an ingest writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")  # how long a write waits for another's to end
     # Reads through a memory map rather than a read() call per page: the variant index's lookups are page
     # reads, and at a chromosome's size (700k variants) this took a Beacon query from ~210 to ~135 us.
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for `url`; for SQLite, create the parent directory and set WAL mode."""
+def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float | None = None,
+                **kwargs: Any) -> Engine:
+    """Create an engine for `url`; for SQLite, create the parent directory and set WAL mode.
+
+    `pool_size` connections at most (no overflow), each waited for at most `pool_timeout` seconds (then
+    `DatabaseBusy` from a `session_scope`); SQLAlchemy's defaults (5 + 10 overflow, 30 s) when not given.
+    A write waits for another's lock at most `pool_timeout` seconds too (SQLite's busy_timeout, 30 s when not
+    given; PostgreSQL's lock_timeout, none when not given), then raises `DatabaseBusy`.
+    """
+    pooled: dict[str, Any] = {}
+    memory = is_sqlite(url) and make_url(url).database in (None, "", ":memory:")
+    if pool_size is not None and not memory:  # an in-memory SQLite database is one connection per thread
+        pooled = {"pool_size": pool_size, "max_overflow": 0}
+    if pool_timeout is not None and not memory:
+        pooled["pool_timeout"] = pool_timeout
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pooled, **kwargs)
+        busy_ms = int((pool_timeout or 30.0) * 1000)
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
+        event.listen(engine, "handle_error", _locked_is_busy)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    if pool_timeout is not None:  # a row lock (e.g. a privacy budget's) is waited for as long as a connection
+        kwargs.setdefault("connect_args", {})["options"] = f"-c lock_timeout={int(pool_timeout * 1000)}"
+    engine = create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
+    event.listen(engine, "handle_error", _locked_is_busy)
+    return engine
+
+
+# PostgreSQL's SQLSTATEs of a write that lost to another's: lock_timeout ran out, a deadlock, a serialisation
+_LOST_TO_ANOTHER = {"55P03": "is locked by another request", "40P01": "was part of a deadlock",
+                    "40001": "clashed with another request's"}
+
+
+def _locked_is_busy(context: ExceptionContext) -> Exception | None:
+    """A write that lost to another's becomes DatabaseBusy (503, retry): SQLite's "database is locked"
+    (busy_timeout ran out), PostgreSQL's lock_not_available (lock_timeout), deadlock and serialisation failures."""
+    original = context.original_exception
+    if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
+        return DatabaseBusy("the database is busy with another write (e.g. an ingestion); retry shortly")
+    lost = _LOST_TO_ANOTHER.get(str(getattr(original, "sqlstate", "")))
+    if lost:
+        return DatabaseBusy(f"the data this request changes {lost}; retry shortly")
+    return None
+
+
+def make_loop_reader(url: str) -> Engine | None:
+    """For a file SQLite database: an engine of one connection per thread that is never waited for, for the
+    reads the event loop's thread makes itself (the Beacon's anonymous count queries); None otherwise.
+
+    Such a read takes microseconds from the memory-mapped file, and in WAL mode never waits for a writer;
+    the connection is the loop thread's own, so the request pool's being exhausted never stalls the loop.
+    """
+    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
+        return None
+    engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool)
+    # A WAL reader hardly ever meets a lock (a checkpoint's brief one); if it does, it waits 50 ms at most.
+    event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms=50))
+    event.listen(engine, "connect", _read_only)
+    return engine
+
+
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # the loop's reader never writes (a write could wait for the lock)
+    cursor.close()
 
 
 class ScopeSession(Session):
@@ -75,7 +150,10 @@ class ScopeSession(Session):
         if self._dbapi is None:
             if self._ended:  # a connection taken now would never go back to the pool
                 raise RuntimeError("this session's scope has ended: use a new session_scope")
-            self._dbapi = self._engine.raw_connection()
+            try:
+                self._dbapi = self._engine.raw_connection()
+            except sa_exc.TimeoutError:
+                raise DatabaseBusy("every database connection of this server is in use; retry shortly") from None
         return self._dbapi
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Connection:  # noqa: ARG002 - one bind, whatever is asked

@@ -1,13 +1,12 @@
 """Typed FastAPI dependencies: the runtime, a database session, and the caller (anonymous or signed in).
 
-They are `async def` although they do a little blocking work (a session's close, a token check, a roles
-query of microseconds): a sync dependency costs a hop to the thread pool each, which under load is
-slower than the work itself.
+Those that touch the database or the network (a session's close, a token check that may fetch an issuer's
+keys, a roles query) are plain `def`: FastAPI runs them on the thread pool, never on the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated
 
@@ -39,7 +38,7 @@ async def get_settings(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     with session_scope(runtime.engine) as session:
         yield session
 
@@ -47,7 +46,7 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
+def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
     """Anonymous without an Authorization header; 401 for a bad token; else the principal and its roles."""
     # Read off the ASGI scope (names are lower-cased there): every request asks, most of them anonymous.
     header = next((value.decode("latin-1") for name, value in request.scope["headers"] if name == b"authorization"),

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
                     "renewed and swept every quarter of it")
     log_level: str = Field(default="INFO", description="logging level")
     max_page_size: int = Field(default=100, ge=1, le=10_000, description="largest page a list endpoint returns")
+    worker_threads: int = Field(default=16, ge=1, le=1_000, description="threads per server process that run the "
+                                "endpoints' database, file and network work")
+    db_pool_size: int = Field(default=24, ge=1, le=1_000, description="database connections per server process (at "
+                              "least max_in_flight: a thread never waits long for one)")
+    db_pool_timeout: float = Field(default=2.0, gt=0, le=60, description="seconds a request waits for a database "
+                                   "connection before it is answered 503")
+    max_in_flight: int = Field(default=24, ge=1, le=10_000, description="requests one server process works on at once; "
+                               "more are answered 503 with Retry-After at once (/healthz is never refused)")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

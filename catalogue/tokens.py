@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -13,14 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
 from joserfc.jws import extract_compact
 
 from catalogue.errors import InvalidInput, Unauthenticated
 from catalogue.identity import Principal
+from catalogue.jwks import JwksCache, JwksUnavailable
 from catalogue.settings import Settings, TrustedIssuer
 
 __all__ = ["LocalIssuer", "TokenVerifier", "parse_duration"]
@@ -70,7 +69,7 @@ class LocalIssuer:
     def kid(self) -> str:
         return str(self._key.kid)
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         return {"keys": [self._key.as_dict(private=False)]}
 
     def sign(self, claims: Mapping[str, Any], *, typ: str = "JWT", jku: str | None = None) -> str:
@@ -98,31 +97,23 @@ class LocalIssuer:
 
 
 class _IssuerKeys:
-    """The keys of one trusted issuer: from a file, or from a JWKS URL refetched on an unknown `kid`."""
-
-    _MIN_REFETCH = 60.0
+    """The keys of one trusted issuer: fixed (a file, the local issuer), or a JWKS URL's, cached (`JwksCache`)."""
 
     def __init__(self, issuer: str, audience: str, *, keys: KeySet | None = None,
                  jwks_url: str | None = None) -> None:
         self.issuer, self.audience, self.jwks_url = issuer, audience, jwks_url
         self._keys = keys
-        self._fetched_at = 0.0
-        self._lock = threading.Lock()
+        self.cache = JwksCache(jwks_url) if jwks_url else None
 
     def keyset(self, kid: str | None) -> KeySet:
-        with self._lock:
-            stale = self._keys is None or (kid is not None and not any(k.kid == kid for k in self._keys.keys))
-            if stale and self.jwks_url and time.monotonic() - self._fetched_at > self._MIN_REFETCH:
-                self._fetched_at = time.monotonic()
-                try:
-                    response = httpx.get(self.jwks_url, timeout=5.0)
-                    response.raise_for_status()
-                    self._keys = KeySet.import_key_set(response.json())
-                except (httpx.HTTPError, ValueError, JoseError):
-                    pass  # keep the keys we had; verification below fails cleanly if none match
-            if self._keys is None:
-                raise Unauthenticated(f"keys of issuer {self.issuer} are unavailable")
-            return self._keys
+        if self.cache is not None:
+            try:
+                return self.cache.keys(kid)
+            except JwksUnavailable:
+                raise Unauthenticated(f"keys of issuer {self.issuer} are unavailable") from None
+        if self._keys is None:
+            raise Unauthenticated(f"keys of issuer {self.issuer} are unavailable")
+        return self._keys
 
 
 class TokenVerifier:
@@ -144,7 +135,10 @@ class TokenVerifier:
         return _IssuerKeys(trusted.issuer, trusted.audience, jwks_url=trusted.jwks_url)
 
     def verify(self, token: str) -> Principal:
-        """The principal a valid token names; Unauthenticated (with a reason) for anything else."""
+        """The principal a valid token names; Unauthenticated (with a reason) for anything else.
+
+        May fetch an issuer's keys (at most `catalogue.jwks.FETCH_TIMEOUT` per phase): call it from the thread pool.
+        """
         try:
             compact = extract_compact(token.encode())
             header, unverified = compact.headers(), json.loads(compact.payload)

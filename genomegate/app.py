@@ -31,6 +31,7 @@ from genomegate import __doc__ as _doc
 from genomegate.demo import DEMO_USERS
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
+from genomegate.shedding import LoadShedding, install_busy_handlers, size_thread_pool
 from ingest.api import router as ingest_router
 from ingest.lease import reap_every
 from web import install_web
@@ -53,10 +54,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_busy_handlers(app)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
     app.add_middleware(BodyLimits, limits=_limits(runtime.settings), default=limit_problem,
                        formats=[(BEACON_PATH, error_envelope), ("/htsget", htsget_error_response)])
+    app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight)  # refusals are logged too
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,
@@ -75,12 +78,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _background_work(runtime: Runtime) -> Any:
-    """Lifespan: while serving, sign audit checkpoints (access/checkpointer.py) and, every quarter lease, fail the
-    ingestions whose process died (ingest/lease.py)."""
+    """Lifespan: size the thread pool (genomegate/shedding.py); while serving, sign audit checkpoints
+    (access/checkpointer.py) and, every quarter lease, fail the ingestions whose process died (ingest/lease.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         s = runtime.settings
+        size_thread_pool(s)
         sweep = asyncio.create_task(reap_every(runtime.engine, s.ingest_lease_seconds / 4))
         try:
             async with periodic_checkpoints(runtime.engine, s.data_dir, s.public_base_url,
@@ -102,7 +106,7 @@ def _limits(settings: Settings) -> Limits:
 
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is up (anyone)")
-    async def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop, never refused: answers while the pools are busy
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Database reachable and schema current (anyone)",

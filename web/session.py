@@ -66,7 +66,7 @@ def sign_out(request: Request) -> None:
     request.session.clear()
 
 
-async def page_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
+def page_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
     """The caller of a page: anonymous, or the principal the session's token names with its database roles.
 
     The token is verified on every request exactly as the API verifies a bearer token, so an expired token

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/admin/privacy", tags=["privacy"])
 
 
 @router.get("", summary="Privacy budgets of accounts, organisations and addresses per dataset (admins)")
-async def list_budgets(session: SessionDep, caller: CallerDep, settings: SettingsDep,
+def list_budgets(session: SessionDep, caller: CallerDep, settings: SettingsDep,
                        holder: Annotated[str | None, Query(description="a holder key or a subject")] = None,
                        dataset: Annotated[str | None, Query(description="a dataset id")] = None,
                        alerts: Annotated[bool, Query(description="only holders flagged as a possible attack")] = False,

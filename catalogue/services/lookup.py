@@ -263,7 +263,8 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     cursor = dbapi.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(rendered, flat)
-        return cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()
+        return rows
     finally:
         cursor.close()
 
@@ -282,7 +283,9 @@ def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDatase
         params.update(limit=limit, offset=offset)
     rows = _run(session, sql, params)
     # Raw SQL hands JSON back as text on SQLite and decoded on PostgreSQL.
-    return [VariantHit(*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1]) for row in rows]
+    # The row's columns are VariantHit's fields in order (_COLUMNS), which mypy cannot count through the unpacking.
+    return [VariantHit(*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1])  # type: ignore[call-arg]
+            for row in rows]
 
 
 def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset],

@@ -160,9 +160,8 @@ def _references(request: Request) -> References:
     return references
 
 
-# async like the Beacon's own query endpoints: the reference handles are used from the event loop's thread only.
 @router.get("/variants", response_class=HTMLResponse)
-async def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, settings: SettingsDep,
+def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, settings: SettingsDep,
                       assembly: Literal["GRCh37", "GRCh38"] = "GRCh38", chrom: Short = "", start: Short = "",
                       end: Short = "", ref: Bases = "", alt: Bases = "") -> HTMLResponse:
     form = LookupForm(assembly=assembly, chrom=chrom, start=start, end=end, ref=ref, alt=alt)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from access.domain import allowed_commands
 from access.models import AccessRequest, RequestCreate, RequestState, RequestUpdate
@@ -144,7 +145,7 @@ async def add_attachment(request_id: str, request: Request, session: SessionDep,
                          settings: SettingsDep, file: Annotated[UploadFile, File()]) -> RedirectResponse:
     limit = settings.attachment_max_bytes
     data = await file.read(limit + 1)
-    return attempt(request, lambda: attachments.add_attachment(
+    return await run_in_threadpool(attempt, request, lambda: attachments.add_attachment(
         session, caller, request_id, filename=file.filename or "attachment", content_type=file.content_type or "",
         data=data, root=settings.data_dir / "attachments", max_bytes=limit),
         done=f"Attached {file.filename}.", back=f"/requests/{request_id}")

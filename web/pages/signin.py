@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from catalogue.deps import RuntimeDep
 from catalogue.errors import Forbidden, Unauthenticated
@@ -75,7 +76,7 @@ async def signin_callback(request: Request, runtime: RuntimeDep) -> Response:
                           "Sign-in failed")
     target = _local_path(request.session.get(_NEXT))
     try:
-        kept = session_token(runtime, token)
+        kept = await run_in_threadpool(session_token, runtime, token)  # may fetch an issuer's keys
     except Unauthenticated as exc:
         return error_page(request, 401, exc.message, "Sign-in failed")
     sign_in(request, kept)

@@ -1,0 +1,73 @@
+"""Load shedding and thread sizing: a server process works on a bounded number of requests and refuses the rest
+at once (503 with Retry-After) rather than queueing them behind a saturated thread or connection pool."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from beacon.api import BEACON_PATH
+from beacon.responses import error_response
+from catalogue.database import RETRY_AFTER_BUSY, DatabaseBusy
+from catalogue.problems import problem_response
+from catalogue.settings import Settings
+
+__all__ = ["LoadShedding", "install_busy_handlers", "size_thread_pool"]
+
+UNSHED = frozenset({"/healthz"})  # never refused, and never waits on the database
+
+
+def busy_response(path: str, detail: str) -> JSONResponse:
+    """503 with Retry-After: a Beacon error envelope under BEACON_PATH, problem+json elsewhere."""
+    headers = {"Retry-After": str(RETRY_AFTER_BUSY)}
+    if path == BEACON_PATH or path.startswith(f"{BEACON_PATH}/"):
+        return JSONResponse(error_response(503, detail), status_code=503, headers=headers)
+    response = problem_response(503, DatabaseBusy.title, detail, instance=path)
+    response.headers.update(headers)
+    return response
+
+
+class LoadShedding:
+    """ASGI middleware: at most `limit` HTTP requests of this process are worked on at once; one more is
+    answered 503 with Retry-After at once. The paths in UNSHED pass uncounted."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0  # the event loop is one thread: no lock needed
+        self.shed = 0  # requests refused since the start (for operators and tests)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNSHED:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            self.shed += 1
+            response = busy_response(scope["path"], f"this server is working on {self.limit} requests, its limit "
+                                                    "(GENOMEGATE_MAX_IN_FLIGHT); retry shortly")
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+def install_busy_handlers(app: FastAPI) -> None:
+    """A connection pool waited on for longer than its timeout answers 503 with Retry-After (not 500)."""
+
+    async def busy(request: Request, exc: Exception) -> JSONResponse:
+        return busy_response(request.url.path, "every database connection of this server is in use; retry shortly")
+
+    app.add_exception_handler(DatabaseBusy, busy)
+    app.add_exception_handler(PoolTimeout, busy)
+
+
+def size_thread_pool(settings: Settings) -> None:
+    """Give the thread pool (anyio's default limiter, which FastAPI's sync endpoints and dependencies use)
+    `settings.worker_threads` threads; called in the app's lifespan, on the loop that uses the limiter."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
