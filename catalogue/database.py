@@ -54,14 +54,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = 30_000) 
 
 
 def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float | None = None,
-                **kwargs: Any) -> Engine:
+                lock_timeout: float | None = None, **kwargs: Any) -> Engine:
     """Create an engine for `url`; for SQLite, create the parent directory and set WAL mode.
 
     `pool_size` connections at most (no overflow), each waited for at most `pool_timeout` seconds (then
     `DatabaseBusy` from a `session_scope`); SQLAlchemy's defaults (5 + 10 overflow, 30 s) when not given.
-    A write waits for another's lock at most `pool_timeout` seconds too (SQLite's busy_timeout, 30 s when not
-    given; PostgreSQL's lock_timeout, none when not given), then raises `DatabaseBusy`.
+    A write waits for another's lock at most `lock_timeout` seconds (`pool_timeout` when not given; SQLite's
+    busy_timeout, 30 s when neither is; PostgreSQL's lock_timeout, none), then raises `DatabaseBusy`: with
+    both short, a request's waits stay within its time budget and it is answered 503 rather than late.
     """
+    lock_wait = lock_timeout if lock_timeout is not None else pool_timeout
     pooled: dict[str, Any] = {}
     memory = is_sqlite(url) and make_url(url).database in (None, "", ":memory:")
     if pool_size is not None and not memory:  # an in-memory SQLite database is one connection per thread
@@ -73,12 +75,12 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pooled, **kwargs)
-        busy_ms = int((pool_timeout or 30.0) * 1000)
+        busy_ms = int((lock_wait or 30.0) * 1000)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
         event.listen(engine, "handle_error", _locked_is_busy)
         return engine
-    if pool_timeout is not None:  # a row lock (e.g. a privacy budget's) is waited for as long as a connection
-        kwargs.setdefault("connect_args", {})["options"] = f"-c lock_timeout={int(pool_timeout * 1000)}"
+    if lock_wait is not None:  # a row lock (e.g. a privacy budget's) is waited for at most this long
+        kwargs.setdefault("connect_args", {})["options"] = f"-c lock_timeout={int(lock_wait * 1000)}"
     engine = create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
     event.listen(engine, "handle_error", _locked_is_busy)
     return engine

@@ -27,6 +27,7 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.local_issuer:
         issuer = LocalIssuer(settings.data_dir / "keys" / "signing-key.json",
                              issuer=settings.issuer_url, audience=settings.token_audience)
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout,
+                         lock_timeout=settings.db_lock_timeout)
     return Runtime(settings=settings, engine=engine, issuer=issuer,
                    verifier=TokenVerifier(settings, issuer))

@@ -116,14 +116,20 @@ class Settings(BaseSettings):
                     "renewed and swept every quarter of it")
     log_level: str = Field(default="INFO", description="logging level")
     max_page_size: int = Field(default=100, ge=1, le=10_000, description="largest page a list endpoint returns")
-    worker_threads: int = Field(default=16, ge=1, le=1_000, description="threads per server process that run the "
-                                "endpoints' database, file and network work")
-    db_pool_size: int = Field(default=24, ge=1, le=1_000, description="database connections per server process (at "
+    worker_threads: int = Field(default=8, ge=1, le=1_000, description="threads per server process that run the "
+                                "endpoints' database, file and network work (at least max_in_flight: no request "
+                                "admitted waits for a thread)")
+    db_pool_size: int = Field(default=12, ge=1, le=1_000, description="database connections per server process (at "
                               "least max_in_flight: a thread never waits long for one)")
-    db_pool_timeout: float = Field(default=2.0, gt=0, le=60, description="seconds a request waits for a database "
+    db_pool_timeout: float = Field(default=1.0, gt=0, le=60, description="seconds a request waits for a database "
                                    "connection before it is answered 503")
-    max_in_flight: int = Field(default=24, ge=1, le=10_000, description="requests one server process works on at once; "
+    db_lock_timeout: float = Field(default=0.5, gt=0, le=60, description="seconds a write waits for another's lock "
+                                   "(SQLite busy_timeout, PostgreSQL lock_timeout) before it is answered 503")
+    max_in_flight: int = Field(default=8, ge=1, le=10_000, description="requests one server process works on at once; "
                                "more are answered 503 with Retry-After at once (/healthz is never refused)")
+    max_heavy_in_flight: int = Field(default=4, ge=1, le=10_000, description="of those, heavy ones (signed-in, POST "
+                                     "or filtered Beacon queries; ingestion starts): more are answered 503 at once, "
+                                     "so cheap requests always find room")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

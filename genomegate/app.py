@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
     app.add_middleware(BodyLimits, limits=_limits(runtime.settings), default=limit_problem,
                        formats=[(BEACON_PATH, error_envelope), ("/htsget", htsget_error_response)])
-    app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight)  # refusals are logged too
+    app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight,  # refusals are logged too
+                       heavy_limit=runtime.settings.max_heavy_in_flight)
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,

@@ -15,9 +15,20 @@ from catalogue.database import RETRY_AFTER_BUSY, DatabaseBusy
 from catalogue.problems import problem_response
 from catalogue.settings import Settings
 
-__all__ = ["LoadShedding", "install_busy_handlers", "size_thread_pool"]
+__all__ = ["LoadShedding", "install_busy_handlers", "is_heavy", "size_thread_pool"]
 
 UNSHED = frozenset({"/healthz"})  # never refused, and never waits on the database
+
+
+def is_heavy(scope: Scope) -> bool:
+    """Whether a request may hold its thread for long (writes, genotypes read from files, lock waits), from its
+    method, path and headers alone (no body is read): a signed-in, POST or filtered Beacon query (budget charged,
+    audit appended, records may be read) and an ingestion's start (it runs in this process until done)."""
+    path: str = scope["path"]
+    if path.startswith(f"{BEACON_PATH}/"):
+        return (scope["method"] == "POST" or b"filters" in scope.get("query_string", b"")
+                or any(name == b"authorization" for name, _ in scope["headers"]))
+    return scope["method"] == "POST" and path.endswith("/ingestions")
 
 
 def busy_response(path: str, detail: str) -> JSONResponse:
@@ -31,30 +42,43 @@ def busy_response(path: str, detail: str) -> JSONResponse:
 
 
 class LoadShedding:
-    """ASGI middleware: at most `limit` HTTP requests of this process are worked on at once; one more is
-    answered 503 with Retry-After at once. The paths in UNSHED pass uncounted."""
+    """ASGI middleware: at most `limit` HTTP requests of this process are worked on at once, and of them at most
+    `heavy_limit` heavy ones (`is_heavy`), so cheap requests (`/api/me`, anonymous counts) always find room;
+    one more is answered 503 with Retry-After at once. The paths in UNSHED pass uncounted."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, heavy_limit: int) -> None:
         self.app = app
         self.limit = limit
+        self.heavy_limit = heavy_limit
         self.in_flight = 0  # the event loop is one thread: no lock needed
+        self.heavy_in_flight = 0
         self.shed = 0  # requests refused since the start (for operators and tests)
+
+    def _refusal(self, heavy: bool) -> str | None:
+        if self.in_flight >= self.limit:
+            return f"this server is working on {self.limit} requests, its limit (GENOMEGATE_MAX_IN_FLIGHT)"
+        if heavy and self.heavy_in_flight >= self.heavy_limit:
+            return (f"this server is working on {self.heavy_limit} heavy requests (signed-in or filtered Beacon "
+                    "queries, ingestions), its limit (GENOMEGATE_MAX_HEAVY_IN_FLIGHT)")
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNSHED:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
+        heavy = is_heavy(scope)
+        refusal = self._refusal(heavy)
+        if refusal:
             self.shed += 1
-            response = busy_response(scope["path"], f"this server is working on {self.limit} requests, its limit "
-                                                    "(GENOMEGATE_MAX_IN_FLIGHT); retry shortly")
-            await response(scope, receive, send)
+            await busy_response(scope["path"], f"{refusal}; retry shortly")(scope, receive, send)
             return
         self.in_flight += 1
+        self.heavy_in_flight += heavy
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.heavy_in_flight -= heavy
 
 
 def install_busy_handlers(app: FastAPI) -> None:

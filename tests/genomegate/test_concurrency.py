@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
@@ -31,6 +32,7 @@ from catalogue.runtime import Runtime
 from catalogue.settings import TrustedIssuer
 from catalogue.tokens import TokenVerifier
 from genomegate.app import create_app
+from genomegate.shedding import is_heavy
 from tests.factories import grant, make_dataset, make_organisation
 from tests.serving import free_port, serving
 
@@ -208,6 +210,45 @@ def test_requests_beyond_the_in_flight_limit_are_shed_at_once_and_healthz_never_
         assert _timed_get(f"{base}/api/datasets")[0].status_code == 200  # the slot is free again
 
 
+def test_heavy_requests_beyond_their_limit_are_shed_while_cheap_ones_still_answer(
+        runtime: Runtime, auth: Callable[[str], dict[str, str]]) -> None:
+    query = {"referenceName": "1", "start": "100", "referenceBases": "A", "alternateBases": "G"}
+    with jwks_server([_key("k1")], delay=10.0) as idp, \
+            served(_node(runtime, idp.url, max_in_flight=8, max_heavy_in_flight=1)) as base, \
+            ThreadPoolExecutor(1) as pool:
+        # One signed-in Beacon query (heavy) in flight for as long as its issuer's keys take (3 s timeout).
+        blocker = pool.submit(httpx.get, f"{base}/beacon/v2/g_variants", params=query, timeout=30,
+                              headers={"Authorization": f"Bearer {_token(idp.keys[0])}"})
+        assert idp.started.wait(BOUND * 5)
+        shed, took = _timed_get(f"{base}/beacon/v2/g_variants", params=query, headers=auth("ada@example.org"))
+        assert shed.status_code == 503 and took < BOUND and shed.headers["retry-after"] == "1"
+        assert shed.json()["error"]["errorCode"] == 503
+        assert "GENOMEGATE_MAX_HEAVY_IN_FLIGHT" in shed.json()["error"]["errorMessage"]
+        me, took = _timed_get(f"{base}/api/me", headers=auth("ada@example.org"))  # cheap: admitted
+        assert me.status_code == 200 and took < BOUND and me.json()["subject"] == "ada@example.org"
+        anonymous, took = _timed_get(f"{base}/beacon/v2/g_variants", params=query)  # cheap: admitted
+        assert anonymous.status_code == 200 and took < BOUND
+        assert blocker.result(timeout=20).status_code == 401
+        again, _ = _timed_get(f"{base}/beacon/v2/g_variants", params=query, headers=auth("ada@example.org"))
+        assert again.status_code == 200  # the heavy slot is free again
+
+
+def _scope(method: str, path: str, query: bytes = b"", signed_in: bool = False) -> dict[str, Any]:
+    headers = [(b"authorization", b"Bearer x")] if signed_in else []
+    return {"type": "http", "method": method, "path": path, "query_string": query, "headers": headers}
+
+
+def test_heavy_requests_are_told_from_method_path_and_headers() -> None:
+    assert is_heavy(_scope("GET", "/beacon/v2/g_variants", signed_in=True))
+    assert is_heavy(_scope("POST", "/beacon/v2/g_variants"))
+    assert is_heavy(_scope("GET", "/beacon/v2/g_variants", b"filters=NCIT:C20197"))
+    assert is_heavy(_scope("POST", "/api/datasets/ds1/ingestions", signed_in=True))
+    assert not is_heavy(_scope("GET", "/beacon/v2/g_variants", b"referenceName=1&start=100"))
+    assert not is_heavy(_scope("GET", "/api/me", signed_in=True))
+    assert not is_heavy(_scope("GET", "/api/datasets/ds1/ingestions", signed_in=True))
+    assert not is_heavy(_scope("GET", "/api/datasets", b"q=cohort"))
+
+
 def test_the_thread_pool_gets_the_configured_threads_at_startup(runtime: Runtime) -> None:
     with TestClient(create_app(runtime=_node(runtime, worker_threads=7))) as client:
         assert client.portal is not None
@@ -280,12 +321,17 @@ def test_stale_keys_are_used_while_one_caller_refetches_them() -> None:
         assert idp.fetches == 2
 
 
+# The lock is waited for as long as a connection unless told otherwise; a lock_timeout shorter than a long
+# pool_timeout (10 s, which would fail the bound) is what a request's time budget uses.
+@pytest.mark.parametrize(("pool_timeout", "lock_timeout"), [(0.5, None), (10.0, 0.3)])
 def test_a_write_waiting_for_anothers_lock_gives_503_with_retry_after(
-        runtime: Runtime, session: Session, auth: Callable[[str], dict[str, str]]) -> None:
+        runtime: Runtime, session: Session, auth: Callable[[str], dict[str, str]], pool_timeout: float,
+        lock_timeout: float | None) -> None:
     org = make_organisation(session)
     dataset = make_dataset(session, organisation_id=org.id)
     grant(session, "root@example.org", Role.admin)
-    engine = make_engine(runtime.engine.url.render_as_string(hide_password=False), pool_size=4, pool_timeout=0.5)
+    engine = make_engine(runtime.engine.url.render_as_string(hide_password=False), pool_size=4,
+                         pool_timeout=pool_timeout, lock_timeout=lock_timeout)
     try:
         with served(_node(runtime, engine=engine)) as base:
             with runtime.engine.connect() as other:  # another writer: an ingestion, a long transaction
