@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import reprlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -12,8 +12,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
-    "BODY_METHODS", "MAX_ID", "MAX_OFFSET", "MAX_TERMS", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorRenderer", "Limits",
-    "excerpt", "excerpt_text", "json_depth", "json_problem", "url_problem",
+    "BODY_METHODS", "MAX_ID", "MAX_OFFSET", "MAX_TERMS", "UPLOAD_OVERHEAD", "BodyLimits", "ErrorFormats",
+    "ErrorRenderer", "Limits", "excerpt", "excerpt_text", "json_depth", "json_problem", "url_problem",
 ]
 
 # The largest offset (skip) of a paged list: deeper pages are refused, not scanned row by row.
@@ -28,6 +28,19 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # status, title, detail, path -> the error response in the format of the routes under that path
 ErrorRenderer = Callable[[int, str, str, str], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFormats:
+    """How an error found before routing (a body too large, a server too busy) is answered: in the format of the
+    routes under the request's path, by the renderer of the first prefix it starts with, else by `default`."""
+
+    default: ErrorRenderer
+    by_prefix: tuple[tuple[str, ErrorRenderer], ...] = ()
+
+    def render(self, path: str, status: int, title: str, detail: str) -> Response:
+        renderer = next((r for prefix, r in self.by_prefix if path.startswith(prefix)), self.default)
+        return renderer(status, title, detail, path)
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 60, 60, 40
@@ -134,18 +147,15 @@ class BodyLimits:
     """ASGI middleware: a body larger than its route's limit is refused with 413, from Content-Length before it is
     read, or as soon as a chunked body passes the limit; JSON bodies are read (bounded) and refused with 400 when
     `json_problem` finds fault, and URLs with a NUL likewise. Errors take the format of the routes under the
-    request's path: the first of `formats` whose prefix the path starts with, else `default`."""
+    request's path (`errors`)."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, default: ErrorRenderer,
-                 formats: Sequence[tuple[str, ErrorRenderer]] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, limits: Limits, errors: ErrorFormats) -> None:
         self.app = app
         self.limits = limits
-        self.default = default
-        self.formats = tuple(formats)
+        self.errors = errors
 
     def _render(self, path: str, status: int, title: str, detail: str) -> Response:
-        renderer = next((r for prefix, r in self.formats if path.startswith(prefix)), self.default)
-        response = renderer(status, title, detail, path)
+        response = self.errors.render(path, status, title, detail)
         if status == 413:
             response.headers["Connection"] = "close"  # the rest of the body is not read
         return response

@@ -23,7 +23,7 @@ from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
 from catalogue.deps import RuntimeDep, get_caller
-from catalogue.limits import BodyLimits, Limits
+from catalogue.limits import BodyLimits, ErrorFormats, Limits
 from catalogue.problems import document_errors, install_problem_handlers, limit_problem, problems
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
@@ -54,13 +54,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    install_busy_handlers(app)
+    # errors found before routing (a body too large, a server too busy) answer in the format of the path's routes
+    errors = ErrorFormats(default=limit_problem, by_prefix=((BEACON_PATH, error_envelope),
+                                                            ("/htsget", htsget_error_response)))
+    install_busy_handlers(app, errors)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
-    app.add_middleware(BodyLimits, limits=_limits(runtime.settings), default=limit_problem,
-                       formats=[(BEACON_PATH, error_envelope), ("/htsget", htsget_error_response)])
+    app.add_middleware(BodyLimits, limits=_limits(runtime.settings), errors=errors)
     app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight,  # refusals are logged too
-                       heavy_limit=runtime.settings.max_heavy_in_flight)
+                       heavy_limit=runtime.settings.max_heavy_in_flight, errors=errors)
     app.add_middleware(AccessLogMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.cors_origins,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from beacon.api import BEACON_PATH
-from beacon.responses import error_response
 from catalogue.database import RETRY_AFTER_BUSY, DatabaseBusy
-from catalogue.problems import problem_response
+from catalogue.limits import ErrorFormats
 from catalogue.settings import Settings
 
 __all__ = ["LoadShedding", "install_busy_handlers", "is_heavy", "size_thread_pool"]
@@ -31,13 +30,10 @@ def is_heavy(scope: Scope) -> bool:
     return scope["method"] == "POST" and path.endswith("/ingestions")
 
 
-def busy_response(path: str, detail: str) -> JSONResponse:
-    """503 with Retry-After: a Beacon error envelope under BEACON_PATH, problem+json elsewhere."""
-    headers = {"Retry-After": str(RETRY_AFTER_BUSY)}
-    if path == BEACON_PATH or path.startswith(f"{BEACON_PATH}/"):
-        return JSONResponse(error_response(503, detail), status_code=503, headers=headers)
-    response = problem_response(503, DatabaseBusy.title, detail, instance=path)
-    response.headers.update(headers)
+def busy_response(errors: ErrorFormats, path: str, detail: str) -> Response:
+    """503 with Retry-After, in the format of the routes under `path`."""
+    response = errors.render(path, 503, DatabaseBusy.title, detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_BUSY)
     return response
 
 
@@ -46,8 +42,9 @@ class LoadShedding:
     `heavy_limit` heavy ones (`is_heavy`), so cheap requests (`/api/me`, anonymous counts) always find room;
     one more is answered 503 with Retry-After at once. The paths in UNSHED pass uncounted."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, heavy_limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, heavy_limit: int, errors: ErrorFormats) -> None:
         self.app = app
+        self.errors = errors
         self.limit = limit
         self.heavy_limit = heavy_limit
         self.in_flight = 0  # the event loop is one thread: no lock needed
@@ -70,7 +67,7 @@ class LoadShedding:
         refusal = self._refusal(heavy)
         if refusal:
             self.shed += 1
-            await busy_response(scope["path"], f"{refusal}; retry shortly")(scope, receive, send)
+            await busy_response(self.errors, scope["path"], f"{refusal}; retry shortly")(scope, receive, send)
             return
         self.in_flight += 1
         self.heavy_in_flight += heavy
@@ -81,11 +78,12 @@ class LoadShedding:
             self.heavy_in_flight -= heavy
 
 
-def install_busy_handlers(app: FastAPI) -> None:
+def install_busy_handlers(app: FastAPI, errors: ErrorFormats) -> None:
     """A connection pool waited on for longer than its timeout answers 503 with Retry-After (not 500)."""
 
-    async def busy(request: Request, exc: Exception) -> JSONResponse:
-        return busy_response(request.url.path, "every database connection of this server is in use; retry shortly")
+    async def busy(request: Request, exc: Exception) -> Response:
+        return busy_response(errors, request.url.path,
+                             "every database connection of this server is in use; retry shortly")
 
     app.add_exception_handler(DatabaseBusy, busy)
     app.add_exception_handler(PoolTimeout, busy)

@@ -46,7 +46,7 @@ HTSGET_ERRORS = ErrorFormat({
 
 def htsget_error_response(status_code: int, title: str, detail: str, path: str) -> Response:
     """htsget error JSON for an error found before routing (`catalogue.limits`: body too large, malformed JSON)."""
-    return _htsget_error(status_code, "InvalidInput", detail)
+    return _htsget_error(status_code, "ServiceUnavailable" if status_code == 503 else "InvalidInput", detail)
 
 
 class HtsgetRoute(APIRoute):

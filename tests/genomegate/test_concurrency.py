@@ -204,6 +204,9 @@ def test_requests_beyond_the_in_flight_limit_are_shed_at_once_and_healthz_never_
         assert "GENOMEGATE_MAX_IN_FLIGHT" in shed.json()["detail"]
         beacon, took = _timed_get(f"{base}/beacon/v2/info")
         assert beacon.status_code == 503 and beacon.json()["error"]["errorCode"] == 503
+        htsget, took = _timed_get(f"{base}/htsget/variants/GGD000001")  # each route's own error format
+        assert htsget.status_code == 503 and htsget.headers["retry-after"] == "1"
+        assert htsget.json()["htsget"]["error"] == "ServiceUnavailable"
         health, took = _timed_get(f"{base}/healthz")
         assert health.status_code == 200 and took < BOUND
         assert blocker.result(timeout=20).status_code == 401
