@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from catalogue.database import make_engine
-from catalogue.jwks import JwksCache
+from catalogue.jwks import FETCH_TIMEOUT, JwksCache
 from catalogue.models import Role
 from catalogue.runtime import Runtime
 from catalogue.settings import TrustedIssuer
@@ -132,8 +132,13 @@ def test_healthz_and_other_requests_answer_while_an_issuers_keys_are_slow(runtim
         signed_in = [pool.submit(httpx.get, f"{base}/api/me", timeout=30,
                                  headers={"Authorization": f"Bearer {_token(idp.keys[0])}"}) for _ in range(2)]
         assert idp.started.wait(BOUND * 5), "the node never asked for the issuer's keys"
+        fetching_since = time.monotonic()
         health, took = _timed_get(f"{base}/healthz")
-        assert health.status_code == 200 and took < BOUND, f"/healthz took {took:.2f} s while the keys were fetched"
+        # The fetch cannot end before its timeout (the issuer holds it for 10 s): an answer within that time was
+        # given while the fetch was in flight, whatever else this shared machine was doing meanwhile.
+        answered = time.monotonic() - fetching_since
+        assert health.status_code == 200 and answered < FETCH_TIMEOUT, \
+            f"/healthz took {took:.2f} s while the keys were fetched"
         datasets, took = _timed_get(f"{base}/api/datasets")
         assert datasets.status_code == 200 and took < BOUND, f"/api/datasets took {took:.2f} s"
         beacon, took = _timed_get(f"{base}/beacon/v2/g_variants", params={
