@@ -10,11 +10,10 @@ from sqlmodel import Session
 
 from access.rights import record_datasets
 from beacon.answers import Exclusion, Reason
-from beacon.errors import InvalidParameter, UnsupportedParameter
+from beacon.errors import InvalidParameter
 from beacon.filters import Selection, select_individuals, variant_group
 from beacon.granularity import Granularity, allowed_granularity, returned_granularity
 from beacon.models import BeaconRequest
-from beacon.privacy.services import Gate
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.reference import References
 from catalogue.errors import NotFound
@@ -23,7 +22,7 @@ from catalogue.models import SecurityLevel
 from catalogue.services.lookup import PublishedDataset, VariantSearch, find_gene, published_for_queries
 
 __all__ = [
-    "Plan", "Scope", "Scoped", "dataset_scope", "needs_thread", "parse_variant_id", "plan_variant_id",
+    "Plan", "Scope", "Scoped", "dataset_scope", "parse_variant_id", "plan_variant_id",
     "plan_variants", "record_rights",
 ]
 
@@ -75,25 +74,6 @@ def record_rights(session: Session, caller: Caller, dataset_ids: Sequence[str]) 
         return frozenset()
     by_visa = frozenset(d for d in dataset_ids if d in caller.visa_grants)
     return record_datasets(session, caller.subject, dataset_ids) | by_visa
-
-
-def needs_thread(caller: Caller, request: BeaconRequest, gate: Gate | None = None) -> bool:
-    """Whether answering may read variant files or write, beyond reading the index: run it on the thread pool.
-
-    A signed-in caller may have record-level rights (records read from the files, an audit line written) or
-    a privacy budget to charge (a write); filters on diseases or combinations are answered from the files;
-    an anonymous caller charged per network address (the `gate` has an account for it) writes its charges.
-    False only for the index-only path: anonymous, no such budget, no filter read from the genotypes.
-    """
-    if caller.subject is not None or caller.authenticated or (gate is not None and gate.account is not None):
-        return True
-    if not request.filters:
-        return False
-    try:
-        selection = select_individuals(request.filters)
-    except UnsupportedParameter:
-        return False  # refused before anything is read
-    return not selection.empty and variant_group(selection) is None
 
 
 def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, only: str | None = None,

@@ -17,13 +17,13 @@ from beacon.count import count_variants
 from beacon.errors import InvalidParameter
 from beacon.gate import admit
 from beacon.models import BeaconRequest
-from beacon.plan import Plan, needs_thread, plan_variant_id, plan_variants
+from beacon.plan import Plan, plan_variant_id, plan_variants
 from beacon.present import present_variants
 from beacon.privacy.services import Gate
 from beacon.reference import References
 from catalogue.identity import Caller
 
-__all__ = ["answer", "answer_variant_id", "answer_variants", "needs_thread", "query_variants"]
+__all__ = ["answer", "answer_variant_id", "answer_variants", "query_variants"]
 
 
 def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str, gate: Gate,

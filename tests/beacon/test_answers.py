@@ -1,15 +1,10 @@
-"""The typed answer's pure parts: each exclusion reason's words, and which queries need the thread pool."""
+"""The typed answer's pure parts: each exclusion reason's words."""
 
 from __future__ import annotations
 
 import pytest
 
 from beacon.answers import Exclusion, Reason
-from beacon.granularity import Granularity
-from beacon.models import BeaconRequest, Filter
-from beacon.plan import needs_thread
-from beacon.privacy.services import Gate, Policy, account_of
-from catalogue.identity import Caller, Principal
 
 
 @pytest.mark.parametrize(("exclusion", "words"), [
@@ -35,30 +30,3 @@ def test_every_reason_has_words(reason: Reason) -> None:
 
 def test_only_sign_in_reasons_offer_signing_in() -> None:
     assert {r for r in Reason if r.sign_in_helps} == {Reason.SIGN_IN_REQUIRED, Reason.GENOTYPES_SIGN_IN_REQUIRED}
-
-
-SIGNED_IN = Caller(principal=Principal("alice", "https://issuer.example"))
-BY_ADDRESS = Policy(anonymous="budget")
-
-
-def _request(*filters: str) -> BeaconRequest:
-    return BeaconRequest(params={"referenceName": "1"}, filters=tuple(Filter(f) for f in filters),
-                         granularity=Granularity.COUNT)
-
-
-@pytest.mark.parametrize(("caller", "request_", "gate", "expected"), [
-    (Caller(), _request(), None, False),  # the hot path: the index only
-    (Caller(), _request("NCIT:C16576"), None, False),  # one sex: the index's per-group counts
-    (Caller(), _request("population:EUR"), None, False),
-    (Caller(), _request("MONDO:0005148"), None, True),  # a disease: the genotypes in the files
-    (Caller(), _request("NCIT:C16576", "population:EUR"), None, True),  # a combination: the files
-    (Caller(), _request("NCIT:C16576", "NCIT:C20197"), None, False),  # refused before anything is read
-    (SIGNED_IN, _request(), None, True),  # records (files, audit) or a budget charge
-    (Caller(address="192.0.2.1"), _request(), Gate(account_of(Caller(address="192.0.2.1"), BY_ADDRESS), BY_ADDRESS),
-     True),  # an address's budget is charged
-    (Caller(address="192.0.2.1"), _request(), Gate(account_of(Caller(address="192.0.2.1"), Policy()), Policy()),
-     False),  # anonymous callers refused genotype datasets: nothing charged
-])
-def test_a_query_needs_the_thread_pool_when_it_may_read_files_or_write(
-        caller: Caller, request_: BeaconRequest, gate: Gate | None, expected: bool) -> None:
-    assert needs_thread(caller, request_, gate) is expected
