@@ -79,8 +79,8 @@ class RequestUpdate(SQLModel):
     institution: str | None = Field(default=None, max_length=300)
     for_profit: bool | None = None
     co_applicants: list[str] | None = Field(default=None, max_length=20)
-    accept_agreements: dict[str, str] | None = Field(default=
-        None, description="dataset id -> version of its data access agreement the applicant accepts")
+    accept_agreements: dict[str, str] | None = Field(
+        default=None, description="dataset id -> version of its data access agreement the applicant accepts")
 
 
 class AccessRequest(RequestBase, table=True):

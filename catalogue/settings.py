@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     )
     oidc_issuer: str | None = Field(
         default=None, description="OpenID Connect provider people sign in with on the web pages "
-                                                      "(its /.well-known/openid-configuration is read)")
+                                  "(its /.well-known/openid-configuration is read)")
     oidc_client_id: str | None = Field(default=None, description="this node's client id at the OIDC provider")
     oidc_client_secret: str | None = Field(default=None, description="this node's client secret at the OIDC provider")
     reference_fasta: Annotated[dict[str, Path], NoDecode] = Field(
@@ -82,12 +82,12 @@ class Settings(BaseSettings):
                                           description="largest byte range of one whole-file htsget URL")
     release_spool_bytes: int = Field(default=8 << 20, ge=1 << 16,
                                      description="region blocks larger than this spill to a temporary file")
-    release_node_key: Path | None = Field(default=None, description="the node's Crypt4GH secret key for files kept "
-                                          "encrypted at rest; default data_dir/keys/node.c4gh.sec")
+    release_node_key: Path | None = Field(
+        default=None, description="the node's Crypt4GH secret key for files kept encrypted at rest; "
+                                  "default data_dir/keys/node.c4gh.sec")
     attachment_max_bytes: int = Field(default=10_000_000, ge=1_000, description="largest attachment of a request")
     max_body_bytes: int = Field(
-        default=1 << 20, ge=1_024, description="largest request body but an attachment upload's "
-                                                               "(413 beyond it)")
+        default=1 << 20, ge=1_024, description="largest request body but an attachment upload's (413 beyond it)")
     max_json_depth: int = Field(
         default=32, ge=2, le=256, description="deepest nesting of a JSON request body (400 beyond it)")
     reminder_days: int = Field(default=30, ge=1, description="remind applicants this many days before access ends")
@@ -97,16 +97,17 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password")
     smtp_starttls: bool = Field(default=False, description="use STARTTLS")
     smtp_from: str = Field(default="genomegate@localhost", description="sender of notifications")
-    privacy_anonymous: Literal["refuse", "budget"] = Field(default=
-        "refuse", description="anonymous callers and datasets with genotypes: refuse, or a budget per address")
-    privacy_anonymous_p: float = Field(default=0.9, gt=0.0, le=1.0, description="budget parameter p of one address "
-                                                                      "(attack power <= alpha / p)")
-    privacy_renew_days: int = Field(default=0, ge=0, le=3650, description="days after which a spent budget renews "
-                                                                  "(0: never)")
-    privacy_org_budgets: float = Field(default=1.0, ge=1.0, le=100.0, description="an organisation's accounts together "
-                                                                          "get this many accounts' budgets")
-    privacy_alert_rare: int = Field(default=25, ge=1, description="alert after this many rare-allele questions of one "
-                                                          "account about one dataset")
+    privacy_anonymous: Literal["refuse", "budget"] = Field(
+        default="refuse", description="anonymous callers and datasets with genotypes: refuse, or a budget per address")
+    privacy_anonymous_p: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="budget parameter p of one address (attack power <= alpha / p)")
+    privacy_renew_days: int = Field(
+        default=0, ge=0, le=3650, description="days after which a spent budget renews (0: never)")
+    privacy_org_budgets: float = Field(
+        default=1.0, ge=1.0, le=100.0,
+        description="an organisation's accounts together get this many accounts' budgets")
+    privacy_alert_rare: int = Field(
+        default=25, ge=1, description="alert after this many rare-allele questions of one account about one dataset")
     audit_checkpoint_seconds: int = Field(
         default=300, ge=0, le=86_400,
         description="the server signs a checkpoint of the audit log this often, when lines were added (0: never)")
