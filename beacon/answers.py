@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from beacon.plan import Plan
 
 __all__ = [
-    "COUNT_HIDDEN_NOTE", "DatasetResult", "Exclusion", "Reason", "VariantAnswer", "VariantRecord", "variant_id",
+    "COUNT_HIDDEN_NOTE", "UNKNOWN_TOTAL_NOTE", "DatasetResult", "Exclusion", "Reason", "VariantAnswer",
+    "VariantRecord", "variant_id",
 ]
 
 R = TypeVar("R")
@@ -63,6 +64,9 @@ _TEXT: dict[Reason, str] = {
 
 COUNT_HIDDEN_NOTE = ("counts below a dataset's threshold are not shown without record-level rights; "
                      "this is a display policy, not a privacy protection")
+
+UNKNOWN_TOTAL_NOTE = ("no total is given: a dataset answering yes/no only (see info.datasets) found something, "
+                      "and its count is not known to the caller")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from beacon.count import dataset_result
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
 from beacon.gate import admit
-from beacon.genotypes import MAX_SCANNED, ZYGOSITY, file_carriers
+from beacon.genotypes import MAX_SCANNED, MAX_STREAMED, ZYGOSITY, file_carriers, sample_alleles
 from beacon.granularity import Granularity, included
 from beacon.models import BeaconRequest
 from beacon.plan import dataset_scope, parse_variant_id
@@ -24,6 +24,7 @@ from beacon.query import parse_variant_query, search_for
 from beacon.reference import References
 from beacon.responses import meta
 from beacon.services import answer_variant_id
+from catalogue.duo import DUO_TERMS, DUO_VERSION
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample
@@ -35,13 +36,20 @@ _SEX = {sex: {"id": term, "label": label} for term, (sex, label) in SEX_TERMS.it
 
 
 def _dataset_doc(d: Dataset, base_url: str) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "id": d.id, "name": d.title, "description": d.description,
         "createDateTime": d.created_at.isoformat(), "updateDateTime": d.updated_at.isoformat(),
         "version": str(d.version), "externalUrl": f"{base_url}/api/datasets/{d.id}",
-        "dataUseConditions": {"duoDataUse": [{"id": t, "label": t, "version": "2024"} for t in d.duo]},
         "info": {"assemblyId": d.assembly, "securityLevel": d.security, "statistics": d.statistics},
     }
+    if d.duo:  # the schema's duoDataUse has at least one term: without terms there are no conditions to state
+        doc["dataUseConditions"] = {"duoDataUse": [_duo_doc(t) for t in d.duo]}
+    return doc
+
+
+def _duo_doc(curie: str) -> dict[str, str]:
+    term = DUO_TERMS.get(curie)
+    return {"id": curie, "label": term.label if term else curie, "version": DUO_VERSION}
 
 
 def dataset_documents(session: Session, request: BeaconRequest, *, base_url: str,
@@ -143,16 +151,17 @@ def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
 
 def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
                         base_url: str, references: References | None = None) -> dict[str, Any]:
-    """The variants an individual carries in a region or at an allele, from the dataset's files.
+    """The variants an individual carries: all of them (as the spec's GET asks, paged by skip and limit), or
+    those in a region or at an allele, from the dataset's files.
 
     An individual's genotypes are individual-level data: only datasets where the caller has record-level
     rights answer; the others are listed as excluded with the reason.
     """
     query = parse_variant_query(request.params, references.fetcher if references else None)
-    if query is None or query.shape == "gene":
+    if query is not None and query.shape == "gene":
         raise InvalidParameter("referenceName", "give a region (referenceName, start, end) or an allele to list "
                                                 "an individual's variants")
-    scope = dataset_scope(session, caller, request, assemblies=list(query.chroms))
+    scope = dataset_scope(session, caller, request, assemblies=list(query.chroms) if query is not None else None)
     excluded = list(scope.excluded)
     results = []
     for item in scope.datasets:
@@ -162,14 +171,41 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
             continue
         if not samples_of(session, [d.id], sample_id=individual_id):
             continue
-        carried = _carried_by(session, d, search_for(query, query.chroms[d.assembly]), individual_id)
-        results.append(DatasetResult(d, Granularity.RECORD, bool(carried), len(carried), True,
-                                     included(request.include, bool(carried)),
-                                     tuple(carried[request.skip:request.skip + request.limit])))
+        if query is None:
+            total, page = _carried_anywhere(session, d, individual_id, request.skip, request.limit)
+        else:
+            carried = _carried_by(session, d, search_for(query, query.chroms[d.assembly]), individual_id)
+            total, page = len(carried), tuple(carried[request.skip:request.skip + request.limit])
+        results.append(DatasetResult(d, Granularity.RECORD, total > 0, total, True,
+                                     included(request.include, total > 0), page))
     audit_records(session, caller, [(r.dataset.id, {"entity": "genomicVariation", "individual": individual_id,
                                                     "query": request.params}) for r in results])
     return present_entries(request, "genomicVariation", results, excluded,
                            plain_result_sets(results, lambda x: variant_record(x, base_url=base_url)))
+
+
+def _carried_anywhere(session: Session, dataset: PublishedDataset, individual_id: str, skip: int,
+                      limit: int) -> tuple[int, tuple[VariantRecord, ...]]:
+    """How many of the dataset's variants the individual carries, and the page [skip, skip + limit) of them in
+    index order: the files read through once, matched against the index (so that only what the index holds,
+    e.g. PASS alleles, counts). A dataset of more than MAX_STREAMED variants needs a region."""
+    held = int(dataset.statistics.get("variants") or 0)
+    if held > MAX_STREAMED:
+        raise InvalidParameter("referenceName", f"{dataset.id} holds {held:,} variants, more than the "
+                                                f"{MAX_STREAMED:,} read through for one individual: give a region "
+                                                "(referenceName, start, end)")
+    mine = dict(sample_alleles(session, dataset, individual_id))
+    hits = [hit for chrom in sorted({key[0] for key in mine}, key=_chrom_order)
+            for hit in find_variants(session, [dataset], VariantSearch(chrom))
+            if (hit.chrom, hit.pos, hit.ref, hit.alt) in mine]
+    page = tuple(VariantRecord(dataset.assembly, hit, (mine[(hit.chrom, hit.pos, hit.ref, hit.alt)],))
+                 for hit in hits[skip:skip + limit])
+    return len(hits), page
+
+
+def _chrom_order(chrom: str) -> tuple[int, str]:
+    """Chromosomes in karyotype order: 1..22 by number, then the others (X, Y, MT, ...) by name."""
+    return (int(chrom), "") if chrom.isdigit() else (1_000, chrom)
 
 
 def _carried_by(session: Session, dataset: PublishedDataset, search: VariantSearch,

@@ -23,11 +23,12 @@ from catalogue.services.lookup import (
 )
 
 __all__ = [
-    "COPIES", "Carrier", "MAX_SCANNED", "ZYGOSITY", "VariantFiles", "carriers_of", "file_carriers", "open_files",
-    "selected_carriers",
+    "COPIES", "Carrier", "MAX_SCANNED", "MAX_STREAMED", "ZYGOSITY", "AlleleKey", "VariantFiles", "carriers_of",
+    "file_carriers", "open_files", "sample_alleles", "selected_carriers",
 ]
 
 MAX_SCANNED = 10_000  # index rows of one query whose genotypes are read to answer it
+MAX_STREAMED = 100_000  # index rows of a dataset whose files are read through for one individual's variants
 COPIES = {"het": 1, "hom": 2, "hemi": 1}  # alternate alleles a carrier of each zygosity has
 
 ZYGOSITY: dict[str, dict[str, str]] = {
@@ -43,8 +44,19 @@ class Carrier:
     zygosity: str  # a key of ZYGOSITY
 
 
+AlleleKey = tuple[str, int, str, str]  # (canonical chrom, pos, ref, alt) as the index keys a variant
+
+
 def _key(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     return (pos, ref, alt) if alt.startswith("<") else trim(pos, ref, alt)
+
+
+def _zygosity(gt: Sequence[int | None], index: int) -> str | None:
+    called = [a for a in gt if a is not None]
+    copies = sum(1 for a in called if a == index)
+    if not copies:
+        return None
+    return "hemi" if len(called) == 1 else "hom" if copies == len(called) else "het"
 
 
 class VariantFiles:
@@ -76,13 +88,30 @@ class VariantFiles:
                 if _key(record.pos, record.ref or "", allele) != wanted:
                     continue
                 for sample_id, call in record.samples.items():
-                    gt = [a for a in (call.get("GT") or ()) if a is not None]
-                    copies = sum(1 for a in gt if a == index)
-                    if not copies:
-                        continue
-                    zygosity = "hemi" if len(gt) == 1 else "hom" if copies == len(gt) else "het"
-                    out.append(Carrier(str(sample_id), zygosity))
+                    zygosity = _zygosity(call.get("GT") or (), index)
+                    if zygosity is not None:
+                        out.append(Carrier(str(sample_id), zygosity))
         return out
+
+    def sample_alleles(self, path: str, sample_id: str) -> Iterator[tuple[AlleleKey, Carrier]]:
+        """Every allele `sample_id` carries in the file, read through from start to end with only that
+        sample's genotypes decoded, keyed as the index keys variants."""
+        with pysam.VariantFile(path) as handle:
+            if sample_id not in handle.header.samples:
+                return
+            handle.subset_samples([sample_id])
+            names: dict[str, str | None] = {}
+            for record in handle:
+                chrom = names.get(record.chrom, "")
+                if chrom == "":
+                    chrom = names[record.chrom] = canonical_contig(record.chrom, self.assembly)
+                if chrom is None:
+                    continue
+                gt = record.samples[0].get("GT") or ()
+                for index, allele in enumerate(record.alts or (), start=1):
+                    zygosity = _zygosity(gt, index)
+                    if zygosity is not None:
+                        yield (chrom, *_key(record.pos, record.ref or "", allele)), Carrier(sample_id, zygosity)
 
     def close(self) -> None:
         for handle, _ in self._open.values():
@@ -106,6 +135,14 @@ def file_carriers(session: Session, dataset: PublishedDataset,
         for f in dataset_file(session, dataset.id):
             for i, hit in enumerate(hits):
                 yield i, hit, reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end)
+
+
+def sample_alleles(session: Session, dataset: PublishedDataset,
+                   sample_id: str) -> Iterator[tuple[AlleleKey, Carrier]]:
+    """Every allele one sample carries in the dataset's files (each file read through once)."""
+    with open_files(dataset.assembly) as reader:
+        for f in dataset_file(session, dataset.id):
+            yield from reader.sample_alleles(f.uri, sample_id)
 
 
 def carriers_of(session: Session, dataset: PublishedDataset, hits: Sequence[VariantHit]) -> list[tuple[Carrier, ...]]:

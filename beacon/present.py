@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from beacon.answers import COUNT_HIDDEN_NOTE, DatasetResult, Exclusion, Reason, VariantAnswer, VariantRecord
+from beacon.answers import (
+    COUNT_HIDDEN_NOTE,
+    UNKNOWN_TOTAL_NOTE,
+    DatasetResult,
+    Exclusion,
+    Reason,
+    VariantAnswer,
+    VariantRecord,
+)
 from beacon.genotypes import ZYGOSITY, Carrier
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
@@ -59,14 +67,18 @@ def present_entries(request: BeaconRequest, entity: str, results: Sequence[Datas
         info["excludedDatasets"] = excluded_entries(excluded)
     if hidden and note_hidden:
         info["note"] = COUNT_HIDDEN_NOTE
+    if total is None and granularity >= Granularity.COUNT:
+        info["numTotalResultsOmitted"] = UNKNOWN_TOTAL_NOTE
     return summary_response(request, granularity, entity, exists=exists, total=total, result_sets=result_sets,
                             info=info)
 
 
-def _overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, int]:
+def _overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, int | None]:
     """A response's granularity (the most detailed of its datasets', boolean at least), whether anything was
-    found, and the total count over the datasets answering with counts."""
+    found, and the total count over the datasets answering with counts: None when it is not known, i.e.
+    when a dataset answering yes/no only found something (a total that leaves out its count is no total)."""
     granularity, exists, total = Granularity.BOOLEAN, False, 0
+    known = True
     for r in results:  # one pass: this runs on every query
         level = r.granularity
         if level > granularity:
@@ -74,7 +86,9 @@ def _overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, 
         exists = exists or r.exists
         if level >= Granularity.COUNT:
             total += r.matched
-    return granularity, exists, total
+        elif r.exists:
+            known = False
+    return granularity, exists, total if known else None
 
 
 def plain_result_sets(results: Sequence[DatasetResult[R]],

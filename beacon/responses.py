@@ -58,10 +58,12 @@ def result_set(set_id: str, *, exists: bool, count: int, results: list[dict[str,
 def summary_response(request: BeaconRequest, granularity: Granularity, entity: str, *, exists: bool,
                      total: int | None, result_sets: list[dict[str, Any]] | None,
                      info: dict[str, Any]) -> dict[str, Any]:
-    """A boolean, count or result-set response, whichever `granularity` calls for."""
+    """A boolean or result-set response, whichever `granularity` calls for; `numTotalResults` only when the
+    `total` is known (None: a dataset answering yes/no only found something, so no total can be given)."""
     out: dict[str, Any] = {"meta": meta(request, granularity, entity), "responseSummary": {"exists": exists}}
     if granularity >= Granularity.COUNT:
-        out["responseSummary"]["numTotalResults"] = total or 0
+        if total is not None:
+            out["responseSummary"]["numTotalResults"] = total
         out["response"] = {"resultSets": result_sets or []}
     out["info"] = info
     return out

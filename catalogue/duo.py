@@ -7,7 +7,10 @@ from enum import StrEnum
 
 from catalogue.errors import InvalidInput
 
-__all__ = ["DUO_TERMS", "DuoKind", "DuoTerm", "Requirement", "duo_term", "validate_conditions"]
+__all__ = ["DUO_TERMS", "DUO_VERSION", "DuoKind", "DuoTerm", "Requirement", "duo_term", "validate_conditions"]
+
+
+DUO_VERSION = "2021-02-23"  # the Data Use Ontology release whose ids and labels DUO_TERMS holds
 
 
 class DuoKind(StrEnum):

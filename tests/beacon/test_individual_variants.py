@@ -56,11 +56,3 @@ def test_without_record_rights_the_dataset_is_excluded_and_nothing_is_shown(
         assert body["responseSummary"] == {"exists": False}
         assert body["info"]["excludedDatasets"][0] == {
             "datasetId": target.id, "reason": "an individual's genotypes need record-level rights"}
-
-
-def test_a_region_is_required(client: TestClient, make_beacon_dataset: Callable[..., Dataset],
-                              cohort: Cohort) -> None:
-    make_beacon_dataset(SecurityLevel.PUBLIC, "Public")
-    response = client.get(f"{B}/individuals/{cohort.cohort.samples[0]}/g_variants")
-    assert response.status_code == 400
-    assert response.json()["error"]["errorMessage"].startswith("referenceName")
