@@ -281,7 +281,7 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
 
 
 @_get_and_post("/individuals/{individual_id}/g_variants",
-               summary="Variants an individual carries in a region (record-level rights to its dataset)",
+               summary="Variants an individual carries, all or in a region (record-level rights to its dataset)",
                responses=_QUERY_ERRORS)
 async def individual_g_variants(individual_id: str, request: Request, call: QueryCallDep) -> Any:
     parsed = await _parsed(request, call.settings.max_page_size)
@@ -356,7 +356,8 @@ def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[JSO
 def create_beacon_app(runtime: Runtime) -> FastAPI:
     """The Beacon sub-app, to mount at BEACON_PATH; its errors are Beacon error responses."""
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0", default_response_class=BeaconJSON,
-                  summary="GA4GH Beacon v2: genomic variations, individuals and datasets")
+                  summary="GA4GH Beacon v2: genomic variations, individuals and datasets",
+                  docs_url=None, redoc_url=None)  # the web package serves its /docs from local files
     app.state.runtime = runtime
     app.state.queries = VariantQueries(runtime)
     app.include_router(router)

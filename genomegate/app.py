@@ -35,6 +35,7 @@ from genomegate.shedding import LoadShedding, install_busy_handlers, size_thread
 from ingest.api import router as ingest_router
 from ingest.lease import reap_every
 from web import install_web
+from web.api_docs import install_api_docs
 
 __all__ = ["create_app"]
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router, responses=problems(403) if router is privacy_router else None)
     _add_health(app)
     install_web(app, runtime, demo_users=DEMO_USERS)
+    install_api_docs(beacon, serve_assets=False)  # /beacon/v2/docs, with the assets install_web serves
     document_errors(app, formats=[("/htsget", HTSGET_ERRORS)], authenticated=[get_caller], routers=routers)
     return app
 
