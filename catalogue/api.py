@@ -32,6 +32,7 @@ from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
 from catalogue.services.search import DatasetQuery, search_datasets
+from catalogue.settings import Settings
 
 __all__ = ["router", "wellknown_router"]
 
@@ -210,14 +211,20 @@ def dataset_samples(dataset_id: str, session: SessionDep, caller: SignedInDep) -
 def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Response:
     dataset = ds.get_dataset(session, caller, dataset_id)
     org = registry.get_organisation(session, dataset.organisation_id)
-    doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url)
+    doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url,
+                              facts=_catalogue_facts(settings))
     return _jsonld(doc)
 
 
 @router.get("/catalog.jsonld", tags=["datasets"], response_class=Response,
             summary="The published catalogue as a DCAT-AP dcat:Catalog for harvesters (anyone)")
 def catalog(session: SessionDep, settings: SettingsDep) -> Response:
-    return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url))
+    return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url,
+                                       facts=_catalogue_facts(settings)))
+
+
+def _catalogue_facts(settings: Settings) -> dcat.CatalogueFacts:
+    return dcat.CatalogueFacts(spatial=tuple(settings.dcat_spatial), licence=settings.dcat_licence)
 
 
 def _jsonld(doc: dict[str, Any]) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -131,7 +132,6 @@ class Settings(BaseSettings):
     max_heavy_in_flight: int = Field(default=4, ge=1, le=10_000, description="of those, heavy ones (signed-in, POST "
                                      "or filtered Beacon queries; ingestion starts): more are answered 503 at once, "
                                      "so cheap requests always find room")
-
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -188,6 +188,22 @@ class Settings(BaseSettings):
     def issuer_url(self) -> str:
         """The `iss` of tokens from the built-in issuer."""
         return self.public_base_url
+
+    # --- DCAT-AP catalogue (catalogue/dcat.py) ---
+    dcat_spatial: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated EU country codes (ISO 3166-1 alpha-3, e.g. SWE) where the "
+        "catalogue's data come from: dct:spatial of the catalogue and its datasets")
+    dcat_licence: str = Field(default="", max_length=200, description="licence of the catalogue's metadata (an SPDX "
+                              "id such as CC0-1.0, or a URL): dct:license of the dcat:Catalog")
+
+    @field_validator("dcat_spatial", mode="before")
+    @classmethod
+    def _split_countries(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [c.strip() for c in value.split(",") if c.strip()]
+        if isinstance(value, list) and not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{3}", c) for c in value):
+            raise ValueError("give EU country codes of three capital letters (ISO 3166-1 alpha-3), e.g. SWE,NOR")
+        return value
 
 
 class SettingsError(Exception):
