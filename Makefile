@@ -1,27 +1,38 @@
-# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000, `make test` runs the whole suite.
+# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000 (`make demo PORT=9000` elsewhere), `make test`
+# runs the whole suite.
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export GENOMEGATE_DATA_DIR ?= .genomegate
+# Tokens name the node they come from: the URL the demo prints and issues them for follows HOST and PORT.
+export GENOMEGATE_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install demo demo-data test lint clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "==> creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> updating pip"
 	$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> installing GenomeGate and its dependencies (about 2 minutes the first time)..."
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "==> installed"
 	touch $@
 
 install: $(BIN)/.installed
 
 demo-data: install
+	@echo "==> writing the example data (examples/data)"
 	$(BIN)/python examples/make_example_data.py examples/data
+	@echo "==> creating or upgrading the database in $(GENOMEGATE_DATA_DIR)"
 	$(BIN)/genomegate db upgrade
+	@echo "==> loading the demo organisation, DAC, users and datasets"
 	$(BIN)/genomegate demo --examples examples/data
 
 demo: demo-data
+	@echo "==> serving $(GENOMEGATE_PUBLIC_BASE_URL) (Ctrl-C stops it)"
 	$(BIN)/genomegate serve --host $(HOST) --port $(PORT)
 
 lint: install

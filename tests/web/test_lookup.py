@@ -79,6 +79,15 @@ def test_a_sequence_query_finds_one_variant(ingested: World, session: Session, a
     level, text = _answers(page.text)[ingested.controlled]
     assert level == "record" and re.search(r"\b1 variant\b", text)
     assert snv["variantInternalId"] in page.text
+    # The page speaks as the dataset statistics do (SNV), where the Beacon's schema says SNP.
+    assert f'<td class="mono">{snv["variantInternalId"]}</td><td>SNV</td>' in page.text
+
+
+def test_each_answer_says_its_level_in_words(ingested: World) -> None:
+    answers = _answers(ingested.browser().get("/variants", params=RANGE).text)
+    assert "(counts)" in answers[ingested.public][1]
+    assert "(yes/no answer)" in answers[ingested.controlled][1]
+    assert not any(" level)" in text for _, text in answers.values()), answers
 
 
 def _change(session: Session, dataset_id: str, **fields: Any) -> None:

@@ -90,6 +90,15 @@ class DatasetAnswer:
     sign_in: bool = False
     request_access: bool = False
 
+    @property
+    def level_words(self) -> str:
+        """The granularity as the page says it."""
+        return _LEVEL_WORDS[self.granularity]
+
+
+_LEVEL_WORDS = {"none": "not answered", "boolean": "yes/no answer", "count": "counts",
+                "record": "record-level answer"}
+
 
 def explain(answer: VariantAnswer, caller: Caller, datasets: dict[str, Dataset]) -> list[DatasetAnswer]:
     """Each dataset's answer, with why it is given at that granularity, and why the others gave none."""
