@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
@@ -190,8 +190,16 @@ def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
                               .where(Variant.dataset_id == dataset_id).group_by(Variant.chrom)).all())
     files = session.exec(select(func.count()).select_from(DatasetFile)
                          .where(DatasetFile.dataset_id == dataset_id)).one()
+    carried = col(Variant.ac) > 0
+    unknown = session.exec(select(
+        func.coalesce(func.sum(case((carried & (col(Variant.an) == 0), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((carried & (col(Variant.het) + col(Variant.hom_alt) + col(Variant.hemi_alt) == 0),
+                                     1), else_=0)), 0),
+    ).where(Variant.dataset_id == dataset_id)).one()
     stats = {
         "samples": samples, "variants": sum(per_chrom.values()), "files": files,
+        # What the index does not know (catalogue.counts): presence-only rows, and rows without carriers.
+        "variants_without_counts": int(unknown[0]), "variants_without_carriers": int(unknown[1]),
         "per_chromosome": {c: per_chrom[c] for c in sorted(per_chrom, key=_chrom_rank)},
         "per_type": dict(sorted(per_type.items())),
         # Overlap queries use it to bound how far before a range a variant can start.
