@@ -94,6 +94,8 @@ def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, o
         allowed = allowed_granularity(d.security, authenticated=authenticated, record_rights=records,
                                       controlled_granularity=d.beacon_granularity)
         level = returned_granularity(request.granularity, allowed)
+        if not d.counts_known:  # presence only: any count would be made up
+            level = min(level, Granularity.BOOLEAN)
         if level is not Granularity.NONE:
             scoped.append(Scoped(d, level, records))
         elif not authenticated and d.security == SecurityLevel.REGISTERED:

@@ -39,7 +39,9 @@ def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | No
     return result_set(r.dataset.id, exists=r.exists, count=r.matched,
                       results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
                       info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
-                            "carriers": tally.carriers}, handovers=handovers)
+                            # Unknown (null) without genotypes: allele counts alone say nothing of carriers.
+                            "carriers": tally.carriers if r.dataset.carriers_known else None},
+                      handovers=handovers)
 
 
 def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[Any]],

@@ -13,6 +13,7 @@ from sqlalchemy import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
+from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.database import ScopeSession
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
@@ -96,6 +97,16 @@ class PublishedDataset:
     def samples(self) -> int:
         """How many individuals' genotypes the dataset holds (0 for aggregated data, e.g. sites-only files)."""
         return int(self.statistics.get("samples") or 0)
+
+    @property
+    def counts_known(self) -> bool:
+        """False when some of its files say only that a variant is present: it then answers yes or no."""
+        return allele_counts_known(self.statistics)
+
+    @property
+    def carriers_known(self) -> bool:
+        """False when some of its allele counts come without genotypes (no carriers counted)."""
+        return carriers_known(self.statistics)
 
 
 _PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics, privacy_p "
