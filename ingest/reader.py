@@ -16,6 +16,7 @@ from cyvcf2 import VCF
 
 from catalogue.alleles import AlleleKind, InvalidAllele, allele_kind, classify, is_bases, left_align, skip_kind, trim
 from catalogue.assemblies import canonical_contig, check_contig_lengths, is_hg19_mitochondrion
+from ingest.annotations import Annotation, AnnotationField, annotation_fields, merge
 from ingest.errors import (
     BadAllele,
     GenotypeError,
@@ -61,6 +62,7 @@ class VariantRow:
     `het` counts carriers with the ALT on some but not all called alleles, `hom_alt` carriers of
     ploidy two or more whose called alleles are all this ALT, `hemi_alt` haploid carriers.
     `groups` maps a group key ("population:EUR", "sex:female") to (ac, an, het, hom_alt).
+    `annotations` are what the file's VEP or SnpEff annotation says of this ALT.
     """
 
     chrom: str
@@ -76,6 +78,7 @@ class VariantRow:
     hom_alt: int
     hemi_alt: int
     groups: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    annotations: tuple[Annotation, ...] = ()  # from the file's VEP CSQ / SnpEff ANN field, per gene
 
 
 @dataclass(slots=True)
@@ -384,6 +387,7 @@ class VariantReader:
         self.records_before = records_before
         self.batch_size = batch_size
         self.summary = ReadSummary(path=self.path)
+        self.annotation_fields: list[AnnotationField] = []
 
     def __iter__(self) -> Iterator[list[VariantRow]]:
         return self._batches()
@@ -408,6 +412,8 @@ class VariantReader:
         if problems:
             raise WrongAssembly(path, "; ".join(problems))
         foreign = {name for name, length in contigs.items() if is_hg19_mitochondrion(name, length, self.assembly)}
+        self.annotation_fields = annotation_fields(
+            (str(h["ID"]), str(h.info().get("Description", ""))) for h in vcf.header_iter() if h.type == "INFO")
         samples = list(vcf.samples)
         summary.samples = samples
         counter = _Counter(samples, self.sample_groups) if samples else None
@@ -440,7 +446,7 @@ class VariantReader:
             assert current is not None
             ready = sorted(k for k in pending if before is None or k[0] < before)
             for key in ready:
-                end, vtype, length, ac, an, het, hom, hemi, groups = pending.pop(key)
+                end, vtype, length, ac, an, het, hom, hemi, groups, annotations = pending.pop(key)
                 group_counts = {}
                 if groups is not None:
                     for j, gkey in enumerate(group_keys):
@@ -448,7 +454,8 @@ class VariantReader:
                         group_counts[gkey] = (int(g[0]), int(g[1]), int(g[2]), int(g[3]))
                 out.append(
                     VariantRow(
-                        current, key[0], end, key[1], key[2], vtype, length, ac, an, het, hom, hemi, group_counts
+                        current, key[0], end, key[1], key[2], vtype, length, ac, an, het, hom, hemi, group_counts,
+                        annotations,
                     )
                 )
                 summary.rows_per_chromosome[current] += 1
@@ -574,6 +581,7 @@ class VariantReader:
         counts = self._counts(variant, number, pos, len(alts), counter)
         summary.records_kept += 1
         info = variant.INFO
+        annotated = self._annotations(info, raw_ref, alts)
         for index, (alt, kind) in enumerate(zip(alts, kinds, strict=True)):
             if kind is AlleleKind.SKIP:
                 self._skip(alt.upper())
@@ -597,9 +605,10 @@ class VariantReader:
                     "and sort it first", number, variant.CHROM, pos,
                 )
             ac, an, het, hom, hemi, groups = counts[index]
+            annotations = annotated[index] if annotated else ()
             row = pending.get(key)
             if row is None:
-                pending[key] = [row_end, vtype.value, length, ac, an, het, hom, hemi, groups]
+                pending[key] = [row_end, vtype.value, length, ac, an, het, hom, hemi, groups, annotations]
             else:
                 summary.rows_merged += 1
                 row[0] = max(row[0], row_end)
@@ -610,6 +619,21 @@ class VariantReader:
                 row[7] += hemi
                 if groups is not None:
                     row[8] = groups if row[8] is None else row[8] + groups
+                if annotations:
+                    row[9] = merge((*row[9], *annotations))
+
+    def _annotations(self, info: Any, ref: str, alts: Sequence[str]) -> list[tuple[Annotation, ...]] | None:
+        """Each ALT's annotations from the record's CSQ / ANN values (None: the file has no annotation field)."""
+        if not self.annotation_fields:
+            return None
+        per_alt: list[tuple[Annotation, ...]] = [() for _ in alts]
+        for annotation_field in self.annotation_fields:
+            value = info.get(annotation_field.id)
+            if not isinstance(value, str) or not value:
+                continue
+            for i, found in enumerate(annotation_field.per_alt(value, ref, alts)):
+                per_alt[i] = merge((*per_alt[i], *found)) if per_alt[i] else found
+        return per_alt
 
     def _counts(
         self, variant: Any, number: int, pos: int, n_alt: int, counter: _Counter | None
