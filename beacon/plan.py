@@ -144,8 +144,9 @@ def plan_variant_id(session: Session, caller: Caller, request: BeaconRequest, va
 
 
 def _assemblies(query: VariantQuery, request: BeaconRequest) -> list[str] | None:
-    """The assemblies a query may ask: its chromosome's, or for a gene the assemblyId's (None: any)."""
-    if query.shape != "gene":
+    """The assemblies a query may ask: its chromosome's, or for a gene or protein change the assemblyId's
+    (None: any)."""
+    if query.shape not in ("gene", "protein"):
         return list(query.chroms)
     assembly_id = request.params.get("assemblyId")
     if not isinstance(assembly_id, str):
