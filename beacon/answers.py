@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from beacon.genotypes import Carrier
 from beacon.granularity import Granularity
-from catalogue.services.lookup import PublishedDataset, VariantHit, VariantTally
+from catalogue.services.lookup import HitAnnotation, PublishedDataset, VariantHit, VariantTally
 
 if TYPE_CHECKING:
     from beacon.models import BeaconRequest
@@ -33,7 +33,7 @@ class Reason(StrEnum):
     OTHER_ASSEMBLY = "OTHER_ASSEMBLY"  # the query names a chromosome or assembly the dataset is not on
     SIGN_IN_REQUIRED = "SIGN_IN_REQUIRED"  # a REGISTERED dataset asked anonymously
     RECORD_RIGHTS_REQUIRED = "RECORD_RIGHTS_REQUIRED"  # a CONTROLLED dataset whose steward chose no Beacon answers
-    GENE_NOT_LOADED = "GENE_NOT_LOADED"  # the gene is not in the gene table of the dataset's assembly
+    NOT_ANNOTATED = "NOT_ANNOTATED"  # only annotations could answer (gene not loaded, protein change), it has none
     GENOTYPES_SIGN_IN_REQUIRED = "GENOTYPES_SIGN_IN_REQUIRED"  # genotypes behind it, and no anonymous budget
     PRIVACY_REFUSED = "PRIVACY_REFUSED"  # the privacy gate judged the question too revealing
     BUDGET_SPENT = "BUDGET_SPENT"  # the caller's privacy budget for the dataset is spent (until `renews_at`)
@@ -52,7 +52,7 @@ _TEXT: dict[Reason, str] = {
     Reason.OTHER_ASSEMBLY: "its assembly {assembly} is not the query's ({asked})",
     Reason.SIGN_IN_REQUIRED: "it answers signed-in callers only",
     Reason.RECORD_RIGHTS_REQUIRED: "it does not answer Beacon queries without record-level rights",
-    Reason.GENE_NOT_LOADED: "gene {gene} is not loaded for {assembly}",
+    Reason.NOT_ANNOTATED: "its variants carry no annotations (VEP CSQ or SnpEff ANN) to answer {message} from",
     Reason.GENOTYPES_SIGN_IN_REQUIRED: "it holds individuals' genotypes and answers signed-in callers only, "
                                        "within a privacy budget",
     Reason.PRIVACY_REFUSED: "{message}",
@@ -91,11 +91,13 @@ class Exclusion:
 
 @dataclass(frozen=True, slots=True)
 class VariantRecord:
-    """One variant at record level: its index row and who carries it (from the dataset's files)."""
+    """One variant at record level: its index row, who carries it (from the dataset's files) and what its
+    annotations say."""
 
     assembly: str
     hit: VariantHit
     carriers: tuple[Carrier, ...]
+    annotations: tuple[HitAnnotation, ...] = ()
 
     @property
     def id(self) -> str:

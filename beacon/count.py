@@ -13,7 +13,14 @@ from beacon.genotypes import COPIES, Carrier, carriers_of, selected_carriers
 from beacon.granularity import Granularity, included, shown_granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan, Scoped
-from catalogue.services.lookup import PublishedDataset, VariantHit, VariantTally, find_variants, tally_variants
+from catalogue.services.lookup import (
+    PublishedDataset,
+    VariantHit,
+    VariantTally,
+    annotations_of,
+    find_variants,
+    tally_variants,
+)
 
 __all__ = ["count_variants", "dataset_result", "group_tally"]
 
@@ -91,10 +98,13 @@ def _records(session: Session, plan: Plan, d: PublishedDataset, counts: _Counts,
     """The page of record-level results, with their carriers (the selected ones, when filters were read)."""
     if plan.scan is not None:
         page = counts.carried[d.id][request.skip:request.skip + request.limit]
-        return tuple(VariantRecord(d.assembly, hit, carriers) for hit, carriers in page)
+        annotated = annotations_of(session, [hit for hit, _ in page]) if d.annotated else [()] * len(page)
+        return tuple(VariantRecord(d.assembly, hit, carriers, notes)
+                     for (hit, carriers), notes in zip(page, annotated, strict=True))
     hits = find_variants(session, [d], plan.searches[d.assembly], limit=request.limit, offset=request.skip)
-    return tuple(VariantRecord(d.assembly, hit, carriers)
-                 for hit, carriers in zip(hits, carriers_of(session, d, hits), strict=True))
+    annotations = annotations_of(session, hits) if d.annotated else [()] * len(hits)
+    return tuple(VariantRecord(d.assembly, hit, carriers, notes)
+                 for hit, carriers, notes in zip(hits, carriers_of(session, d, hits), annotations, strict=True))
 
 
 def group_tally(hits: Sequence[VariantHit], group: str) -> dict[str, VariantTally]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from sqlmodel import Session
@@ -16,6 +17,7 @@ from beacon.granularity import Granularity, allowed_granularity, returned_granul
 from beacon.models import BeaconRequest
 from beacon.query import VariantQuery, parse_variant_query, search_for
 from beacon.reference import References
+from catalogue.annotations import gene_key
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
 from catalogue.models import SecurityLevel
@@ -94,6 +96,8 @@ def dataset_scope(session: Session, caller: Caller, request: BeaconRequest, *, o
         allowed = allowed_granularity(d.security, authenticated=authenticated, record_rights=records,
                                       controlled_granularity=d.beacon_granularity)
         level = returned_granularity(request.granularity, allowed)
+        if not d.counts_known:  # presence only: any count would be made up
+            level = min(level, Granularity.BOOLEAN)
         if level is not Granularity.NONE:
             scoped.append(Scoped(d, level, records))
         elif not authenticated and d.security == SecurityLevel.REGISTERED:
@@ -140,8 +144,9 @@ def plan_variant_id(session: Session, caller: Caller, request: BeaconRequest, va
 
 
 def _assemblies(query: VariantQuery, request: BeaconRequest) -> list[str] | None:
-    """The assemblies a query may ask: its chromosome's, or for a gene the assemblyId's (None: any)."""
-    if query.shape != "gene":
+    """The assemblies a query may ask: its chromosome's, or for a gene or protein change the assemblyId's
+    (None: any)."""
+    if query.shape not in ("gene", "protein"):
         return list(query.chroms)
     assembly_id = request.params.get("assemblyId")
     if not isinstance(assembly_id, str):
@@ -150,41 +155,45 @@ def _assemblies(query: VariantQuery, request: BeaconRequest) -> list[str] | None
 
 
 def _plan(session: Session, query: VariantQuery, scope: Scope, selection: Selection | None) -> Plan:
-    """The searches of each assembly in scope (a gene looked up per assembly); datasets without one left out."""
+    """The searches of each assembly in scope (a gene looked up per assembly).
+
+    A search only annotations can answer (a gene not in the gene table, a protein change) leaves out the
+    datasets without annotations, saying why: an unknown gene is a "no", never a refusal.
+    """
     group = variant_group(selection) if selection is not None else None
     scan = None if selection is None or selection.empty or group is not None else selection
     excluded = list(scope.excluded)
     found: dict[str, VariantSearch] = {}
-    missing: set[str] = set()  # assemblies the gene is not loaded for
     reachable: list[Scoped] = []
     for item in scope.datasets:
         assembly = item.dataset.assembly
-        if assembly not in found and assembly not in missing:
-            search = _search(session, query, assembly)
-            if search is None:
-                missing.add(assembly)
-            else:
-                found[assembly] = search
-        if assembly in missing:
-            excluded.append(Exclusion(item.dataset.id, Reason.GENE_NOT_LOADED, assembly=assembly,
-                                      gene=query.gene or ""))
+        search = found.get(assembly)
+        if search is None:
+            search = found[assembly] = _search(session, query, assembly)
+        if search.annotated and not item.dataset.annotated:
+            excluded.append(Exclusion(item.dataset.id, Reason.NOT_ANNOTATED, assembly=assembly, gene=query.gene or "",
+                                      message=_asked(query, assembly)))
         else:
             reachable.append(item)
-    if query.shape == "gene" and not found and not excluded:
-        raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene")
-    if query.shape == "gene" and not found and scope.datasets:
-        raise InvalidParameter("geneId", f"{query.gene!r} is not a known gene of "
-                                         f"{', '.join(sorted({s.dataset.assembly for s in scope.datasets}))}")
     return Plan(query, selection, group, scan, tuple(reachable), found, tuple(excluded))
 
 
-def _search(session: Session, query: VariantQuery, assembly: str) -> VariantSearch | None:
+def _asked(query: VariantQuery, assembly: str) -> str:
+    """What only annotations could answer, in words (for an exclusion)."""
+    if query.amino_acid is not None:
+        return f"aminoacidChange {query.amino_acid}" + (f" in {query.gene}" if query.gene else "")
+    return f"geneId {query.gene} (not in the gene table of {assembly})"
+
+
+def _search(session: Session, query: VariantQuery, assembly: str) -> VariantSearch:
+    if query.shape == "protein":
+        return query.search
     if query.shape != "gene":
         return search_for(query, query.chroms[assembly])
     assert query.gene is not None
-    gene = find_gene(session, assembly, query.gene)
-    if gene is None:
-        return None
+    gene = find_gene(session, assembly, query.gene) if query.amino_acid is None else None
+    if gene is None:  # annotations only: the gene's variants wherever they are, or its protein change
+        return replace(query.search, gene=gene_key(query.gene))
     return search_for(query, gene.chrom, gene.start, gene.end)
 
 

@@ -19,12 +19,13 @@ from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan
 from beacon.responses import result_set, summary_response
+from catalogue.annotations import effect_term
 from catalogue.assemblies import accession
-from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
+from catalogue.services.lookup import HitAnnotation, VariantHit, VariantSearch, VariantTally
 
 __all__ = [
-    "case_level", "dataset_entries", "excluded_entries", "plain_result_sets", "present_entries", "present_variants",
-    "query_info", "variant_record",
+    "case_level", "dataset_entries", "excluded_entries", "molecular_attributes", "plain_result_sets",
+    "present_entries", "present_variants", "query_info", "variant_record",
 ]
 
 R = TypeVar("R")
@@ -42,12 +43,15 @@ def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
 def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | None,
                  searches: dict[str, VariantSearch]) -> dict[str, Any]:
     tally = r.tally or _NOTHING
-    handovers = (_handover(base_url, r.dataset.id, searches[r.dataset.assembly])
-                 if r.granularity is Granularity.RECORD and r.exists else None)
+    search = searches[r.dataset.assembly]
+    handovers = (_handover(base_url, r.dataset.id, search)
+                 if r.granularity is Granularity.RECORD and r.exists and search.chrom else None)
     return result_set(r.dataset.id, exists=r.exists, count=r.matched,
                       results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
                       info={"returnedGranularity": r.granularity.label, "alleleCount": tally.allele_count,
-                            "carriers": tally.carriers}, handovers=handovers)
+                            # Unknown (null) without genotypes: allele counts alone say nothing of carriers.
+                            "carriers": tally.carriers if r.dataset.carriers_known else None},
+                      handovers=handovers)
 
 
 def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[Any]],
@@ -152,7 +156,24 @@ def variant_record(record: VariantRecord, *, base_url: str, group: str | None = 
         out["identifiers"] = {"genomicHGVSId": f"{accession(hit.chrom, assembly)}:g.{hit.pos}{hit.ref}>{hit.alt}"}
     if symbolic:
         out["variation"]["info"] = {"alternateAllele": hit.alt, "length": hit.length}
+    if record.annotations:
+        out["molecularAttributes"] = molecular_attributes(record.annotations)
     out["caseLevelData"] = case_level(record.carriers)
+    return out
+
+
+def molecular_attributes(annotations: Sequence[HitAnnotation]) -> dict[str, Any]:
+    """A variant's genes, molecular effects (SO terms; ones without an SO id are left out) and protein changes."""
+    genes = list(dict.fromkeys(g for a in annotations for g in (a.gene, a.gene_id) if g))
+    effects = list(dict.fromkeys(t for a in annotations for e in a.effects if (t := effect_term(e)) is not None))
+    changes = list(dict.fromkeys(a.change for a in annotations if a.change))
+    out: dict[str, Any] = {}
+    if genes:
+        out["geneIds"] = genes
+    if effects:
+        out["molecularEffects"] = [{"id": term, "label": label} for term, label in effects]
+    if changes:
+        out["aminoacidChanges"] = changes
     return out
 
 
@@ -189,7 +210,12 @@ def query_info(plan: Plan) -> dict[str, Any]:
 
 def _described(s: VariantSearch) -> dict[str, Any]:
     # Plain tests rather than a table of pairs filtered: this runs on every query.
-    out: dict[str, Any] = {"chrom": s.chrom}
+    out: dict[str, Any] = {"chrom": s.chrom} if s.chrom else {}
+    if s.gene is not None:
+        out["gene"] = s.gene
+        out["geneRegion"] = "the gene's extent, or annotated with it" if s.gene_region else "annotated with it"
+    if s.amino_acid is not None:
+        out["aminoacidChange"] = s.amino_acid
     exact = s.pos_min == s.pos_max
     if exact and s.pos_min is not None:
         out["vcfPos"] = s.pos_min

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from beacon.errors import InvalidParameter, UnsupportedParameter
 from catalogue.alleles import normalise
+from catalogue.annotations import gene_key, protein_change
 from catalogue.assemblies import ASSEMBLIES, canonical_contig, contig_length
 from catalogue.services.lookup import VariantSearch
 
@@ -41,8 +42,9 @@ class VariantQuery:
     """A validated variant query: the reference name as given, per-assembly canonical chromosomes, the search.
 
     `chroms` maps each assembly the name belongs to onto its canonical chromosome; datasets of other
-    assemblies cannot be asked and are excluded. `gene` (a symbol) is resolved per assembly later, and
-    its `search` is then a template without chromosome and region.
+    assemblies cannot be asked and are excluded. `gene` (a symbol or id) is resolved per assembly later, and
+    its `search` is then a template without chromosome and region; so is an `amino_acid` (protein change, one
+    letter) asked without a region (shape "protein"), which only annotations answer.
     """
 
     reference_name: str | None
@@ -50,6 +52,7 @@ class VariantQuery:
     search: VariantSearch
     gene: str | None = None
     shape: str = "sequence"
+    amino_acid: str | None = None
 
 
 def _chroms(name: str, assembly_id: str | None) -> dict[str, str]:
@@ -121,9 +124,9 @@ def parse_variant_query(params: dict[str, object],
     one: sequence-query indels are then left-aligned as ingest left-aligns them.
     """
     assembly_id = _assembly(given if isinstance(given := params.get("assemblyId"), str) else None)
-    if "aminoacidChange" in params or "mateName" in params:
-        unsupported = "aminoacidChange" if "aminoacidChange" in params else "mateName"
-        raise UnsupportedParameter(unsupported, "is not supported by this Beacon")
+    if "mateName" in params:
+        raise UnsupportedParameter("mateName", "is not supported by this Beacon")
+    amino_acid = _amino_acid(params.get("aminoacidChange"))
     min_length, max_length = _length_bounds(params)
     types = _types(given if isinstance(given := params.get("variantType"), str) else None)
     allele = params.get("genomicAlleleShortForm")
@@ -135,9 +138,11 @@ def parse_variant_query(params: dict[str, object],
         for needed in ("start", "end", "referenceBases", "alternateBases"):
             if needed in params:
                 raise InvalidParameter("referenceName", f"is needed with {needed}")
-        if isinstance(gene, str):
-            template = VariantSearch("", variant_types=types, min_length=min_length, max_length=max_length)
-            return VariantQuery(None, {}, template, gene=gene, shape="gene")
+        if isinstance(gene, str) or amino_acid is not None:
+            template = VariantSearch("", variant_types=types, min_length=min_length, max_length=max_length,
+                                     amino_acid=amino_acid)
+            return VariantQuery(None, {}, template, gene=gene if isinstance(gene, str) else None,
+                                shape="gene" if isinstance(gene, str) else "protein", amino_acid=amino_acid)
         if types or min_length is not None or max_length is not None:
             raise InvalidParameter("referenceName", "is needed with variantType or variant lengths")
         return None
@@ -154,7 +159,7 @@ def parse_variant_query(params: dict[str, object],
     if len(starts) > 2 or len(ends) > 2:
         raise InvalidParameter("start" if len(starts) > 2 else "end", "takes one or two values")
     _check_in_contig(chroms, starts + ends, "start")
-    common = {"variant_types": types, "min_length": min_length, "max_length": max_length}
+    common = {"variant_types": types, "min_length": min_length, "max_length": max_length, "amino_acid": amino_acid}
     if len(starts) == 2 or len(ends) == 2:
         if len(starts) != 2 or len(ends) != 2:
             raise InvalidParameter("end", "a bracket query gives two starts and two ends")
@@ -195,6 +200,16 @@ def parse_variant_query(params: dict[str, object],
     return VariantQuery(name, chroms, search)
 
 
+def _amino_acid(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    change = protein_change(value)
+    if change is None:
+        raise InvalidParameter("aminoacidChange", f"{value[:40]!r} is not a protein change (one-letter, e.g. V600E "
+                                                  "or R97*; or HGVS, e.g. p.Val600Glu)")
+    return change
+
+
 def _from_hgvs(allele: str, params: dict[str, object]) -> dict[str, object]:
     match = _HGVS_SNV.match(allele.strip())
     if match is None:
@@ -212,5 +227,6 @@ def search_for(query: VariantQuery, chrom: str, start: int | None = None, end: i
     assert query.search is not None
     if query.shape == "gene":
         assert start is not None and end is not None
-        return replace(query.search, chrom=chrom, overlap=(start, end))
+        return replace(query.search, chrom=chrom, overlap=(start, end), gene=gene_key(query.gene or ""),
+                       gene_region=True)
     return query.search if chrom == query.search.chrom else replace(query.search, chrom=chrom)

@@ -17,6 +17,7 @@ __all__ = [
     "VariantType",
     "allele_kind",
     "classify",
+    "skip_kind",
     "is_bases",
     "left_align",
     "normalise",
@@ -63,10 +64,11 @@ def is_bases(allele: str) -> bool:
 
 
 def allele_kind(allele: str) -> AlleleKind:
-    """Classify an ALT allele string, raising InvalidAllele for anything unrecognised.
+    """Classify an ALT allele string, raising InvalidAllele for anything that is neither bases nor a known form.
 
-    Spanning deletions (`*`), breakends (`A[1:5[`, `.A`), missing ALTs (`.`) and gVCF reference
-    blocks (`<*>`, `<NON_REF>`) are SKIP: the reader counts them instead of failing.
+    Spanning deletions (`*`), breakends (`A[1:5[`, `.A`), missing ALTs (`.`), gVCF reference blocks (`<*>`,
+    `<NON_REF>`) and symbolic alleles other than <DEL>, <DUP>, <INV>, <CNV>, <INS> (`<CGA_CNVWIN>`, `<*:DEL>`)
+    are SKIP: the reader counts them per kind (`skip_kind`) instead of failing.
     """
     if _BASES.fullmatch(allele):
         return AlleleKind.SEQUENCE
@@ -75,10 +77,24 @@ def allele_kind(allele: str) -> AlleleKind:
     if _SYMBOLIC.fullmatch(allele):
         if allele[1:-1].split(":", 1)[0].upper() in _SV_TYPES:
             return AlleleKind.SYMBOLIC
-        raise InvalidAllele(f"symbolic allele {allele!r} is not one of <DEL>, <DUP>, <INV>, <CNV>, <INS>")
+        return AlleleKind.SKIP
     if "[" in allele or "]" in allele or (len(allele) > 1 and (allele[0] == "." or allele[-1] == ".")):
         return AlleleKind.SKIP
     raise InvalidAllele(f"ALT {allele!r} has bases other than A,C,G,T,N")
+
+
+def skip_kind(allele: str) -> str:
+    """The kind a SKIP allele is counted under: "spanning deletion", "missing", "gVCF reference block",
+    "breakend", or the symbolic allele itself (`<CGA_CNVWIN>`), which no variant class represents."""
+    if allele == "*":
+        return "spanning deletion"
+    if allele == ".":
+        return "missing"
+    if allele in ("<*>", "<NON_REF>", "<X>"):
+        return "gVCF reference block"
+    if allele.startswith("<"):
+        return allele
+    return "breakend"
 
 
 def trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:

@@ -13,6 +13,8 @@ __all__ = [
     "check_contig_lengths",
     "contig_length",
     "contig_rank",
+    "HG19_CHRM_LENGTH",
+    "is_hg19_mitochondrion",
 ]
 
 ASSEMBLIES: tuple[str, ...] = ("GRCh37", "GRCh38")
@@ -44,6 +46,11 @@ _GRCH38 = (
     (50818468, "NC_000022.11"), (156040895, "NC_000023.11"), (57227415, "NC_000024.10"),
     (16569, "NC_012920.1"),
 )
+
+# hg19 (UCSC) names GRCh37's chromosomes chr1..chrY with identical sequences, but its chrM is the older
+# Yoruba mitochondrion (NC_001807, 16,571 bp), not GRCh37's rCRS MT (NC_012920.1, 16,569 bp): positions on
+# the two differ, so records on hg19's chrM are never taken for GRCh37's MT (the reader skips them).
+HG19_CHRM_LENGTH = 16571
 
 _TABLES: dict[str, dict[str, tuple[int, str]]] = {
     "GRCh37": dict(zip(CHROMOSOMES, _GRCH37, strict=True)),
@@ -103,6 +110,16 @@ def contig_rank(chrom: str) -> int:
     return SORT_ORDER.get(chrom, len(SORT_ORDER))
 
 
+def is_hg19_mitochondrion(name: str, length: int | None, assembly: str) -> bool:
+    """Whether a contig of a GRCh37 file is hg19's chrM rather than GRCh37's MT: declared 16,571 bp long, or
+    spelled the UCSC way (`chrM`, `M`) without a length (the rCRS is declared as 16,569 bp, or named MT)."""
+    if assembly != "GRCh37" or canonical_contig(name, assembly) != "MT":
+        return False
+    if length is None:
+        return name.strip().upper() in ("CHRM", "M")
+    return length == HG19_CHRM_LENGTH
+
+
 def _guess(length: int, chrom: str, assembly: str) -> str:
     for other in ASSEMBLIES:
         if other != assembly and _TABLES[other][chrom][0] == length:
@@ -113,14 +130,15 @@ def _guess(length: int, chrom: str, assembly: str) -> str:
 def check_contig_lengths(file_contigs: Mapping[str, int | None], assembly: str) -> list[str]:
     """One readable problem per contig whose declared length differs from the assembly's.
 
-    Contigs that are not chromosomes of the assembly (decoys, alts, unplaced) and contigs without a
-    declared length are ignored.
+    Contigs that are not chromosomes of the assembly (decoys, alts, unplaced), contigs without a
+    declared length and hg19's chrM in a GRCh37 file (`is_hg19_mitochondrion`: its records are skipped)
+    are ignored.
     """
     table = _table(assembly)
     problems = []
     for name, length in file_contigs.items():
         chrom = canonical_contig(name, assembly)
-        if chrom is None or length is None:
+        if chrom is None or length is None or is_hg19_mitochondrion(name, length, assembly):
             continue
         expected = table[chrom][0]
         if length != expected:

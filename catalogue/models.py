@@ -15,7 +15,7 @@ __all__ = [
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
-    "Sample", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant", "as_utc", "utcnow",
+    "Sample", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant", "VariantAnnotation", "as_utc", "utcnow",
 ]
 
 
@@ -383,3 +383,30 @@ class Variant(SQLModel, table=True):
     hom_alt: int
     hemi_alt: int
     groups: dict[str, list[int]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class VariantAnnotation(SQLModel, table=True):
+    """What a VEP (CSQ) or SnpEff (ANN) annotation of the file says of a variant in one gene: its molecular effects
+    (SO term names, `&`-joined) and protein change, one row per (gene, change) with its transcripts' effects merged.
+
+    `gene_key` is the upper-cased symbol (else gene id) that Beacon `geneId` matches, `gene_id_key` the gene id;
+    `change` the one-letter protein change (V600E) that `aminoacidChange` matches, "" when none
+    (catalogue.annotations). Written and removed with the variant's file.
+    """
+
+    __tablename__ = "catalogue_variant_annotation"
+    __table_args__ = (Index("ix_catalogue_variant_annotation_gene", "dataset_id", "gene_key"),
+                      Index("ix_catalogue_variant_annotation_gene_id", "dataset_id", "gene_id_key"),
+                      Index("ix_catalogue_variant_annotation_change", "dataset_id", "change"))
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    chrom: str = Field(primary_key=True, max_length=8)
+    pos: int = Field(primary_key=True)
+    ref: str = Field(primary_key=True)
+    alt: str = Field(primary_key=True)
+    gene_key: str = Field(primary_key=True, max_length=64)
+    change: str = Field(primary_key=True, max_length=100)
+    file_id: str = Field(foreign_key="catalogue_dataset_file.id", max_length=16, index=True)
+    gene: str = Field(max_length=64)
+    gene_id_key: str = Field(max_length=64)
+    effects: str = Field(max_length=2_000)
+    protein: str = Field(max_length=200)

@@ -1,15 +1,29 @@
 """Write small example datasets (a public-style and a controlled-style cohort) into a directory, and the sites of
-each (INFO AC/AN only): one is the demo's aggregated dataset, both together its public reference panel."""
+each (INFO AC/AN only): one is the demo's aggregated dataset, both together its public reference panel. The public
+sites carry a small VEP annotation (CSQ) of two made-up genes, for the Beacon's gene and amino-acid queries."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import pysam
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.synthetic import simulate_cohort, write_reference_fasta, write_sample_sheet  # noqa: E402
+
+# The demo's annotation, in VEP's CSQ format: (gene, gene id, consequence, HGVSp) of the first SNVs of the public
+# sites, in order. The genes are made up (the sites are simulated): DEMO1 with a missense change V600E.
+DEMO_ANNOTATIONS = [
+    ("DEMO1", "GGG0000001", "missense_variant", "GGP0000001.1:p.Val600Glu"),
+    ("DEMO1", "GGG0000001", "synonymous_variant", "GGP0000001.1:p.Leu601="),
+    ("DEMO2", "GGG0000002", "stop_gained", "GGP0000002.1:p.Arg97Ter"),
+]
+_CSQ_HEADER = ('##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+               'Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|HGVSp">')
 
 # name -> (file name, simulate_cohort arguments)
 DATASETS = {
@@ -51,8 +65,32 @@ def main(argv: list[str] | None = None) -> int:
         sites = out / f"{name}_sites.vcf.gz"
         only = {"fmt": "vcf.gz", "include_x": options.get("include_x", False) and name == "public"}
         simulate_cohort(sites, **{**options, **only}, **extra, sites_only=True)  # type: ignore[arg-type]
-        print(f"wrote {sites} (sites only)")
+        if name == "public":
+            annotate(sites)
+        print(f"wrote {sites} (sites only)" + (", annotated (CSQ)" if name == "public" else ""))
     return 0
+
+
+def annotate(path: Path) -> None:
+    """Give the first SNVs of a bgzipped VCF the demo's CSQ annotation (the file is rewritten and reindexed)."""
+    staged = path.with_name(f".{path.name}")
+    with pysam.VariantFile(str(path)) as source:
+        source.header.add_line(_CSQ_HEADER)
+        with pysam.VariantFile(str(staged), "wz", header=source.header) as out:
+            todo = iter(DEMO_ANNOTATIONS)
+            for record in source:
+                alts = record.alts or ()
+                if len(record.ref) == 1 and len(alts) == 1 and len(alts[0]) == 1:
+                    annotation = next(todo, None)
+                    if annotation is not None:
+                        gene, gene_id, consequence, protein = annotation
+                        record.info["CSQ"] = (f"{alts[0]}|{consequence}|MODERATE|{gene}|{gene_id}|Transcript|"
+                                              f"{gene_id}.T1|protein_coding|{protein}",)
+                out.write(record)
+    os.replace(staged, path)
+    for index in (Path(f"{path}.tbi"), Path(f"{path}.csi")):
+        index.unlink(missing_ok=True)
+    pysam.tabix_index(str(path), preset="vcf", force=True)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from cyvcf2 import VCF
 
-from catalogue.alleles import AlleleKind, InvalidAllele, allele_kind, classify, is_bases, left_align, trim
-from catalogue.assemblies import canonical_contig, check_contig_lengths
+from catalogue.alleles import AlleleKind, InvalidAllele, allele_kind, classify, is_bases, left_align, skip_kind, trim
+from catalogue.assemblies import canonical_contig, check_contig_lengths, is_hg19_mitochondrion
+from ingest.annotations import Annotation, AnnotationField, annotation_fields, merge
 from ingest.errors import (
     BadAllele,
     GenotypeError,
@@ -27,7 +28,9 @@ from ingest.errors import (
 )
 
 __all__ = [
+    "HG19_CHRM",
     "HeaderInfo",
+    "PRESENT",
     "ReadSummary",
     "VariantReader",
     "VariantRow",
@@ -39,6 +42,13 @@ __all__ = [
 # Rows are held back until the reader is this many bases past them, so that rows moved by trimming
 # (rightwards) or left-alignment (leftwards) still come out sorted.
 SORT_WINDOW = 10_000
+
+# A row's counts when its file gives neither genotypes nor INFO AC/AN: the variant is present (AC > 0, so
+# searches find it) and nothing is known of its counts (AN 0). The dataset's statistics count such rows, and
+# everything that shows counts says "unknown" for a dataset holding any (catalogue.counts).
+PRESENT = (1, 0, 0, 0, 0, None)
+HG19_CHRM = "hg19 chrM"  # the skip kind of records on hg19's mitochondrion in a GRCh37 file
+_MAX_SKIP_KINDS = 20  # distinct symbolic alleles counted by name; further ones under "other symbolic"
 
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _CONTIG_LINE = re.compile(r"^##contig=<(.*)>\s*$", re.MULTILINE)
@@ -52,6 +62,7 @@ class VariantRow:
     `het` counts carriers with the ALT on some but not all called alleles, `hom_alt` carriers of
     ploidy two or more whose called alleles are all this ALT, `hemi_alt` haploid carriers.
     `groups` maps a group key ("population:EUR", "sex:female") to (ac, an, het, hom_alt).
+    `annotations` are what the file's VEP or SnpEff annotation says of this ALT.
     """
 
     chrom: str
@@ -67,6 +78,7 @@ class VariantRow:
     hom_alt: int
     hemi_alt: int
     groups: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    annotations: tuple[Annotation, ...] = ()  # from the file's VEP CSQ / SnpEff ANN field, per gene
 
 
 @dataclass(slots=True)
@@ -80,6 +92,7 @@ class ReadSummary:
     records_skipped_filter: int = 0
     records_skipped_other: int = 0
     alleles_skipped: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # skipped alleles (records: hg19 chrM) per kind
     rows: int = 0
     rows_merged: int = 0
     rows_per_chromosome: Counter[str] = field(default_factory=Counter)
@@ -125,10 +138,15 @@ def _check_container(path: str) -> str:
         raise MalformedFile(path, "is empty; re-export or re-upload it")
     if not compressed:
         return "VCF"
-    if not (head[3] & 4 and head[12:14] == b"BC"):
-        raise MalformedFile(
-            path, "is gzip-compressed but not BGZF, so it cannot be indexed; recompress it with `bgzip`"
-        )
+    if not (head[3] & 4 and head[12:14] == b"BC"):  # plain gzip: htslib reads it, the store recompresses it
+        try:
+            with gzip.open(path, "rb") as handle:
+                magic = handle.read(5)
+        except (OSError, EOFError) as exc:
+            raise MalformedFile(path, f"is gzip-compressed but not valid gzip data ({exc}); re-export it") from None
+        if magic[:3] == b"BCF":
+            raise MalformedFile(path, "is BCF compressed with plain gzip; convert it with `bcftools view -Ob`")
+        return "VCF"
     if tail != _BGZF_EOF:
         raise MalformedFile(
             path, "is truncated (no BGZF end-of-file block); re-upload it, `bgzip -t` shows the damage"
@@ -369,9 +387,18 @@ class VariantReader:
         self.records_before = records_before
         self.batch_size = batch_size
         self.summary = ReadSummary(path=self.path)
+        self.annotation_fields: list[AnnotationField] = []
 
     def __iter__(self) -> Iterator[list[VariantRow]]:
         return self._batches()
+
+    def _skip(self, allele: str) -> None:
+        summary = self.summary
+        summary.alleles_skipped += 1
+        kind = skip_kind(allele)
+        if kind.startswith("<") and kind not in summary.skipped and len(summary.skipped) >= _MAX_SKIP_KINDS:
+            kind = "other symbolic"
+        summary.skipped[kind] += 1
 
     def _fail(self, cls: type[IngestInputError], reason: str, record: int, chrom: str, pos: int) -> IngestInputError:
         return cls(self.path, reason, record=record, locus=f"{chrom}:{pos}")
@@ -384,6 +411,9 @@ class VariantReader:
         problems = check_contig_lengths(contigs, self.assembly)
         if problems:
             raise WrongAssembly(path, "; ".join(problems))
+        foreign = {name for name, length in contigs.items() if is_hg19_mitochondrion(name, length, self.assembly)}
+        self.annotation_fields = annotation_fields(
+            (str(h["ID"]), str(h.info().get("Description", ""))) for h in vcf.header_iter() if h.type == "INFO")
         samples = list(vcf.samples)
         summary.samples = samples
         counter = _Counter(samples, self.sample_groups) if samples else None
@@ -416,7 +446,7 @@ class VariantReader:
             assert current is not None
             ready = sorted(k for k in pending if before is None or k[0] < before)
             for key in ready:
-                end, vtype, length, ac, an, het, hom, hemi, groups = pending.pop(key)
+                end, vtype, length, ac, an, het, hom, hemi, groups, annotations = pending.pop(key)
                 group_counts = {}
                 if groups is not None:
                     for j, gkey in enumerate(group_keys):
@@ -424,7 +454,8 @@ class VariantReader:
                         group_counts[gkey] = (int(g[0]), int(g[1]), int(g[2]), int(g[3]))
                 out.append(
                     VariantRow(
-                        current, key[0], end, key[1], key[2], vtype, length, ac, an, het, hom, hemi, group_counts
+                        current, key[0], end, key[1], key[2], vtype, length, ac, an, het, hom, hemi, group_counts,
+                        annotations,
                     )
                 )
                 summary.rows_per_chromosome[current] += 1
@@ -447,7 +478,16 @@ class VariantReader:
                 pos = variant.POS
                 chrom = canonical.get(raw_chrom, "")
                 if chrom == "":
-                    chrom = canonical[raw_chrom] = canonical_contig(raw_chrom, self.assembly)
+                    if raw_chrom in foreign or (raw_chrom not in contigs
+                                                and is_hg19_mitochondrion(raw_chrom, None, self.assembly)):
+                        chrom = canonical[raw_chrom] = HG19_CHRM
+                    else:
+                        chrom = canonical[raw_chrom] = canonical_contig(raw_chrom, self.assembly)
+                if chrom == HG19_CHRM:  # never stored as GRCh37's MT: another sequence, other positions
+                    summary.records_read += 1
+                    summary.records_skipped_other += 1
+                    summary.skipped[HG19_CHRM] += 1
+                    continue
                 if chrom is None:
                     raise self._fail(
                         WrongAssembly, f"contig {raw_chrom} is not a chromosome of {self.assembly}; "
@@ -477,7 +517,14 @@ class VariantReader:
                 if pass_only and variant.FILTER is not None:
                     summary.records_skipped_filter += 1
                     continue
-                self._record(variant, number, chrom, pos, counter, reference, fetch, pending, last_key)
+                try:
+                    self._record(variant, number, chrom, pos, counter, reference, fetch, pending, last_key)
+                except IngestInputError:
+                    raise
+                except Exception as exc:  # cyvcf2 raises bare exceptions ("couldn't get genotypes for variant")
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise self._fail(MalformedFile, f"cannot be decoded ({reason[:200]}); check the record with "
+                                     "`bcftools view`", number, raw_chrom, pos) from None
                 if len(pending) >= self.batch_size:
                     flush(pos - SORT_WINDOW)
                     if len(out) >= self.batch_size:
@@ -516,7 +563,8 @@ class VariantReader:
                 raise self._fail(BadAllele, exc.message, number, variant.CHROM, pos) from None
         if not any(kind is not AlleleKind.SKIP for kind in kinds):
             summary.records_skipped_other += 1
-            summary.alleles_skipped += len(kinds)
+            for alt in alts:
+                self._skip(alt.upper())
             return
         if reference is not None:
             if fetch is None:
@@ -533,9 +581,10 @@ class VariantReader:
         counts = self._counts(variant, number, pos, len(alts), counter)
         summary.records_kept += 1
         info = variant.INFO
+        annotated = self._annotations(info, raw_ref, alts)
         for index, (alt, kind) in enumerate(zip(alts, kinds, strict=True)):
             if kind is AlleleKind.SKIP:
-                summary.alleles_skipped += 1
+                self._skip(alt.upper())
                 continue
             alt = alt.upper()
             if kind is AlleleKind.SYMBOLIC:
@@ -556,9 +605,10 @@ class VariantReader:
                     "and sort it first", number, variant.CHROM, pos,
                 )
             ac, an, het, hom, hemi, groups = counts[index]
+            annotations = annotated[index] if annotated else ()
             row = pending.get(key)
             if row is None:
-                pending[key] = [row_end, vtype.value, length, ac, an, het, hom, hemi, groups]
+                pending[key] = [row_end, vtype.value, length, ac, an, het, hom, hemi, groups, annotations]
             else:
                 summary.rows_merged += 1
                 row[0] = max(row[0], row_end)
@@ -569,6 +619,21 @@ class VariantReader:
                 row[7] += hemi
                 if groups is not None:
                     row[8] = groups if row[8] is None else row[8] + groups
+                if annotations:
+                    row[9] = merge((*row[9], *annotations))
+
+    def _annotations(self, info: Any, ref: str, alts: Sequence[str]) -> list[tuple[Annotation, ...]] | None:
+        """Each ALT's annotations from the record's CSQ / ANN values (None: the file has no annotation field)."""
+        if not self.annotation_fields:
+            return None
+        per_alt: list[tuple[Annotation, ...]] = [() for _ in alts]
+        for annotation_field in self.annotation_fields:
+            value = info.get(annotation_field.id)
+            if not isinstance(value, str) or not value:
+                continue
+            for i, found in enumerate(annotation_field.per_alt(value, ref, alts)):
+                per_alt[i] = merge((*per_alt[i], *found)) if per_alt[i] else found
+        return per_alt
 
     def _counts(
         self, variant: Any, number: int, pos: int, n_alt: int, counter: _Counter | None
@@ -587,11 +652,8 @@ class VariantReader:
                 return counter.count(gt, n_alt)
         info = variant.INFO
         ac_info, an_info = info.get("AC"), info.get("AN")
-        if ac_info is None or an_info is None:
-            raise self._fail(
-                GenotypeError, "no genotypes and no INFO AC/AN to count alleles from",
-                number, variant.CHROM, pos,
-            )
+        if ac_info is None or an_info is None:  # a sites-only record without counts: present, counts unknown
+            return [PRESENT] * n_alt
         acs = ac_info if isinstance(ac_info, tuple) else (ac_info,)
         if len(acs) != n_alt:
             raise self._fail(

@@ -34,6 +34,7 @@ from ingest.errors import MalformedFile, SampleMismatch, WrongAssembly
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.reader import HeaderInfo, ReadSummary, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
+from ingest.skips import skip_warnings
 from ingest.store import StoredFile, records_per_contig, store_file
 from ingest.workers import make_spool_dir, remove_orphan_spools, worker_pool
 
@@ -131,13 +132,15 @@ class _Totals:
 
     counts: Counter[str] = field(default_factory=Counter)
     per_file: dict[str, Counter[str]] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)  # per kind (ReadSummary.skipped)
 
     def add(self, name: str, summary: ReadSummary) -> None:
         for counter in (self.counts, self.per_file.setdefault(name, Counter())):
             counter.update({key: getattr(summary, key) for key in _COUNTS})
+        self.skipped.update(summary.skipped)
 
     def as_dict(self) -> dict[str, Any]:
-        return {reported: self.counts[key] for key, reported in _COUNTS.items()}
+        return {**{reported: self.counts[key] for key, reported in _COUNTS.items()}, "skipped": dict(self.skipped)}
 
     def of_file(self, name: str) -> dict[str, int]:
         counts = self.per_file.get(name, Counter())
@@ -234,6 +237,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
         if same is not None:
             warnings.append(f"{source.name}: unchanged since it was ingested as {same.id}; skipped")
             continue
+        warnings.extend(stored.notes)
         todo.append(stored)
     totals = _Totals()
     contig_records = {s.name: records_per_contig(s.path) for s in todo}  # from each index: progress and --jobs
@@ -273,7 +277,7 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
     job.records_done = done
     job.counts = {**totals.as_dict(), "files_ingested": len(todo), "files_unchanged": len(sources) - len(todo),
                   "samples": len(vcf_samples), "dataset_variants": stats["variants"]}
-    job.warnings = warnings
+    job.warnings = warnings + skip_warnings(totals.skipped)
     job.provenance = {
         "files": [{"name": s.name, "stored_as": s.path.name, "size": s.size, "md5": s.md5, "sha256": s.sha256,
                    **totals.of_file(s.name)} for s in todo],

@@ -12,22 +12,42 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
+from catalogue.annotations import gene_key
 from catalogue.database import is_sqlite
 from catalogue.errors import Conflict
-from catalogue.models import Dataset, DatasetFile, Sample, Variant, utcnow
+from catalogue.models import Dataset, DatasetFile, Sample, Variant, VariantAnnotation, utcnow
 
 __all__ = [
-    "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics", "register_file",
+    "AnnotationRecord", "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics",
+    "register_file",
     "remove_file", "replace_file", "upsert_samples", "variant_values", "write_values", "write_variants",
 ]
 
 _COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "end", "variant_type", "length",
             "ac", "an", "het", "hom_alt", "hemi_alt", "groups")
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in _COLUMNS)  # quoted: END is reserved in PostgreSQL
+_ANNOTATION_COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "gene_key", "change", "gene",
+                       "gene_id_key", "effects", "protein")
+_ANNOTATION_LIST = ", ".join(f'"{c}"' for c in _ANNOTATION_COLUMNS)
+
+
+class AnnotationRecord(Protocol):
+    """What write_variants needs of one annotation of a variant (ingest.annotations.Annotation)."""
+
+    @property
+    def gene(self) -> str: ...
+    @property
+    def gene_id(self) -> str: ...
+    @property
+    def effects(self) -> Sequence[str]: ...
+    @property
+    def protein(self) -> str: ...
+    @property
+    def change(self) -> str: ...
 
 
 class VariantRecord(Protocol):
@@ -59,6 +79,8 @@ class VariantRecord(Protocol):
     def hemi_alt(self) -> int: ...
     @property
     def groups(self) -> Mapping[str, Sequence[int]]: ...
+    @property
+    def annotations(self) -> Sequence[AnnotationRecord]: ...
 
 
 class SampleRecord(Protocol):
@@ -99,6 +121,7 @@ def register_file(session: Session, *, dataset_id: str, name: str, uri: str, fmt
 def replace_file(session: Session, old: DatasetFile, *, uri: str, size: int, md5: str, sha256: str,
                  index_uri: str | None) -> DatasetFile:
     """A changed file keeps its accession; its variants are removed, to be written anew."""
+    session.execute(delete(VariantAnnotation).where(col(VariantAnnotation.file_id) == old.id))
     session.execute(delete(Variant).where(col(Variant.file_id) == old.id))
     old.uri, old.size, old.md5, old.sha256, old.index_uri = uri, size, md5, sha256, index_uri
     old.created_at = utcnow()
@@ -108,6 +131,7 @@ def replace_file(session: Session, old: DatasetFile, *, uri: str, size: int, md5
 
 
 def remove_file(session: Session, file: DatasetFile) -> None:
+    session.execute(delete(VariantAnnotation).where(col(VariantAnnotation.file_id) == file.id))
     session.execute(delete(Variant).where(col(Variant.file_id) == file.id))
     session.delete(file)
     session.flush()
@@ -117,8 +141,10 @@ def variant_values(v: VariantRecord) -> tuple[Any, ...]:
     """A variant as plain values for write_values (all but the dataset and file ids): cheap to pickle, so
     parallel readers can hand their rows over in this form."""
     groups = json.dumps({k: list(c) for k, c in v.groups.items()}, separators=(",", ":")) if v.groups else None
+    annotations = tuple((gene_key(a.gene or a.gene_id), a.change, a.gene, gene_key(a.gene_id), "&".join(a.effects),
+                         a.protein) for a in v.annotations) or None
     return (v.chrom, v.pos, v.ref, v.alt, v.end, v.variant_type, v.length, v.ac, v.an, v.het, v.hom_alt,
-            v.hemi_alt, groups)
+            v.hemi_alt, groups, annotations)
 
 
 def write_variants(session: Session, dataset_id: str, file_id: str,
@@ -129,7 +155,8 @@ def write_variants(session: Session, dataset_id: str, file_id: str,
 
 def write_values(session: Session, dataset_id: str, file_id: str,
                  batches: Iterable[Sequence[tuple[Any, ...]]]) -> int:
-    """Insert batches of variant_values() rows of one file; SQLite uses executemany, PostgreSQL COPY.
+    """Insert batches of variant_values() rows of one file, and their annotations; SQLite uses executemany,
+    PostgreSQL COPY.
 
     Conflict when a variant is in the dataset already (from another file).
     """
@@ -141,20 +168,34 @@ def write_values(session: Session, dataset_id: str, file_id: str,
         if is_sqlite(connection.engine):
             statement = (f"INSERT INTO catalogue_variant ({_COLUMN_LIST}) "
                          f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+            annotation_statement = (f"INSERT INTO catalogue_variant_annotation ({_ANNOTATION_LIST}) "
+                                    f"VALUES ({', '.join('?' for _ in _ANNOTATION_COLUMNS)})")
             cursor = raw.cursor()
             for batch in batches:
-                cursor.executemany(statement, [ids + values for values in batch])
+                cursor.executemany(statement, [ids + values[:-1] for values in batch])
+                annotations = _annotation_rows(ids, batch)
+                if annotations:
+                    cursor.executemany(annotation_statement, annotations)
                 written += len(batch)
             return written
-        with raw.cursor() as cursor, cursor.copy(
-                f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
-            for batch in batches:
-                for values in batch:
-                    copy.write_row(ids + values)
+        with raw.cursor() as cursor:
+            for batch in batches:  # one COPY per batch: a batch's annotations follow it in their own COPY
+                with cursor.copy(f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
+                    for values in batch:
+                        copy.write_row(ids + values[:-1])
+                annotations = _annotation_rows(ids, batch)
+                if annotations:
+                    with cursor.copy(f"COPY catalogue_variant_annotation ({_ANNOTATION_LIST}) FROM STDIN") as copy:
+                        for row in annotations:
+                            copy.write_row(row)
                 written += len(batch)
         return written
     except (sqlite3.IntegrityError, psycopg.IntegrityError):
         raise Conflict(f"dataset {dataset_id} holds some of these variants already") from None
+
+
+def _annotation_rows(ids: tuple[str, str], batch: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [ids + values[:4] + annotation for values in batch if values[-1] for annotation in values[-1]]
 
 
 def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRecord]) -> int:
@@ -190,8 +231,18 @@ def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
                               .where(Variant.dataset_id == dataset_id).group_by(Variant.chrom)).all())
     files = session.exec(select(func.count()).select_from(DatasetFile)
                          .where(DatasetFile.dataset_id == dataset_id)).one()
+    carried = col(Variant.ac) > 0
+    unknown = session.exec(select(
+        func.coalesce(func.sum(case((carried & (col(Variant.an) == 0), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((carried & (col(Variant.het) + col(Variant.hom_alt) + col(Variant.hemi_alt) == 0),
+                                     1), else_=0)), 0),
+    ).where(Variant.dataset_id == dataset_id)).one()
+    annotations = session.exec(select(func.count()).select_from(VariantAnnotation)
+                               .where(VariantAnnotation.dataset_id == dataset_id)).one()
     stats = {
-        "samples": samples, "variants": sum(per_chrom.values()), "files": files,
+        "samples": samples, "variants": sum(per_chrom.values()), "files": files, "annotations": annotations,
+        # What the index does not know (catalogue.counts): presence-only rows, and rows without carriers.
+        "variants_without_counts": int(unknown[0]), "variants_without_carriers": int(unknown[1]),
         "per_chromosome": {c: per_chrom[c] for c in sorted(per_chrom, key=_chrom_rank)},
         "per_type": dict(sorted(per_type.items())),
         # Overlap queries use it to bound how far before a range a variant can start.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -13,14 +13,14 @@ from sqlalchemy import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
+from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.database import ScopeSession
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
-    "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "dataset_file", "find_gene", "find_variants",
-    "published_datasets", "published_for_queries", "reference_frequency", "sample_datasets", "sample_traits",
-    "samples_of",
-    "tally_variants",
+    "HitAnnotation", "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "annotations_of",
+    "dataset_file", "find_gene", "find_variants", "published_datasets", "published_for_queries",
+    "reference_frequency", "sample_datasets", "sample_traits", "samples_of", "tally_variants",
 ]
 
 _COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
@@ -32,6 +32,9 @@ class VariantSearch:
 
     `ref`/`alt` may hold `N`, which matches any one base. Bounds left as None do not constrain.
     `overlap` = (first, last) asks for variants whose [pos, end] overlaps [first, last].
+    `gene` (upper-cased symbol or id) and `amino_acid` (one-letter protein change, upper-cased) ask for variants
+    the dataset's annotations say so of; `chrom` may then be "" (any chromosome). With `gene_region`, `overlap`
+    is the gene's extent and a variant matches by either: lying in it, or being annotated with the gene.
     """
 
     chrom: str
@@ -45,6 +48,25 @@ class VariantSearch:
     variant_types: tuple[str, ...] = ()
     min_length: int | None = None
     max_length: int | None = None
+    gene: str | None = None
+    amino_acid: str | None = None
+    gene_region: bool = False
+
+    @property
+    def annotated(self) -> bool:
+        """Whether only annotations can answer it (no region to find the variants by)."""
+        return (self.gene is not None or self.amino_acid is not None) and not self.gene_region
+
+
+@dataclass(frozen=True, slots=True)
+class HitAnnotation:
+    """One annotation of a variant: its gene, molecular effects (SO term names) and protein change."""
+
+    gene: str
+    gene_id: str
+    effects: tuple[str, ...]
+    protein: str
+    change: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +118,21 @@ class PublishedDataset:
     def samples(self) -> int:
         """How many individuals' genotypes the dataset holds (0 for aggregated data, e.g. sites-only files)."""
         return int(self.statistics.get("samples") or 0)
+
+    @property
+    def annotated(self) -> bool:
+        """Whether its files carried annotations (VEP CSQ, SnpEff ANN): gene and protein queries can ask it."""
+        return bool(self.statistics.get("annotations"))
+
+    @property
+    def counts_known(self) -> bool:
+        """False when some of its files say only that a variant is present: it then answers yes or no."""
+        return allele_counts_known(self.statistics)
+
+    @property
+    def carriers_known(self) -> bool:
+        """False when some of its allele counts come without genotypes (no carriers counted)."""
+        return carriers_known(self.statistics)
 
 
 _PUBLISHED = ("SELECT id, assembly, security, beacon_granularity, count_threshold, statistics, privacy_p "
@@ -154,8 +191,20 @@ def _like(allele: str) -> tuple[str, str]:
 
 
 def _where(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str, Any]]:
-    clauses = ["chrom = :chrom", "ac > 0"]
-    params: dict[str, Any] = {"chrom": search.chrom}
+    """The clauses of a search (without its dataset ids, `:ids`) and their parameters; see also `_source`."""
+    clauses, params = _location(search, span)
+    clauses += _common(search, params)
+    if search.gene is not None or search.amino_acid is not None:
+        clauses.append(_annotated(search, params))
+    return clauses, params
+
+
+def _location(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if search.chrom:
+        clauses.append("chrom = :chrom")
+        params["chrom"] = search.chrom
     pos_min, pos_max, end_min = search.pos_min, search.pos_max, search.end_min
     if search.overlap is not None:
         first, last = search.overlap
@@ -179,6 +228,11 @@ def _where(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str
     if search.end_max is not None:
         clauses.append('"end" <= :end_max')
         params["end_max"] = search.end_max
+    return clauses, params
+
+
+def _common(search: VariantSearch, params: dict[str, Any]) -> list[str]:
+    clauses = ["ac > 0"]
     for name in ("ref", "alt"):
         value = getattr(search, name)
         if value is not None:
@@ -194,7 +248,35 @@ def _where(search: VariantSearch, span: int | None) -> tuple[list[str], dict[str
     if search.max_length is not None:
         clauses.append("length <= :max_length")
         params["max_length"] = search.max_length
-    return clauses, params
+    return clauses
+
+
+def _annotated(search: VariantSearch, params: dict[str, Any]) -> str:
+    """The variants of datasets `:ids` whose annotations name the gene and the protein change asked for."""
+    where = ["dataset_id IN :ids"]
+    if search.gene is not None:
+        where.append("(gene_key = :gene OR gene_id_key = :gene)")
+        params["gene"] = search.gene
+    if search.amino_acid is not None:
+        where.append('"change" = :amino_acid')
+        params["amino_acid"] = search.amino_acid
+    return ("(dataset_id, chrom, pos, ref, alt) IN (SELECT dataset_id, chrom, pos, ref, alt "
+            f"FROM catalogue_variant_annotation WHERE {' AND '.join(where)})")
+
+
+def _source(search: VariantSearch, span: int | None) -> tuple[str, dict[str, Any]]:
+    """`FROM ... WHERE ...` of the rows of datasets `:ids` matching a search: a gene's region and its annotated
+    variants are two index look-ups whose rows are put together (UNION ALL, the second without the first's)."""
+    if not search.gene_region:
+        clauses, params = _where(search, span)
+        return f"FROM catalogue_variant WHERE dataset_id IN :ids AND {' AND '.join(clauses)}", params
+    region, params = _location(search, span)
+    common = " AND ".join(_common(search, params))
+    annotated = _annotated(replace(search, amino_acid=None), params)
+    inside = " AND ".join(region)
+    return (f"FROM (SELECT * FROM catalogue_variant WHERE dataset_id IN :ids AND {inside} AND {common} "
+            f"UNION ALL SELECT * FROM catalogue_variant WHERE dataset_id IN :ids AND {annotated} AND {common} "
+            f"AND NOT ({inside})) AS v", params)
 
 
 def _dataset_span(session: Session, dataset: Dataset | PublishedDataset, chrom: str) -> int:
@@ -274,10 +356,10 @@ def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDatase
     """Carried variants (AC > 0) of `datasets` matching `search`, in (dataset, pos, ref, alt) order."""
     if not datasets:
         return []
-    clauses, params = _where(search, _span(session, datasets, search))
+    source, params = _source(search, _span(session, datasets, search))
     params["ids"] = [d.id for d in datasets]
-    sql = (f"SELECT {_COLUMNS} FROM catalogue_variant WHERE dataset_id IN :ids AND {' AND '.join(clauses)} "
-           "ORDER BY dataset_id, pos, ref, alt")
+    order = "dataset_id, pos, ref, alt" if search.chrom else "dataset_id, chrom, pos, ref, alt"
+    sql = f"SELECT {_COLUMNS} {source} ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
         params.update(limit=limit, offset=offset)
@@ -293,10 +375,9 @@ def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDatas
     """Per dataset with a match: the number of carried variants matching `search`, ΣAC and Σcarriers."""
     if not datasets:
         return {}
-    clauses, params = _where(search, _span(session, datasets, search))
+    source, params = _source(search, _span(session, datasets, search))
     params["ids"] = [d.id for d in datasets]
-    sql = ("SELECT dataset_id, COUNT(*), SUM(ac), SUM(het + hom_alt + hemi_alt) FROM catalogue_variant "
-           f"WHERE dataset_id IN :ids AND {' AND '.join(clauses)} GROUP BY dataset_id")
+    sql = f"SELECT dataset_id, COUNT(*), SUM(ac), SUM(het + hom_alt + hemi_alt) {source} GROUP BY dataset_id"
     rows = _run(session, sql, params)
     return {row[0]: VariantTally(int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
@@ -305,8 +386,14 @@ def reference_frequency(session: Session, assembly: str, search: VariantSearch) 
     """The highest frequency lower bound of the reference panel's alleles that match `search` (0 when none does).
 
     If any allele a question could be answered "yes" by is that common, the answer is "yes" for nearly
-    everyone; so this is the frequency that prices the question.
+    everyone; so this is the frequency that prices the question. The panel holds no annotations: a question
+    asked of them is priced by the gene's region alone (fewer alleles: a frequency no higher, a price no lower),
+    and one without a region as for an allele no panel holds (0).
     """
+    if search.gene_region:
+        search = replace(search, gene=None, gene_region=False)
+    elif search.gene is not None or search.amino_acid is not None:
+        return 0.0
     span = None
     if search.overlap is not None:
         spans = _run(session, "SELECT max_span FROM catalogue_reference_span WHERE assembly = :assembly "
@@ -363,3 +450,19 @@ def sample_datasets(session: Session, sample_id: str) -> list[str]:
     """The datasets a sample id appears in."""
     return list(session.exec(select(Sample.dataset_id).where(Sample.sample_id == sample_id)
                              .order_by(col(Sample.dataset_id))).all())
+
+
+def annotations_of(session: Session, hits: Sequence[VariantHit]) -> list[tuple[HitAnnotation, ...]]:
+    """Each hit's annotations (in the hits' order; none for a dataset without annotations)."""
+    if not hits:
+        return []
+    rows = _run(session, "SELECT dataset_id, chrom, pos, ref, alt, gene, gene_id_key, effects, protein, \"change\" "
+                         "FROM catalogue_variant_annotation WHERE dataset_id IN :ids AND chrom IN :chroms "
+                         "AND pos IN :positions ORDER BY gene_key, \"change\"",
+                {"ids": sorted({h.dataset_id for h in hits}), "chroms": sorted({h.chrom for h in hits}),
+                 "positions": sorted({h.pos for h in hits})})
+    found: dict[tuple[str, str, int, str, str], list[HitAnnotation]] = {}
+    for d, chrom, pos, ref, alt, gene, gene_id, effects, protein, change in rows:
+        found.setdefault((d, chrom, pos, ref, alt), []).append(
+            HitAnnotation(gene, gene_id, tuple(e for e in effects.split("&") if e), protein, change))
+    return [tuple(found.get((h.dataset_id, h.chrom, h.pos, h.ref, h.alt), ())) for h in hits]

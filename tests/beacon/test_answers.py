@@ -12,7 +12,9 @@ from beacon.answers import Exclusion, Reason
      "its assembly GRCh38 is not the query's (GRCh37)"),
     (Exclusion("d1", Reason.SIGN_IN_REQUIRED), "it answers signed-in callers only"),
     (Exclusion("d1", Reason.RECORD_RIGHTS_REQUIRED), "it does not answer Beacon queries without record-level rights"),
-    (Exclusion("d1", Reason.GENE_NOT_LOADED, assembly="GRCh37", gene="BRCA2"), "gene BRCA2 is not loaded for GRCh37"),
+    (Exclusion("d1", Reason.NOT_ANNOTATED, message="geneId BRCA2 (not in the gene table of GRCh37)"),
+     "its variants carry no annotations (VEP CSQ or SnpEff ANN) to answer geneId BRCA2 (not in the gene table of "
+     "GRCh37) from"),
     (Exclusion("d1", Reason.BUDGET_SPENT, message="d1: your privacy budget is spent"),
      "d1: your privacy budget is spent"),
     (Exclusion("d1", Reason.PRIVACY_REFUSED, message="d1: too revealing"), "d1: too revealing"),

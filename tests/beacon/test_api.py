@@ -202,7 +202,7 @@ ERRORS: list[tuple[dict[str, Any], int, str]] = [
      "variantMinLength"),
     ({"start": 0, "end": 9}, 400, "referenceName"),
     ({}, 400, "referenceName"),
-    ({"geneId": "NOSUCHGENE"}, 400, "geneId"),
+    ({"aminoacidChange": "hello"}, 400, "aminoacidChange"),
     ({"allele": "NC_000001.11:g.100del"}, 400, "genomicAlleleShortForm"),
 ]
 

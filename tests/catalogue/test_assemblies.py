@@ -12,6 +12,7 @@ from catalogue.assemblies import (
     check_contig_lengths,
     contig_length,
     contig_rank,
+    is_hg19_mitochondrion,
 )
 
 
@@ -97,3 +98,18 @@ def test_check_contig_lengths() -> None:
         "contig chrX has length 1 in the file but 156040895 in GRCh38",
     ]
     assert check_contig_lengths({"1": 249250621, "MT": 16569}, "GRCh37") == []
+
+
+def test_hg19s_mitochondrion_is_told_apart_from_grch37s_mt() -> None:
+    hg19 = {"chr1": 249250621, "chrX": 155270560, "chrM": 16571}
+    assert check_contig_lengths(hg19, "GRCh37") == []
+    assert is_hg19_mitochondrion("chrM", 16571, "GRCh37")
+    assert is_hg19_mitochondrion("chrM", None, "GRCh37")
+    assert not is_hg19_mitochondrion("chrM", 16569, "GRCh37")
+    assert not is_hg19_mitochondrion("MT", None, "GRCh37")
+    assert not is_hg19_mitochondrion("chrM", 16571, "GRCh38")
+    # 16,571 bp is no mitochondrion of GRCh38, and hg18's chromosome lengths are still refused for GRCh37.
+    assert check_contig_lengths({"chrM": 16571}, "GRCh38") == [
+        "contig chrM has length 16571 in the file but 16569 in GRCh38"]
+    assert check_contig_lengths({"chr1": 247249719}, "GRCh37") == [
+        "contig chr1 has length 247249719 in the file but 249250621 in GRCh37"]

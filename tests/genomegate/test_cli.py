@@ -109,3 +109,16 @@ def test_the_demo_ingests_its_examples_and_can_run_again(cli: CliRunner, tmp_pat
     assert {d["security"] for d in listed} == {"PUBLIC", "CONTROLLED"}
     assert all(d["statistics"]["variants"] > 1000 for d in listed)
     assert sorted(d["statistics"]["samples"] for d in listed) == [0, 60, 100]  # one dataset of counts only
+    # The aggregated dataset's sites carry the demo's annotation: a gene and an amino-acid query find it, as the
+    # README's examples ask them (anonymously: allele counts without genotypes answer anyone).
+    from fastapi.testclient import TestClient
+
+    from genomegate.app import create_app
+
+    with TestClient(create_app()) as client:
+        gene = client.get("/beacon/v2/g_variants", params={"geneId": "DEMO1", "requestedGranularity": "count"})
+        change = client.get("/beacon/v2/g_variants", params={"geneId": "DEMO1", "aminoacidChange": "V600E",
+                                                             "requestedGranularity": "count"})
+    assert gene.status_code == change.status_code == 200
+    assert gene.json()["responseSummary"] == {"exists": True, "numTotalResults": 2}
+    assert change.json()["responseSummary"] == {"exists": True, "numTotalResults": 1}

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from catalogue.errors import DomainError
 from catalogue.identity import Caller
 from catalogue.models import Dataset, DatasetFile, Role, Sample, Variant
 from catalogue.runtime import Runtime
@@ -152,8 +151,7 @@ def test_a_failure_in_the_last_file_leaves_the_catalogue_exactly_as_it_was(
 
 @pytest.mark.parametrize(("make_bad", "error", "message"), [
     (lambda c, p: _other_assembly(p), WrongAssembly, r"is the file GRCh37\?"),
-    (lambda c, p: _plain_gzip(c, p), MalformedFile, r"plain\.vcf\.gz: .*BGZF"),
-    (lambda c, p: _unsorted(c, p), DomainError, r"unsorted\.vcf"),
+    (lambda c, p: _truncated_gzip(c, p), MalformedFile, r"plain\.vcf\.gz: is not complete gzip data"),
 ])
 def test_bad_input_fails_with_the_file_and_reason_and_changes_nothing(
         runtime: Runtime, dataset: Dataset, tmp_path: Path,
@@ -176,21 +174,11 @@ def _other_assembly(tmp_path: Path) -> Path:
                            seed=1).path
 
 
-def _plain_gzip(cohort: SimulatedCohort, tmp_path: Path) -> Path:
+def _truncated_gzip(cohort: SimulatedCohort, tmp_path: Path) -> Path:
     path = tmp_path / "plain.vcf.gz"
     with gzip.open(cohort.path) as src:
-        path.write_bytes(gzip.compress(src.read()))
-    return path
-
-
-def _unsorted(cohort: SimulatedCohort, tmp_path: Path) -> Path:
-    with gzip.open(cohort.path, "rt") as src:
-        lines = src.read().splitlines(keepends=True)
-    header = [line for line in lines if line.startswith("#")]
-    body = [line for line in lines if not line.startswith("#")]
-    body[10], body[20] = body[20], body[10]
-    path = tmp_path / "unsorted.vcf"
-    path.write_text("".join(header + body))
+        data = gzip.compress(src.read())
+    path.write_bytes(data[: len(data) // 2])
     return path
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from access.services import entitlements
 from beacon.privacy.domain import power_bound
+from catalogue.counts import allele_counts_known
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.duo import duo_term
 from catalogue.limits import MAX_OFFSET, MAX_TERMS
@@ -66,7 +67,7 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
         per_type = list(stats.get("per_type", {}).items())
         spectrum = allele_frequency_spectrum(session, dataset.id)
         bins = len(spectrum)
-        charts = [
+        charts = [chart for chart in [
             ("Variants per chromosome", bar_chart(
                 per_chrom, title="Variants per chromosome",
                 description=", ".join(f"chromosome {c}: {n}" for c, n in per_chrom))),
@@ -75,8 +76,8 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
             ("Allele-frequency spectrum (alleles per frequency bin)", bar_chart(
                 [(f"{i / bins:.1f}", n) for i, n in enumerate(spectrum)], title="Allele-frequency spectrum",
                 description=f"alleles per allele-frequency bin of width {1 / bins:.1f}, from 0 to 1: "
-                            + ", ".join(str(n) for n in spectrum))),
-        ]
+                            + ", ".join(str(n) for n in spectrum))) if allele_counts_known(stats) else None,
+        ] if chart is not None]
     mine = []
     if caller.authenticated and dataset.dac_id:
         mine = [entitlements.entitlement_public(e)
@@ -95,6 +96,8 @@ def _privacy(dataset: Dataset) -> str:
     """How the Beacon answers about this dataset, in words."""
     if dataset.privacy_p <= 0:
         return "no privacy budget: answers at the dataset's granularity"
+    if not allele_counts_known(dataset.statistics or {}):
+        return "presence only (some files give no allele counts): answered yes or no, freely"
     if not (dataset.statistics or {}).get("samples"):
         return "allele counts only, no genotypes behind them: answered freely"
     return (f"yes/no answers within a privacy budget per account: no membership test has power above "

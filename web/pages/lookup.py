@@ -15,6 +15,7 @@ from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.services import Gate
 from beacon.reference import References
 from beacon.services import answer_variants
+from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.errors import DomainError, InvalidInput
 from catalogue.identity import Caller
@@ -117,12 +118,15 @@ def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous:
     if result.listed and result.tally is not None:
         shown.count, shown.allele_count = result.matched, result.tally.allele_count
         # Allele counts without genotypes (a sites-only file) say nothing of carriers.
-        shown.carriers = result.tally.carriers if dataset.statistics.get("samples") else None
+        shown.carriers = result.tally.carriers if carriers_known(dataset.statistics) else None
         shown.records = result.records
     return shown
 
 
 def _explanation(result: DatasetResult[VariantRecord], dataset: Dataset) -> str:
+    if not allele_counts_known(dataset.statistics):
+        return ("Present or absent only: this dataset's files say which variants are present but give no allele "
+                "counts, so there are no counts or carriers to show.")
     if result.granularity is Granularity.RECORD:
         return "Record level: your approved access shows each variant and its carriers."
     if result.count_hidden:
