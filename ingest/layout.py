@@ -117,7 +117,9 @@ def _parse_index(index: Path) -> list[tuple[list[tuple[int, int]], int]]:
         at = 16 + l_aux
         (n_ref,) = struct.unpack_from("<i", data, at)
         at += 4
-        first_leaf = ((1 << (3 * depth)) - 1) // 7
+        # Level l's bins are numbered from (8^l - 1) / 7 and each spans 2^(min_shift + 3 (depth - l)) bases. Every
+        # level counts: htslib folds bins holding little data into their parents, so small files keep few leaves.
+        firsts = [((1 << (3 * level)) - 1) // 7 for level in range(depth + 2)]
         for _ in range(n_ref):
             (n_bin,) = struct.unpack_from("<i", data, at)
             at += 4
@@ -128,9 +130,10 @@ def _parse_index(index: Path) -> list[tuple[list[tuple[int, int]], int]]:
                 for c in range(n_chunk):
                     last = max(last, struct.unpack_from("<Q", data, at + 16 * c + 8)[0])
                 at += 16 * n_chunk
-                if bin_id >= first_leaf and loffset:
-                    marks.append(((bin_id - first_leaf) << min_shift, loffset))
-            refs.append((sorted(marks), last))
+                level = bisect.bisect_right(firsts, bin_id) - 1
+                if loffset and level <= depth:  # (a pseudo-bin of statistics lies past the last level)
+                    marks.append(((bin_id - firsts[level]) << (min_shift + 3 * (depth - level)), loffset))
+            refs.append((sorted(set(marks)), last))
         return refs
     raise ValueError(f"{index.name} is not a .tbi or .csi index")
 
