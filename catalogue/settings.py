@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     max_heavy_in_flight: int = Field(default=4, ge=1, le=10_000, description="of those, heavy ones (signed-in, POST "
                                      "or filtered Beacon queries; ingestion starts): more are answered 503 at once, "
                                      "so cheap requests always find room")
+    # Ingestion spread over workers (ingest/chunks.py)
+    ingest_chunk_records: int = Field(
+        default=250_000, ge=1, le=100_000_000,
+        description="records per chunk of an ingestion, about (contigs with more are cut into position ranges); "
+                    "a worker holds one chunk's rows in memory while it stages them")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

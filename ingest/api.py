@@ -20,7 +20,8 @@ def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDe
                       runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:
     job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root,
                                      lease_seconds=runtime.settings.ingest_lease_seconds)
-    background.add_task(services.run_in_background, runtime.engine, job.id, store_root=runtime.settings.store_root)
+    background.add_task(services.run_in_background, runtime.engine, job.id, store_root=runtime.settings.store_root,
+                        chunk_records=runtime.settings.ingest_chunk_records)
     return IngestionPublic.model_validate(job)
 
 

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, func, select
 from catalogue.database import is_sqlite, session_scope
 from catalogue.errors import Conflict
 from catalogue.models import utcnow
-from ingest.models import IngestionJob, IngestionLease, JobState
+from ingest.models import IngestionChunk, IngestionJob, IngestionLease, JobState, StagedVariant
 
 __all__ = ["ABANDONED", "DEFAULT_LEASE_SECONDS", "engine_of", "holder_name", "holds", "lock_dir", "reap",
            "reap_every", "release", "take"]
@@ -250,6 +250,7 @@ def _reap_sqlite(session: Session, keeper: _Keeper, candidates: list[str]) -> li
                 .where(col(IngestionJob.id).in_(taken), col(IngestionJob.state).in_(_UNFINISHED))
                 .values(state=JobState.failed.value, error=ABANDONED, finished_at=utcnow())
                 .returning(col(IngestionJob.id))).scalars())
+            _drop_staged(session, failed)
             session.commit()
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={int(before or 0)}")
@@ -274,9 +275,17 @@ def _reap_postgres(session: Session, candidates: list[str]) -> list[str]:
     failed = list(session.execute(_FAIL_UNRENEWED, {
         "failed": JobState.failed.value, "error": ABANDONED, "ids": candidates, "unfinished": list(_UNFINISHED),
     }).scalars())
+    _drop_staged(session, failed)
     session.commit()
     _log_failed(failed)
     return failed
+
+
+def _drop_staged(session: Session, failed: list[str]) -> None:
+    """What the failed jobs' chunks staged goes with them (ingest/chunks.py): it was never published."""
+    if failed:
+        session.execute(delete(StagedVariant).where(col(StagedVariant.ingestion_id).in_(failed)))
+        session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id).in_(failed)))
 
 
 def _log_failed(failed: list[str]) -> None:

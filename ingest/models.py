@@ -7,12 +7,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
 
-__all__ = ["IngestionCreate", "IngestionJob", "IngestionLease", "IngestionPublic", "JobState"]
+__all__ = ["IngestionChunk", "IngestionCreate", "IngestionJob", "IngestionLease", "IngestionPublic", "JobState",
+           "StagedVariant"]
 
 
 class JobState(StrEnum):
@@ -65,6 +66,9 @@ class IngestionJob(SQLModel, table=True):
     # the job counts as abandoned.
     held_by: str | None = Field(default=None, max_length=300)
     lease_seconds: int = 40
+    # What planning found (ingest/chunks.py): the stored files to index, the samples and their groups; what
+    # the chunks read and publishing makes visible.
+    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class IngestionLease(SQLModel, table=True):
@@ -93,3 +97,46 @@ class IngestionPublic(SQLModel):
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     held_by: str | None
+
+
+class IngestionChunk(SQLModel, table=True):
+    """One region of one stored file of an ingestion: read by any worker, its rows staged until publishing."""
+
+    __tablename__ = "ingest_chunk"
+    ingestion_id: str = Field(sa_column=Column(String(16), ForeignKey("ingest_job.id", ondelete="CASCADE"),
+                                               primary_key=True))
+    number: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    file_name: str = Field(max_length=1_000)  # as ingested
+    path: str = Field(max_length=4_000)  # in the store
+    contig: str | None = Field(default=None, max_length=255)  # as the file spells it; None: the whole file
+    start: int = 1
+    end: int | None = None  # inclusive; None: to the contig's end
+    records_before: int = 0  # records of the file before this chunk's contig
+    records: int = 0  # an estimate, from the index
+    summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # once staged
+    staged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class StagedVariant(SQLModel, table=True):
+    """A row a chunk read, kept here until its ingestion is published (UNLOGGED on PostgreSQL).
+
+    `spill` marks a row whose (normalised) position lies outside its chunk's region: only such rows can meet a
+    row of the same allele from another chunk, which publishing merges as one reader merges them."""
+
+    __tablename__ = "ingest_staged_variant"
+    ingestion_id: str = Field(primary_key=True, max_length=16)
+    chunk: int = Field(primary_key=True)
+    chrom: str = Field(primary_key=True, max_length=8)
+    pos: int = Field(primary_key=True)
+    ref: str = Field(primary_key=True)
+    alt: str = Field(primary_key=True)
+    end: int
+    variant_type: str = Field(max_length=8)
+    length: int
+    ac: int
+    an: int
+    het: int
+    hom_alt: int
+    hemi_alt: int
+    groups: str | None = Field(default=None, sa_type=Text)  # JSON text, as variant_values() gives it
+    spill: bool = False

@@ -420,6 +420,7 @@ class VariantReader:
         group_keys = counter.keys if counter else []
         reference = _Reference(self.reference, self.assembly) if self.reference else None
         records: Iterator[Any] = iter(vcf)
+        first_pos = 0  # records starting before a region's start overlap it, but belong to the region before
         if self.region:
             if not any(os.path.exists(path + suffix) for suffix in (".tbi", ".csi")):
                 raise MalformedFile(
@@ -429,6 +430,8 @@ class VariantReader:
             spelled = _parse_region(self.region, list(contigs), self.assembly, path)
             # A contig the file does not declare has no records; htslib would raise instead.
             records = iter(vcf(spelled)) if spelled.split(":", 1)[0] in contigs else iter(())
+            start = _REGION.match(spelled)
+            first_pos = int(start.group(2)) if start and start.group(2) else 0
 
         canonical: dict[str, str | None] = {}
         finished: set[str] = set()
@@ -473,9 +476,11 @@ class VariantReader:
                     raise MalformedFile(
                         path, f"cannot be parsed after record {number} ({exc}); check it with `bcftools view`"
                     ) from None
+                pos = variant.POS
+                if pos < first_pos:
+                    continue
                 number += 1
                 raw_chrom = variant.CHROM
-                pos = variant.POS
                 chrom = canonical.get(raw_chrom, "")
                 if chrom == "":
                     if raw_chrom in foreign or (raw_chrom not in contigs
@@ -677,9 +682,10 @@ def read_variants(
     """Stream a VCF/BCF as batches of VariantRow; see VariantReader. Errors are IngestInputError.
 
     `sample_groups` maps a sample id to its group keys; `region` ("chr1" or "chr1:1-1000000")
-    reads one slice through the index, and `records_before` (the file's records before that slice)
-    makes errors number records as a reader of the whole file would; `reference` is an indexed
-    FASTA that REF must match and indels are left-aligned against.
+    reads the records whose POS lies in it through the index (not those that start before it and
+    overlap it: cutting a contig into regions gives each record to exactly one), and `records_before`
+    (the file's records before that slice) makes errors number records as a reader of the whole file
+    would; `reference` is an indexed FASTA that REF must match and indels are left-aligned against.
     """
     return VariantReader(
         path,

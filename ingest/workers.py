@@ -1,23 +1,17 @@
-"""Worker processes of `--jobs` that die with the process that started them, however it ends."""
+"""Local worker processes of `--jobs` that die with the process that started them, however it ends."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-__all__ = ["SPOOL_PREFIX", "WATCH_SECONDS", "die_with_parent", "make_spool_dir", "remove_orphan_spools",
-           "worker_pool"]
-
-SPOOL_PREFIX = "genomegate-ingest-"
+__all__ = ["WATCH_SECONDS", "die_with_parent", "worker_pool"]
 
 WATCH_SECONDS = 0.5  # how often a worker looks whether its parent is still there (the portable fallback)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -37,7 +31,7 @@ def _kill_on_parent_death() -> bool:
 def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(WATCH_SECONDS)
-    os._exit(1)  # orphaned: the parent died (its ingestion's transaction is gone, so is the point of reading on)
+    os._exit(1)  # orphaned: the parent died (its ingestion is failed by whoever looks next; its chunks are moot)
 
 
 def die_with_parent(parent: int) -> None:
@@ -56,32 +50,3 @@ def die_with_parent(parent: int) -> None:
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """A pool of `jobs` worker processes bound to this process's life."""
     return ProcessPoolExecutor(max_workers=jobs, initializer=die_with_parent, initargs=(os.getpid(),))
-
-
-def make_spool_dir() -> Path:
-    """A new folder for the workers' spool chunks, named for this process (`genomegate-ingest-<pid>-...`)."""
-    return Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def remove_orphan_spools() -> list[Path]:
-    """Remove the spool folders of ingesting processes that died (a killed process cannot remove its own).
-
-    Only folders whose process is gone are touched: a pid in use (even reused by another process) keeps its
-    folder, so a live ingestion's spool is never removed."""
-    removed = []
-    for folder in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
-        pid = folder.name[len(SPOOL_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed

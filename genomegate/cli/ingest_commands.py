@@ -23,7 +23,7 @@ def ingest(
     dataset: Annotated[str, typer.Option(help="dataset id, e.g. GGD000001")],
     samples: Annotated[Path | None, typer.Option(help="sample sheet (TSV/CSV)")] = None,
     reference: Annotated[Path | None, typer.Option(help="indexed FASTA: check REF, left-align indels")] = None,
-    jobs: Annotated[int, typer.Option(help="worker processes (one chromosome each)")] = 1,
+    jobs: Annotated[int, typer.Option(help="local worker processes (each stages one chunk at a time)")] = 1,
     pass_only: Annotated[bool, typer.Option("--pass-only/--all-filters", help="keep only FILTER=PASS or .")] = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -39,7 +39,8 @@ def ingest(
                               reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs,
                               lease_seconds=rt.settings.ingest_lease_seconds)
     with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
-        done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick)
+        done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick,
+                       chunk_records=rt.settings.ingest_chunk_records)
     if as_json:
         print(IngestionPublic.model_validate(done).model_dump_json(indent=2))
         return

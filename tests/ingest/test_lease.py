@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,12 +23,12 @@ import httpx
 import pysam
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from catalogue.models import Dataset, Role
 from catalogue.runtime import Runtime
 from ingest.lease import ABANDONED, reap
-from ingest.models import IngestionJob
+from ingest.models import IngestionChunk, IngestionJob, StagedVariant
 from ingest.synthetic import simulate_cohort
 from tests.factories import client_with, grant, make_dataset, make_organisation
 from tests.serving import free_port
@@ -156,11 +155,13 @@ def test_a_killed_cli_ingest_leaves_no_worker_and_the_server_fails_its_job(
         tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "genomegate", "ingest", str(big_file), "--dataset", dataset.id, "--jobs", "2",
-         "--json"], env=_env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--json"], env={**_env(runtime), "GENOMEGATE_INGEST_CHUNK_RECORDS": "20000"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes.append(process)
     workers = _wait("two worker processes started", 60, lambda: (c := _children(process.pid)) and len(c) >= 2 and c)
     job_id = _still_running_after_lease(runtime, dataset.id, process)
     assert all(_alive(w) for w in workers)
+    _wait("a chunk was staged", 60, lambda: _staged(runtime) > 0)
 
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -176,13 +177,17 @@ def test_a_killed_cli_ingest_leaves_no_worker_and_the_server_fails_its_job(
     assert job.finished_at is not None
     assert _job_variants(runtime, dataset.id) == 0  # nothing was committed
 
-    # The killed process's spool folder is removed by the next ingestion with workers.
-    orphans = list(Path(tempfile.gettempdir()).glob(f"genomegate-ingest-{process.pid}-*"))
-    assert orphans, "the killed ingest spooled into a folder of its own"
+    assert _staged(runtime) == _staged(runtime, IngestionChunk) == 0  # what its chunks staged went with the job
     small = simulate_cohort(tmp_path / "small.vcf.gz", samples=4, variants_per_contig=50, contigs=("1", "2")).path
     subprocess.run([sys.executable, "-m", "genomegate", "ingest", str(small), "--dataset", dataset.id, "--jobs", "2"],
                    env=_env(runtime), capture_output=True, check=True)
-    assert not any(folder.exists() for folder in orphans)
+    assert _job_variants(runtime, dataset.id) > 0
+
+
+def _staged(runtime: Runtime, what: type[StagedVariant] | type[IngestionChunk] = StagedVariant) -> int:
+    """Rows staged by chunks of any ingestion (or chunks planned: ingest/chunks.py)."""
+    with Session(runtime.engine) as session:
+        return session.exec(select(func.count()).select_from(what)).one()
 
 
 def _job_variants(runtime: Runtime, dataset_id: str) -> int:

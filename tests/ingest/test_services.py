@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import pickle
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +20,9 @@ from sqlmodel import Session, func, select
 from catalogue.identity import Caller
 from catalogue.models import Dataset, DatasetFile, Role, Sample, Variant
 from catalogue.runtime import Runtime
-from ingest import services
 from ingest.errors import BadAllele, MalformedFile, SampleMismatch, WrongAssembly
-from ingest.models import IngestionJob, JobState
-from ingest.reader import ReadSummary, read_variants
+from ingest.models import IngestionJob, JobState, StagedVariant
+from ingest.reader import read_variants
 from ingest.services import run_job, start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort, write_sample_sheet
 from tests.factories import grant, make_dataset, make_organisation
@@ -48,10 +44,10 @@ def _cohort(tmp_path: Path, name: str = "cohort.vcf.gz", **overrides: Any) -> Si
     return simulate_cohort(tmp_path / name, **options)
 
 
-def _ingest(runtime: Runtime, dataset_id: str, *files: Path, **options: Any) -> Any:
+def _ingest(runtime: Runtime, dataset_id: str, *files: Path, chunk_records: int = 250_000, **options: Any) -> Any:
     with Session(runtime.engine, expire_on_commit=False) as session:
         job = start_ingestion(session, OPERATOR, dataset_id, files=list(files), **options)
-    return run_job(runtime.engine, job.id, store_root=runtime.settings.store_root)
+    return run_job(runtime.engine, job.id, store_root=runtime.settings.store_root, chunk_records=chunk_records)
 
 
 def _snapshot(engine: Engine, dataset_id: str) -> dict[str, Any]:
@@ -218,27 +214,17 @@ def test_two_jobs_give_the_same_index_as_one(runtime: Runtime, session: Session,
     assert all(serial[k].ac == parallel[k].ac and serial[k].an == parallel[k].an for k in serial)
 
 
-@pytest.fixture
-def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Workers spool into this folder, in chunks of a few rows (so that every contig spans several)."""
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spool))
-    monkeypatch.setattr(services, "SPOOL_ROWS", 50)
-    return spool
-
-
 def test_two_jobs_in_many_chunks_write_exactly_what_one_job_writes(
-        runtime: Runtime, session: Session, tmp_path: Path, spool_dir: Path) -> None:
+        runtime: Runtime, session: Session, tmp_path: Path) -> None:
     org = make_organisation(session, suffix="P")
     one = make_dataset(session, organisation_id=org.id, title="one")
     two = make_dataset(session, organisation_id=org.id, title="two")
-    cohort = _cohort(tmp_path, contigs=("1", "2", "3"))  # and X: 4 contigs of ~8 chunks each
+    cohort = _cohort(tmp_path, contigs=("1", "2", "3"), variants_per_contig=3_000)  # and X
     serial = _ingest(runtime, one.id, cohort.path, jobs=1)
     ticks: list[tuple[int, int | None]] = []
     with Session(runtime.engine, expire_on_commit=False) as s:
         job = start_ingestion(s, OPERATOR, two.id, files=[cohort.path], jobs=2)
-    parallel = run_job(runtime.engine, job.id, store_root=runtime.settings.store_root,
+    parallel = run_job(runtime.engine, job.id, store_root=runtime.settings.store_root, chunk_records=400,
                        progress=lambda done, total: ticks.append((done, total)))
 
     def rows(dataset_id: str) -> list[tuple[Any, ...]]:
@@ -246,35 +232,14 @@ def test_two_jobs_in_many_chunks_write_exactly_what_one_job_writes(
                       for v in _index(runtime.engine, dataset_id).values())
 
     assert rows(two.id) == rows(one.id)
-    assert parallel.counts == serial.counts
+    assert {k: v for k, v in parallel.counts.items() if k != "chunks"} == {
+        k: v for k, v in serial.counts.items() if k != "chunks"}
+    assert parallel.counts["chunks"] > 2 * len(cohort.contigs) and serial.counts["chunks"] == len(cohort.contigs)
     with Session(runtime.engine) as s:
         assert s.get(Dataset, two.id).statistics == s.get(Dataset, one.id).statistics  # type: ignore[union-attr]
-    assert len(ticks) > 2 * len(cohort.contigs)  # a tick per chunk, not per contig
+    assert len(ticks) == parallel.counts["chunks"]  # a tick per chunk
     assert [done for done, _ in ticks] == sorted(done for done, _ in ticks)
     assert ticks[-1] == (cohort.records, cohort.records)
-    assert not any(spool_dir.iterdir())
-
-
-def test_a_contigs_chunks_come_while_its_worker_still_reads_and_its_error_after_them(tmp_path: Path) -> None:
-    def spool(k: int, records: int, rows: list[tuple[Any, ...]]) -> None:
-        (tmp_path / f"contig.{k}").write_bytes(pickle.dumps((records, rows)))
-
-    ticks: list[int] = []
-    reading: Future[ReadSummary] = Future()
-    spool(0, 3, [("1", 100)])
-    chunks = services._spooled(reading, tmp_path / "contig", ticks.append)
-    assert next(chunks) == [("1", 100)]  # the worker has not finished
-    spool(1, 2, [("1", 200)])
-    reading.set_result(ReadSummary(path="x.vcf.gz", records_read=6))
-    assert list(chunks) == [[("1", 200)]]
-    assert ticks == [3, 2, 1]  # the records after the last chunk (filtered out) are counted at the end
-    assert not any(tmp_path.iterdir())
-
-    failing: Future[ReadSummary] = Future()
-    spool(0, 3, [("2", 100)])
-    failing.set_exception(BadAllele("/x.vcf.gz", "ALT 'Q' has bases other than A,C,G,T,N", record=9))
-    with pytest.raises(BadAllele, match=r"x\.vcf\.gz: record 9: ALT 'Q'"):
-        list(services._spooled(failing, tmp_path / "contig", ticks.append))
 
 
 def _bad_allele_in_the_second_contig(cohort: SimulatedCohort, tmp_path: Path) -> tuple[Path, int, str]:
@@ -292,22 +257,22 @@ def _bad_allele_in_the_second_contig(cohort: SimulatedCohort, tmp_path: Path) ->
 
 
 def test_a_bad_record_in_the_second_contig_fails_alike_with_one_or_two_jobs_and_changes_nothing(
-        runtime: Runtime, dataset: Dataset, tmp_path: Path, spool_dir: Path) -> None:
+        runtime: Runtime, dataset: Dataset, tmp_path: Path) -> None:
     good = _cohort(tmp_path / "good", contigs=("4",), include_x=False)
     _ingest(runtime, dataset.id, good.path)
     before = _snapshot(runtime.engine, dataset.id)
     bad, record, locus = _bad_allele_in_the_second_contig(_cohort(tmp_path, contigs=("1", "2", "3")), tmp_path)
     messages = []
-    for jobs in (1, 2):
+    for jobs, chunk_records in ((1, 250_000), (2, 250_000), (2, 60)):  # whole contigs; contigs cut in many
         with pytest.raises(BadAllele, match=rf"^bad\.vcf(\.gz)?: record {record} \({locus}\): ALT 'Q'") as raised:
-            _ingest(runtime, dataset.id, bad, jobs=jobs)
+            _ingest(runtime, dataset.id, bad, jobs=jobs, chunk_records=chunk_records)
         messages.append(raised.value.message)
         assert _snapshot(runtime.engine, dataset.id) == before
-    assert messages[0] == messages[1]
+    assert messages[0] == messages[1] == messages[2]
     with Session(runtime.engine) as s:
         failed = s.exec(select(IngestionJob).where(IngestionJob.state == JobState.failed.value)).all()
+        assert s.exec(select(func.count()).select_from(StagedVariant)).one() == 0
     assert sorted(job.error or "" for job in failed) == sorted(messages)
-    assert not any(spool_dir.iterdir())
 
 
 def test_a_sample_sheet_fills_metadata_and_group_counts_and_mismatches_are_reported(

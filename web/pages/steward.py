@@ -71,7 +71,7 @@ def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageD
                 raise  # the dataset itself: an error page
             raise InvalidInput(exc.message, field="files") from None
         background.add_task(ingestions.run_in_background, runtime.engine, job.id,
-                            store_root=runtime.settings.store_root)
+                            store_root=runtime.settings.store_root, chunk_records=runtime.settings.ingest_chunk_records)
         return job
 
     return attempt(request, start, done="Ingestion started.", back="/steward",
