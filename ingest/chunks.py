@@ -19,7 +19,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -41,6 +41,7 @@ from ingest.layout import contig_layouts
 from ingest.models import IngestionChunk, IngestionJob, JobState, StagedVariant
 from ingest.reader import HeaderInfo, read_variants, scan_header
 from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_groups
+from ingest.skips import skip_warnings
 from ingest.store import StoredFile, records_per_contig, store_file
 
 __all__ = ["CHUNK_RECORDS", "Chunk", "ChunkSummary", "chunks_of", "discard", "fail", "plan", "publish", "stage"]
@@ -49,7 +50,7 @@ CHUNK_RECORDS = 250_000  # records per chunk, about (settings.ingest_chunk_recor
 _OPEN_END = 2**31 - 1  # the end of a region that runs to its contig's end
 _BUSY_RETRY_SECONDS = 600  # how long a chunk's write keeps retrying while other writers hold the database
 _STAGED = ("ingestion_id", "chunk", "chrom", "pos", "ref", "alt", "end", "variant_type", "length", "ac", "an",
-           "het", "hom_alt", "hemi_alt", "groups", "spill")
+           "het", "hom_alt", "hemi_alt", "groups", "annotations", "spill")
 _STAGED_LIST = ", ".join(f'"{c}"' for c in _STAGED)  # quoted: END is reserved in PostgreSQL
 _VARIANT_COLUMNS = ('"chrom", "pos", "ref", "alt", "end", "variant_type", "length", "ac", "an", "het", "hom_alt", '
                     '"hemi_alt", "groups"')
@@ -107,6 +108,7 @@ class ChunkSummary:
     rows: int = 0
     rows_merged: int = 0
     spilled: int = 0  # rows whose normalised position fell outside the chunk (merged at publishing if shared)
+    skipped: dict[str, int] = field(default_factory=dict)  # skipped alleles (records: hg19 chrM) per kind
     seconds: float = 0.0
 
 
@@ -147,6 +149,7 @@ def plan(engine: Engine, ingestion_id: str, *, store_root: Path, chunk_records: 
             if same is not None:
                 warnings.append(f"{source.name}: unchanged since it was ingested as {same.id}; skipped")
             else:
+                warnings.extend(file.notes)
                 todo.append(file)
         chunks = _cut(ingestion_id, todo, chunk_records)
         _drop_staged(session.connection(), ingestion_id)
@@ -255,14 +258,15 @@ def stage(engine: Engine, ingestion_id: str, chunk: int, *, progress: Progress |
             for variant in batch:
                 spill = wanted is not None and not part.holds(variant.pos)
                 spilled += spill
-                rows.append((ingestion_id, chunk, *index.variant_values(variant), spill))
+                *values, annotations = index.variant_values(variant)
+                rows.append((ingestion_id, chunk, *values, json.dumps(annotations) if annotations else None, spill))
             if progress:
                 progress(reader.summary.records_read, part.records or None)
     except IngestInputError as exc:
         raise _numbered(exc, part) from None
     read = reader.summary
     summary = ChunkSummary(number=chunk, **{k: getattr(read, k) for k in _COUNTS}, spilled=spilled,
-                           seconds=round(time.perf_counter() - started, 3))
+                           skipped=dict(read.skipped), seconds=round(time.perf_counter() - started, 3))
     _write_staged(engine, part, rows, summary)
     return summary
 
@@ -341,8 +345,10 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         if waiting:
             raise Conflict(f"ingestion {ingestion_id}: chunk(s) {_few([str(n) for n in waiting])} are not staged")
         totals: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
         for p in parts:
             totals.update({k: (p.summary or {}).get(k, 0) for k in _COUNTS})
+            skipped.update((p.summary or {}).get("skipped", {}))
         staged = session.execute(select(func.count()).select_from(StagedVariant).where(
             col(StagedVariant.ingestion_id) == ingestion_id)).scalar_one()
         if staged != totals["rows"]:  # e.g. PostgreSQL restarted and emptied the unlogged staging table
@@ -363,7 +369,9 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         job.records_done = totals["records_read"]
         job.counts = {**{reported: totals[key] for key, reported in _REPORTED.items()},
                       "files_ingested": len(files), "files_unchanged": job.plan["files_unchanged"],
-                      "samples": len(samples), "dataset_variants": stats["variants"], "chunks": len(parts)}
+                      "samples": len(samples), "dataset_variants": stats["variants"], "chunks": len(parts),
+                      "skipped": dict(skipped)}
+        job.warnings = [*job.warnings, *skip_warnings(skipped)]
         job.provenance = {
             "files": [{"name": f["name"], "stored_as": Path(f["path"]).name, "size": f["size"], "md5": f["md5"],
                        "sha256": f["sha256"], **per_file[f["path"]]} for f in files],
@@ -412,6 +420,12 @@ def _write_files(session: Session, job: IngestionJob, parts: Sequence[IngestionC
             raise InvalidInput(f"{f['name']}: holds variants that another file of {job.dataset_id} holds too "
                                "(is one chromosome in two files?)", field="files") from None
         per_file[f["path"]]["rows"] = written.rowcount
+        annotated = conn.execute(select(col(StagedVariant.chrom), col(StagedVariant.pos), col(StagedVariant.ref),
+                                        col(StagedVariant.alt), col(StagedVariant.annotations)).where(
+            col(StagedVariant.ingestion_id) == job.id, col(StagedVariant.chunk).between(min(numbers), max(numbers)),
+            col(StagedVariant.annotations).is_not(None)))
+        index.write_annotations(session, job.dataset_id, file.id,
+                                ((*row[:4], [tuple(a) for a in json.loads(row[4] or "[]")]) for row in annotated))
     return per_file
 
 
@@ -470,7 +484,9 @@ def _merged(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
                 k: [a + b for a, b in zip(groups.get(k, [0, 0, 0, 0]), these.get(k, [0, 0, 0, 0]), strict=True)]
                 for k in groups.keys() | these.keys()}
     text_groups = json.dumps(dict(sorted(groups.items())), separators=(",", ":")) if groups else None
-    return (*first[:6], max(r[6] for r in rows), first[7], first[8], *counts, text_groups, False)
+    annotations = list(dict.fromkeys(tuple(a) for r in rows if r[15] for a in json.loads(r[15])))
+    return (*first[:6], max(r[6] for r in rows), first[7], first[8], *counts, text_groups,
+            json.dumps(annotations) if annotations else None, False)
 
 
 # --- failing -----------------------------------------------------------------------------------------

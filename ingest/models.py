@@ -139,4 +139,5 @@ class StagedVariant(SQLModel, table=True):
     hom_alt: int
     hemi_alt: int
     groups: str | None = Field(default=None, sa_type=Text)  # JSON text, as variant_values() gives it
+    annotations: str | None = Field(default=None, sa_type=Text)  # JSON text: variant_values()'s annotation rows
     spill: bool = False

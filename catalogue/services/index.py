@@ -24,7 +24,8 @@ from catalogue.models import Dataset, DatasetFile, Sample, Variant, VariantAnnot
 __all__ = [
     "AnnotationRecord", "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics",
     "register_file",
-    "remove_file", "replace_file", "upsert_samples", "variant_values", "write_values", "write_variants",
+    "remove_file", "replace_file", "upsert_samples", "variant_values", "write_annotations", "write_values",
+    "write_variants",
 ]
 
 _COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "end", "variant_type", "length",
@@ -168,14 +169,10 @@ def write_values(session: Session, dataset_id: str, file_id: str,
         if is_sqlite(connection.engine):
             statement = (f"INSERT INTO catalogue_variant ({_COLUMN_LIST}) "
                          f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
-            annotation_statement = (f"INSERT INTO catalogue_variant_annotation ({_ANNOTATION_LIST}) "
-                                    f"VALUES ({', '.join('?' for _ in _ANNOTATION_COLUMNS)})")
             cursor = raw.cursor()
             for batch in batches:
                 cursor.executemany(statement, [ids + values[:-1] for values in batch])
-                annotations = _annotation_rows(ids, batch)
-                if annotations:
-                    cursor.executemany(annotation_statement, annotations)
+                _insert_annotations(raw, True, _annotation_rows(ids, batch))
                 written += len(batch)
             return written
         with raw.cursor() as cursor:
@@ -183,19 +180,40 @@ def write_values(session: Session, dataset_id: str, file_id: str,
                 with cursor.copy(f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
                     for values in batch:
                         copy.write_row(ids + values[:-1])
-                annotations = _annotation_rows(ids, batch)
-                if annotations:
-                    with cursor.copy(f"COPY catalogue_variant_annotation ({_ANNOTATION_LIST}) FROM STDIN") as copy:
-                        for row in annotations:
-                            copy.write_row(row)
+                _insert_annotations(raw, False, _annotation_rows(ids, batch))
                 written += len(batch)
         return written
     except (sqlite3.IntegrityError, psycopg.IntegrityError):
         raise Conflict(f"dataset {dataset_id} holds some of these variants already") from None
 
 
+def write_annotations(session: Session, dataset_id: str, file_id: str,
+                      rows: Iterable[tuple[str, int, str, str, Sequence[tuple[Any, ...]]]]) -> int:
+    """Insert the annotations of variants of one file written before: (chrom, pos, ref, alt, variant_values()'s
+    annotation rows) each (ingestion publishing staged rows)."""
+    connection = session.connection()
+    ids = (dataset_id, file_id)
+    values = [ids + tuple(row[:4]) + tuple(annotation) for row in rows for annotation in row[4]]
+    _insert_annotations(connection.connection.driver_connection, is_sqlite(connection.engine), values)
+    return len(values)
+
+
 def _annotation_rows(ids: tuple[str, str], batch: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [ids + values[:4] + annotation for values in batch if values[-1] for annotation in values[-1]]
+
+
+def _insert_annotations(raw: Any, sqlite: bool, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Annotation rows in bulk: executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    if sqlite:
+        raw.cursor().executemany(f"INSERT INTO catalogue_variant_annotation ({_ANNOTATION_LIST}) "
+                                 f"VALUES ({', '.join('?' for _ in _ANNOTATION_COLUMNS)})", rows)
+        return
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY catalogue_variant_annotation ({_ANNOTATION_LIST}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRecord]) -> int:

@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('hom_alt', sa.Integer(), nullable=False),
     sa.Column('hemi_alt', sa.Integer(), nullable=False),
     sa.Column('groups', sa.Text(), nullable=True),
+    sa.Column('annotations', sa.Text(), nullable=True),
     sa.Column('spill', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('ingestion_id', 'chunk', 'chrom', 'pos', 'ref', 'alt')
     )
