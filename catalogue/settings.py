@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     max_heavy_in_flight: int = Field(default=4, ge=1, le=10_000, description="of those, heavy ones (signed-in, POST "
                                      "or filtered Beacon queries; ingestion starts): more are answered 503 at once, "
                                      "so cheap requests always find room")
+    # --- release: rate limit of htsget tickets and blocks and downloads ---
+    release_rate_limit: int = Field(
+        default=600, ge=0, le=1_000_000,
+        description="htsget tickets, htsget blocks and downloads one caller (an anonymous one: one network address) "
+                    "may ask for in a window; more are answered 429 with Retry-After (0: no limit)")
+    release_rate_window: int = Field(
+        default=60, ge=1, le=86_400, description="seconds of the release rate limit's sliding window")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
