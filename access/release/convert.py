@@ -64,19 +64,25 @@ def converted_records(source: VariantSource, target: str, contig: str, start: in
             for record in fetched:
                 yield str(record).encode()
         else:
-            yield from _as_bcf(reader, fetched)
+            yield from _as_bcf(reader, fetched, source.path.name)
         if str(reader.header) != declared:
-            raise UnsupportedFormat(f"{source.path.name} has records using fields or contigs its header does not "
-                                    f"declare; it cannot be converted to {target}: ask its own format",
-                                    field="format")
+            raise _undeclared(source.path.name, target)
 
 
-def _as_bcf(reader: pysam.VariantFile, records: Iterator[pysam.VariantRecord]) -> Iterator[bytes]:
+def _undeclared(name: str, target: str) -> UnsupportedFormat:
+    return UnsupportedFormat(f"{name} has records using fields or contigs its header does not declare; it cannot be "
+                             f"converted to {target}: ask its own format", field="format")
+
+
+def _as_bcf(reader: pysam.VariantFile, records: Iterator[pysam.VariantRecord], name: str) -> Iterator[bytes]:
     # Written uncompressed-in-BGZF (level 0) to disk, then read back past the header: pysam cannot write raw BCF.
     with tempfile.TemporaryFile() as spool:
         with pysam.VariantFile(spool, "wb0", header=reader.header) as writer:
             for record in records:
-                writer.write(record)
+                try:
+                    writer.write(record)
+                except (OSError, TypeError):  # htslib refuses a tag the header lacks (pysam's OSError breaks)
+                    raise _undeclared(name, "BCF") from None
         skip: int | None = None
         pending = b""
         for data in _decompressed(spool):
