@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr
-from sqlalchemy import JSON, BigInteger, Column, DateTime, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
@@ -171,6 +171,7 @@ class AuditEvent(SQLModel, table=True):
     """One line of the append-only audit log; `hash` covers the line and the previous line's hash."""
 
     __tablename__ = "access_audit_event"
+    __table_args__ = (Index("ix_access_audit_event_actor_at", "actor", "at"),)  # a requester's recent lines
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts()
     actor: str = Field(max_length=320)

@@ -23,7 +23,7 @@ from beacon.privacy.services import Gate
 from beacon.query import parse_variant_query, search_for
 from beacon.reference import References
 from beacon.responses import meta
-from beacon.services import answer_variant_id
+from beacon.services import answer_variant_id, handover_files
 from catalogue.duo import DUO_TERMS, DUO_VERSION
 from catalogue.errors import NotFound
 from catalogue.identity import Caller
@@ -109,7 +109,8 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
                   base_url: str, gate: Gate) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
-    return present_variants(answer_variant_id(session, caller, request, variant, gate=gate), base_url=base_url)
+    answered = answer_variant_id(session, caller, request, variant, gate=gate)
+    return present_variants(answered, base_url=base_url, files=handover_files(session, answered))
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,

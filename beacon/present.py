@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from beacon.answers import (
@@ -32,19 +32,24 @@ R = TypeVar("R")
 _NOTHING = VariantTally(0, 0, 0)
 
 
-def present_variants(answer: VariantAnswer, *, base_url: str) -> dict[str, Any]:
-    """A g_variants response: boolean, count or result sets, whichever the answer's granularity calls for."""
+def present_variants(answer: VariantAnswer, *, base_url: str,
+                     files: Mapping[str, Sequence[tuple[str, str]]]) -> dict[str, Any]:
+    """A g_variants response: boolean, count or result sets, whichever the answer's granularity calls for.
+
+    `files` gives the (id, format) of the files of each dataset answering at record level, for its handovers.
+    """
     plan = answer.plan
-    sets = [_variant_set(r, base_url, plan.group, plan.searches) for r in answer.results if r.listed]
+    sets = [_variant_set(r, base_url, plan.group, plan.searches, files.get(r.dataset.id, ()))
+            for r in answer.results if r.listed]
     return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, sets,
                            query=query_info(plan), note_hidden=True)
 
 
 def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | None,
-                 searches: dict[str, VariantSearch]) -> dict[str, Any]:
+                 searches: dict[str, VariantSearch], files: Sequence[tuple[str, str]]) -> dict[str, Any]:
     tally = r.tally or _NOTHING
     search = searches[r.dataset.assembly]
-    handovers = (_handover(base_url, r.dataset.id, search)
+    handovers = (_handover(base_url, r.dataset.id, search, files)
                  if r.granularity is Granularity.RECORD and r.exists and search.chrom else None)
     return result_set(r.dataset.id, exists=r.exists, count=r.matched,
                       results=[variant_record(x, base_url=base_url, group=group) for x in r.records],
@@ -186,16 +191,22 @@ def _frequencies(hit: VariantHit, group: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def _handover(base_url: str, dataset_id: str, search: VariantSearch) -> list[dict[str, Any]]:
-    """A link to the dataset's VCF records of the queried region, for an entitled caller's hit."""
+_EDAM = {"VCF": "EDAM:3016", "BCF": "EDAM:3020"}
+
+
+def _handover(base_url: str, dataset_id: str, search: VariantSearch,
+              files: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Links to the dataset's records of the queried region (htsget), in each file's own format: one link for
+    a dataset of one file, else one per file."""
     start = (search.pos_min or (search.overlap or (1, 1))[0]) - 1
     end = search.pos_max or search.end_max or (search.overlap or (0, start + 1))[1]
+    region = f"?referenceName={search.chrom}&start={start}&end={max(end, start + 1)}"
+    path = f"{base_url}/htsget/variants/{dataset_id}"
     return [{
-        "handoverType": {"id": "EDAM:3016", "label": "VCF"},
-        "note": "the dataset's VCF records of the queried region (data release endpoint, for entitled callers)",
-        "url": f"{base_url}/htsget/variants/{dataset_id}?referenceName={search.chrom}"
-               f"&start={start}&end={max(end, start + 1)}",
-    }]
+        "handoverType": {"id": _EDAM.get(fmt, "EDAM:3016"), "label": fmt},
+        "note": f"the dataset's records of the queried region as {fmt} (htsget; for callers entitled to it)",
+        "url": (path if len(files) == 1 else f"{path}/{file_id}") + f"{region}&format={fmt}",
+    } for file_id, fmt in files]
 
 
 def query_info(plan: Plan) -> dict[str, Any]:

@@ -16,21 +16,29 @@ from beacon.audit import audit_variant_answer
 from beacon.count import count_variants
 from beacon.errors import InvalidParameter
 from beacon.gate import admit
+from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan, plan_variant_id, plan_variants
 from beacon.present import present_variants
 from beacon.privacy.services import Gate
 from beacon.reference import References
 from catalogue.identity import Caller
+from catalogue.services.lookup import dataset_file
 
-__all__ = ["answer", "answer_variant_id", "answer_variants", "query_variants"]
+__all__ = ["answer", "answer_variant_id", "answer_variants", "handover_files", "query_variants"]
 
 
 def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str, gate: Gate,
                    dataset_id: str | None = None, references: References | None = None) -> dict[str, Any]:
     """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document."""
     answered = answer_variants(session, caller, request, gate=gate, dataset_id=dataset_id, references=references)
-    return present_variants(answered, base_url=base_url)
+    return present_variants(answered, base_url=base_url, files=handover_files(session, answered))
+
+
+def handover_files(session: Session, answered: VariantAnswer) -> dict[str, list[tuple[str, str]]]:
+    """(id, format) of the files of each dataset with a record-level hit: its handovers name their format."""
+    return {r.dataset.id: [(f.id, f.format.upper()) for f in dataset_file(session, r.dataset.id)]
+            for r in answered.results if r.granularity is Granularity.RECORD and r.exists}
 
 
 def answer_variants(session: Session, caller: Caller, request: BeaconRequest, *, gate: Gate,

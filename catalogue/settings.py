@@ -138,6 +138,14 @@ class Settings(BaseSettings):
         description="records per chunk of an ingestion, about (contigs with more are cut into position ranges); "
                     "a worker holds one chunk's rows in memory while it stages them")
 
+    # --- release: rate limit of htsget tickets and blocks and downloads ---
+    release_rate_limit: int = Field(
+        default=600, ge=0, le=1_000_000,
+        description="htsget tickets, htsget blocks and downloads one caller (an anonymous one: one network address) "
+                    "may ask for in a window; more are answered 429 with Retry-After (0: no limit)")
+    release_rate_window: int = Field(
+        default=60, ge=1, le=86_400, description="seconds of the release rate limit's sliding window")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

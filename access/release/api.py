@@ -13,17 +13,20 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from access.deps import PassportCallerDep
-from access.release import keys, services
+from access.release import downloads, keys, services
 from access.release.at_rest import default_node_key_path
-from access.release.errors import TokenRefused, htsget_error
+from access.release.errors import TokenRefused, WrongMethod, htsget_error
+from access.release.grants import ReleaseContext
 from access.release.models import ResearcherKeyCreate, ResearcherKeyPublic
+from access.release.rate import RateLimit
 from access.release.tickets import FORMATS, Part, parse_query
 from access.release.tokens import is_block_token
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
-from catalogue.errors import DomainError
-from catalogue.problems import ErrorFormat, problems, validation_errors
+from catalogue.errors import DomainError, NotFound
+from catalogue.problems import ErrorFormat, problems, retry_headers, validation_errors
 
 __all__ = ["HTSGET_ERRORS", "htsget_error_response", "htsget_router", "keys_router", "release_router"]
 
@@ -31,8 +34,10 @@ log = logging.getLogger("genomegate.release")
 HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
 
 
-def _htsget_error(status_code: int, name: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="genomegate"'} if status_code == 401 else None
+def _htsget_error(status_code: int, name: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="genomegate"'
     return JSONResponse({"htsget": {"error": name, "message": message}}, status_code=status_code, headers=headers)
 
 
@@ -44,9 +49,15 @@ HTSGET_ERRORS = ErrorFormat({
 }, validation_status=None)
 
 
+# Names of errors found before routing. htsget 1.3 names no error for a busy server: "ServiceUnavailable" (503)
+# is this node's, in the htsget shape, as "TooManyRequests" (429) is (`errors.HTSGET_ERRORS`).
+_EARLY_NAMES = {413: "PayloadTooLarge", 503: "ServiceUnavailable"}
+
+
 def htsget_error_response(status_code: int, title: str, detail: str, path: str) -> Response:
-    """htsget error JSON for an error found before routing (`catalogue.limits`: body too large, malformed JSON)."""
-    return _htsget_error(status_code, "ServiceUnavailable" if status_code == 503 else "InvalidInput", detail)
+    """htsget error JSON for an error found before routing (`catalogue.limits`: body too large, malformed JSON;
+    `genomegate.shedding`: too busy)."""
+    return _htsget_error(status_code, _EARLY_NAMES.get(status_code, "InvalidInput"), detail)
 
 
 class HtsgetRoute(APIRoute):
@@ -59,7 +70,7 @@ class HtsgetRoute(APIRoute):
             try:
                 return await handler(request)
             except DomainError as exc:
-                return _htsget_error(*htsget_error(exc), exc.message)
+                return _htsget_error(*htsget_error(exc), exc.message, retry_headers(exc))
             except RequestValidationError as exc:
                 return _htsget_error(400, "InvalidInput", validation_errors(exc)[1])
             except Exception:
@@ -69,17 +80,17 @@ class HtsgetRoute(APIRoute):
         return handle
 
 
-async def get_release_context(runtime: RuntimeDep) -> services.ReleaseContext:
+async def get_release_context(runtime: RuntimeDep) -> ReleaseContext:
     """What release needs of the settings (tests override this dependency)."""
     settings = runtime.settings
-    return services.ReleaseContext(secret=settings.secret_key, base_url=settings.public_base_url,
-                                   ticket_ttl=settings.release_ticket_ttl,
-                                   file_block_bytes=settings.release_file_block_bytes,
-                                   spool_bytes=settings.release_spool_bytes,
-                                   node_key_path=settings.release_node_key or default_node_key_path(settings.data_dir))
+    return ReleaseContext(secret=settings.secret_key, base_url=settings.public_base_url,
+                          ticket_ttl=settings.release_ticket_ttl, file_block_bytes=settings.release_file_block_bytes,
+                          spool_bytes=settings.release_spool_bytes,
+                          node_key_path=settings.release_node_key or default_node_key_path(settings.data_dir),
+                          rate=RateLimit(settings.release_rate_limit, settings.release_rate_window))
 
 
-ContextDep = Annotated[services.ReleaseContext, Depends(get_release_context)]
+ContextDep = Annotated[ReleaseContext, Depends(get_release_context)]
 
 
 def _client(request: Request) -> str | None:
@@ -110,9 +121,11 @@ def _ticket(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, req
     return JSONResponse(ticket, media_type=HTSGET_JSON)
 
 
-_REFUSED = HTSGET_ERRORS.responses(403)  # not entitled to the dataset, or the token is for something else
-_TICKET_SUMMARY = "htsget ticket for a region or the whole file (callers entitled to the dataset)"
-Format = Annotated[str | None, Query(description="VCF (default) or BCF")]
+# anonymous for a REGISTERED or CONTROLLED dataset; not entitled to a CONTROLLED one; past the rate limit
+_REFUSED = HTSGET_ERRORS.responses(401, 403, 429)
+_TICKET_SUMMARY = ("htsget ticket for a region or the whole file (PUBLIC datasets: anyone; REGISTERED: signed-in "
+                   "callers; CONTROLLED: callers entitled to it)")
+Format = Annotated[str | None, Query(description="VCF (default) or BCF, converted when the file is kept in the other")]
 Class = Annotated[str | None, Query(alias="class", description="'header' for the header only")]
 Ref = Annotated[str | None, Query(alias="referenceName", description="chr1 or 1 alike")]
 Pos = Annotated[str | None, Query(description="0-based; start inclusive, end exclusive")]
@@ -154,35 +167,51 @@ def _block_token(request: Request, runtime: RuntimeDep, query_token: str | None)
 
 
 @htsget_router.get("/blocks/{dataset_id}/{file_id}/{part}", summary="One block of a ticket (the ticket's token)",
-                   responses=HTSGET_ERRORS.responses(401, 403),  # no token, or one for something else
+                   responses=HTSGET_ERRORS.responses(401, 403, 429),  # no token, one for something else, too many
                    response_class=Response)
 def get_block(session: SessionDep, runtime: RuntimeDep, ctx: ContextDep, request: Request, dataset_id: str,
               file_id: str, part: str, reference_name: Ref = None,
               start: Annotated[int | None, Query(ge=0)] = None, end: Annotated[int | None, Query(ge=0)] = None,
-              token: Annotated[str | None, Query(description="the block token, for clients that cannot send "
-                                                 "headers")] = None) -> Response:
+              format: Annotated[str | None, Query(max_length=3, description="the format a header or body is "
+                                                  "converted to (as the ticket's URL says)")] = None,
+              token: Annotated[str | None, Query(max_length=4_000, description="the block token, for clients that "
+                                                 "cannot send headers")] = None) -> Response:
     block_token, presenter = _block_token(request, runtime, token)
-    wanted = Part(part, reference_name, start, end) if part == "body" else Part(part)
-    grant, file = services.authorise_block(session, ctx, token=block_token, presenter=presenter,
-                                           dataset_id=dataset_id, file_id=file_id, part=wanted,
-                                           now=int(time.time()))
-    request.state.subject = grant.subject  # for the access log
-    client = _client(request)
+    wanted = Part(part, reference_name, start, end, convert=format) if part == "body" else Part(part, convert=format)
+    block = services.authorise_block(session, ctx, token=block_token, presenter=presenter, dataset_id=dataset_id,
+                                     file_id=file_id, part=wanted, now=int(time.time()), client=_client(request))
+    request.state.subject = block.who.actor  # for the access log
+    file = block.file
     if part == "file":
         byte_range = request.headers.get("range")
         size = services.range_length(byte_range, file.size)
-        services.record_block(session, grant, file, size=size, sha256=file.sha256 if size == file.size else None,
-                              byte_range=byte_range, client=client)
+        services.record_block(session, block, size=size, sha256=file.sha256 if size == file.size else None,
+                              byte_range=byte_range)
         return _FileResponse(Path(file.uri), media_type="application/octet-stream")
     if part == "header":
-        content = services.header_block(file)
-        services.record_block(session, grant, file, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                              client=client)
+        content = services.header_block(file, wanted)
+        services.record_block(session, block, size=len(content), sha256=hashlib.sha256(content).hexdigest())
         return Response(content, media_type="application/octet-stream")
-    block = services.body_block(file, wanted, spool_bytes=ctx.spool_bytes)
-    services.record_block(session, grant, file, size=block.size, sha256=block.sha256, client=client)
-    return StreamingResponse(block.chunks(), media_type="application/octet-stream",
-                             headers={"Content-Length": str(block.size)})
+    spooled = services.body_block(file, wanted, spool_bytes=ctx.spool_bytes)
+    services.record_block(session, block, size=spooled.size, sha256=spooled.sha256)
+    return StreamingResponse(spooled.chunks(), media_type="application/octet-stream",
+                             headers={"Content-Length": str(spooled.size)})
+
+
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@htsget_router.api_route("", methods=_ANY_METHOD, include_in_schema=False)
+@htsget_router.api_route("/{rest:path}", methods=_ANY_METHOD, include_in_schema=False)
+def unknown_htsget_path(request: Request, rest: str = "") -> Response:
+    """Every other /htsget path and method: refused in htsget error JSON, like the routes above."""
+    others = [r for r in htsget_router.routes if isinstance(r, APIRoute) and r.endpoint is not unknown_htsget_path]
+    if any(r.matches(request.scope)[0] is Match.PARTIAL for r in others):
+        allowed = sorted({m for r in others if r.matches(request.scope)[0] is Match.PARTIAL for m in r.methods or ()})
+        raise WrongMethod(f"{request.method} is not allowed here; use {', '.join(allowed)}")
+    if rest == "reads" or rest.startswith("reads/"):
+        raise NotFound("this node serves variants only: ask /htsget/variants/{dataset id}", field="path")
+    raise NotFound("no htsget endpoint has this path: ask /htsget/variants/{dataset id}", field="path")
 
 
 class _FileResponse(FileResponse):
@@ -194,20 +223,25 @@ class _FileResponse(FileResponse):
 release_router = APIRouter(prefix="/api/release", tags=["release"])
 
 
-@release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse, responses=problems(403, 409),
-                    summary="Download a whole file encrypted with Crypt4GH to your key (callers entitled to it)")
+@release_router.get("/{dataset_id}/files/{file_id}", response_class=StreamingResponse,
+                    responses=problems(401, 403, 409, 429),
+                    summary="Download a whole file encrypted with Crypt4GH to your key (PUBLIC datasets: anyone; "
+                            "REGISTERED: signed-in callers; CONTROLLED: callers entitled to it)")
 def download(session: SessionDep, caller: PassportCallerDep, ctx: ContextDep, request: Request, dataset_id: str,
              file_id: str,
-             encryption: Annotated[str, Query(description="crypt4gh")] = "crypt4gh",
-             key_id: Annotated[str | None, Query(description="one of your keys (default: the newest)")] = None,
+             encryption: Annotated[str, Query(max_length=20, description="crypt4gh")] = "crypt4gh",
+             key_id: Annotated[str | None, Query(max_length=16, description="one of your registered keys (default: "
+                                                 "the newest)")] = None,
+             public_key: Annotated[str | None, Query(max_length=1_000, description="a Crypt4GH public key to "
+                                                     "encrypt to instead (anonymous callers' only way)")] = None,
              ) -> StreamingResponse:
-    prepared = services.prepare_download(session, caller, dataset_id=dataset_id, file_id=file_id,
-                                         encryption=encryption, key_id=key_id, node_key_path=ctx.node_key_path,
-                                         client=_client(request))
-    return StreamingResponse(prepared.chunks(), media_type="application/octet-stream",
-                             headers={"Content-Length": str(prepared.encrypted_size),
-                                      "Content-Disposition": f'attachment; filename="{prepared.name}"',
-                                      "X-Crypt4GH-Key": prepared.key.id})
+    prepared = downloads.prepare_download(session, caller, ctx, dataset_id=dataset_id, file_id=file_id,
+                                          encryption=encryption, key_id=key_id, public_key=public_key,
+                                          client=_client(request))
+    headers = {"Content-Length": str(prepared.encrypted_size),
+               "Content-Disposition": f'attachment; filename="{prepared.name}"',
+               "X-Crypt4GH-Key": prepared.recipient.key_id or f"sha256:{prepared.recipient.fingerprint}"}
+    return StreamingResponse(prepared.chunks(), media_type="application/octet-stream", headers=headers)
 
 
 # --- researchers' keys --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 
 __all__ = [
     "HTSGET_ERRORS",
@@ -12,13 +12,14 @@ __all__ = [
     "StoredFileChanged",
     "TokenRefused",
     "UnsupportedFormat",
+    "WrongMethod",
     "WrongToken",
     "htsget_error",
 ]
 
 
 class UnsupportedFormat(InvalidInput):
-    """The file is not kept in the requested format (no conversion is done). Ask for the format named."""
+    """The format asked is not one served (VCF, BCF), or this file cannot be converted to it. Ask its own format."""
 
 
 class InvalidRange(InvalidInput):
@@ -37,6 +38,10 @@ class WrongToken(Forbidden):
     """The block token was issued for another caller, dataset, file or region. Use the ticket's own URLs."""
 
 
+class WrongMethod(InvalidInput):
+    """This /htsget path does not take this HTTP method. Use the one the message names."""
+
+
 class NoKey(NotFound):
     """No Crypt4GH public key is registered for you (or not the one named). Register one at /api/access/keys."""
 
@@ -45,8 +50,12 @@ class StoredFileChanged(Conflict):
     """A stored file no longer has the sha256 the catalogue holds for it. Restore it from a backup, then retry."""
 
 
-# htsget 1.3 error names and statuses, looked up along the error's class hierarchy.
+# htsget 1.3 error names and statuses, looked up along the error's class hierarchy. htsget names no error for
+# a rate limit or a wrong method: "TooManyRequests" is this node's own name, in the htsget shape (with
+# Retry-After), as "ServiceUnavailable" is for a busy server; a wrong method is InvalidInput, with status 405.
 HTSGET_ERRORS: dict[type[DomainError], tuple[int, str]] = {
+    RateLimited: (429, "TooManyRequests"),
+    WrongMethod: (405, "InvalidInput"),
     Unauthenticated: (401, "InvalidAuthentication"),
     Forbidden: (403, "PermissionDenied"),
     NotFound: (404, "NotFound"),

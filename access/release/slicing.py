@@ -41,6 +41,14 @@ class VariantSource:
         indexed = self.index().names if self.index_path else ()
         return indexed + tuple(c for c in declared if c not in indexed)
 
+    def contigs_with_records(self) -> tuple[str, ...]:
+        """The contigs the index has records of, in the order the file holds them (where each one's first begins)."""
+        index = self.index()
+        names = index.names if self.format == "VCF" else self.contigs()
+        first = {name: min(min(o) for o in bins.values() if o)
+                 for name, bins in zip(names, index.bins, strict=False) if any(bins.values())}
+        return tuple(sorted(first, key=first.__getitem__))
+
     def index(self) -> FileIndex:
         if self.index_path is None:
             raise ValueError(f"{self.path.name} has no index")

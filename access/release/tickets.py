@@ -62,6 +62,7 @@ class Part:
     start: int | None = None
     end: int | None = None
     byte_range: tuple[int, int] | None = None  # inclusive, for "file"
+    convert: str | None = None  # the format a header or body is converted to, when not the file's own
 
     @property
     def region_text(self) -> str | None:
@@ -156,14 +157,22 @@ def resolve_contig(reference_name: str, file_contigs: Sequence[str], assembly: s
     return None
 
 
-def plan_parts(query: TicketQuery, *, file_contigs: Sequence[str], assembly: str, size: int,
+def plan_parts(query: TicketQuery, *, stored: str, file_contigs: Sequence[str], assembly: str, size: int,
                block_bytes: int) -> list[Part]:
-    """The parts of a ticket, in order (the EOF marker follows them, inline)."""
+    """The parts of a ticket, in order (the EOF marker follows them, inline).
+
+    A file of the format asked is served as stored: the whole file in byte ranges, or a region's records as
+    they are. A file of the other format is converted: its header, then one body per region or, for the whole
+    file, per contig of `file_contigs` (then those holding records, in file order).
+    """
+    convert = None if query.format == stored else query.format
     if query.header_only:
-        return [Part("header")]
-    if not query.regions:
+        return [Part("header", convert=convert)]
+    if not query.regions and convert is None:
         return [Part("file", byte_range=(lo, min(lo + block_bytes, size) - 1)) for lo in range(0, size, block_bytes)]
-    parts = [Part("header")]
+    parts = [Part("header", convert=convert)]
+    if not query.regions:
+        return parts + [Part("body", contig, 0, MAX_POSITION, convert=convert) for contig in file_contigs]
     for region in query.regions:
         contig = resolve_contig(region.reference_name, file_contigs, assembly)
         if contig is None:
@@ -171,16 +180,19 @@ def plan_parts(query: TicketQuery, *, file_contigs: Sequence[str], assembly: str
         start = region.start or 0
         end = MAX_POSITION if region.end is None else min(region.end, MAX_POSITION)
         if start < end:
-            parts.append(Part("body", contig, start, end))
+            parts.append(Part("body", contig, start, end, convert=convert))
     return parts
 
 
 def block_path(dataset_id: str, file_id: str, part: Part) -> str:
     """Path and query of a part's block URL (the token travels in the Authorization header)."""
     path = f"/htsget/blocks/{dataset_id}/{file_id}/{part.part}"
+    query: dict[str, str | int | None] = {}
     if part.part == "body":
-        path += "?" + urlencode({"referenceName": part.contig, "start": part.start, "end": part.end})
-    return path
+        query.update(referenceName=part.contig, start=part.start, end=part.end)
+    if part.convert is not None:
+        query["format"] = part.convert
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def ticket_json(fmt: str, parts: Sequence[Part], url_for: Callable[[Part], tuple[str, str]]) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class BlockGrant:
     end: int | None = None
     expires_at: int = 0
     visa_jti: str | None = None  # set when a GA4GH visa, not an entitlement, granted the ticket
+    grounds: str = "entitlement"  # access.release.policy.Grounds: what each block checks again
+    convert: str | None = None  # the format a header or body is converted to, when not the file's own
 
 
 def _key(secret: str) -> OctKey:
@@ -58,6 +60,11 @@ def is_block_token(token: str) -> bool:
     return header.get("typ") == _TYP
 
 
+def _old_grounds(claims: dict[str, object]) -> str:
+    # tokens signed before grounds were named: granted by a visa, else by an entitlement
+    return "visa" if claims.get("visa_jti") else "entitlement"
+
+
 def read_block_token(secret: str, token: str, *, now: int) -> BlockGrant:
     """The grant a token carries; TokenRefused when it is malformed, forged, for another audience or expired."""
     try:
@@ -73,6 +80,7 @@ def read_block_token(secret: str, token: str, *, now: int) -> BlockGrant:
         return BlockGrant(subject=str(claims["sub"]), dataset_id=str(claims["dataset_id"]),
                           file_id=str(claims["file_id"]), part=str(claims["part"]), contig=claims.get("contig"),
                           start=claims.get("start"), end=claims.get("end"), expires_at=expires,
-                          visa_jti=claims.get("visa_jti"))
+                          visa_jti=claims.get("visa_jti"), grounds=str(claims.get("grounds") or _old_grounds(claims)),
+                          convert=claims.get("convert"))
     except KeyError:
         raise TokenRefused("the block token lacks a claim") from None

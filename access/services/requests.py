@@ -76,7 +76,9 @@ def _requestable(session: Session, caller: Caller, dataset_ids: Sequence[str]) -
             raise InvalidInput(f"dataset {d.id} is {d.status}; access can be requested to published datasets only",
                                field="datasets")
         if d.security != SecurityLevel.CONTROLLED or d.dac_id is None:
-            raise InvalidInput(f"dataset {d.id} is {d.security}: it needs no access request", field="datasets")
+            to = "anyone" if d.security == SecurityLevel.PUBLIC else "signed-in callers"
+            raise InvalidInput(f"dataset {d.id} is {d.security}: it needs no access request; its files are released "
+                               f"to {to} (/htsget/variants/{d.id}, /api/release/{d.id}/files/...)", field="datasets")
     if len({d.dac_id for d in datasets}) > 1:
         raise InvalidInput("the datasets of one request must share a data access committee; "
                            "make one request per DAC", field="datasets")

@@ -80,7 +80,7 @@ def encrypt_at_rest(
     stays: htsget slices regions out of it. Creates the node key on first use; safe to run again.
     """
     from access.release.at_rest import default_node_key_path
-    from access.release.services import encrypt_dataset_at_rest
+    from access.release.downloads import encrypt_dataset_at_rest
 
     with operator_session() as (session, rt):
         settings = rt.settings

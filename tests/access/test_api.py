@@ -134,6 +134,7 @@ def test_requests_span_one_dac_and_controlled_datasets_only(world: World) -> Non
     public = world.call("POST", "/requests", ALICE, json={**body, "datasets": [world.public]})
     assert public.status_code == 422
     assert "needs no access request" in public.json()["detail"]
+    assert f"released to anyone (/htsget/variants/{world.public}" in public.json()["detail"]
     assert world.call("POST", "/requests", None, json={**body, "datasets": [world.hmb]}).status_code == 401
 
 

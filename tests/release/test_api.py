@@ -57,7 +57,7 @@ def test_whole_file_is_the_stored_file_and_honours_range(released: Released, fmt
 
 def test_a_ticket_splits_a_large_file_into_ranges(released: Released) -> None:
     from access.release.api import get_release_context
-    from access.release.services import ReleaseContext
+    from access.release.grants import ReleaseContext
 
     settings = released.runtime.settings
     app = released.client.app

@@ -28,8 +28,8 @@ from access.release.at_rest import (
     reencrypt_header,
 )
 from access.release.crypt4gh import SEGMENT_SIZE, parse_public_key
+from access.release.downloads import encrypt_dataset_at_rest
 from access.release.errors import StoredFileChanged
-from access.release.services import encrypt_dataset_at_rest
 from catalogue.errors import Forbidden
 from catalogue.identity import Caller, Principal
 from genomegate.cli import app

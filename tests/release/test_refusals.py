@@ -43,7 +43,6 @@ def lapsed(released: Released, session: Session) -> Released:
     (DAVE, "", {}, 403, "PermissionDenied", "no active entitlement"),
     (ALICE, "/GGF999999", {}, 404, "NotFound", "no file GGF999999"),
     (ALICE, "", {"format": "BAM"}, 400, "UnsupportedFormat", "BAM"),
-    (ALICE, "", {"format": "BCF"}, 400, "UnsupportedFormat", "keeps its files as VCF"),
     (ALICE, "", {"referenceName": "chr1", "start": 20, "end": 10}, 400, "InvalidRange", "greater than end"),
     (ALICE, "", {"start": 10}, 400, "InvalidInput", "need a referenceName"),
     (ALICE, "", {"referenceName": "chr1", "start": "ten"}, 400, "InvalidInput", "unsigned integer"),
@@ -105,6 +104,8 @@ def test_block_refusals_for_missing_forged_expired_and_misused_tokens(released: 
     _assert_htsget_error(client.get(other_region, headers=entry["headers"]), 403, "PermissionDenied", "another")
     bcf_entry = _body_entry(released, "BCF")
     _assert_htsget_error(client.get(bcf_entry["url"], headers=entry["headers"]), 403, "PermissionDenied", "another")
+    converted = entry["url"] + "&format=BCF"  # the same region, converted: a token of its own
+    _assert_htsget_error(client.get(converted, headers=entry["headers"]), 403, "PermissionDenied", "another")
     header_url = entry["url"].split("/body")[0] + "/header"
     _assert_htsget_error(client.get(header_url, headers=entry["headers"]), 403, "PermissionDenied", "another")
 

@@ -14,6 +14,7 @@ from access.release.tickets import (
     Part,
     Region,
     TicketQuery,
+    block_path,
     parse_query,
     plan_parts,
     resolve_contig,
@@ -74,11 +75,30 @@ def test_an_unknown_reference_is_not_found() -> None:
 
 
 def test_plans() -> None:
-    whole = plan_parts(TicketQuery(), file_contigs=(), assembly="GRCh38", size=25, block_bytes=10)
+    whole = plan_parts(TicketQuery(), stored="VCF", file_contigs=(), assembly="GRCh38", size=25, block_bytes=10)
     assert [p.byte_range for p in whole] == [(0, 9), (10, 19), (20, 24)]
     regions = TicketQuery(regions=(Region("1", 3, 3), Region("2"), Region("X", 7)))
-    planned = plan_parts(regions, file_contigs=("chr1", "chr2"), assembly="GRCh38", size=25, block_bytes=10)
+    planned = plan_parts(regions, stored="VCF", file_contigs=("chr1", "chr2"), assembly="GRCh38", size=25,
+                         block_bytes=10)
     assert planned == [Part("header"), Part("body", "chr2", 0, MAX_POSITION)]
+
+
+def test_plans_of_the_other_format_convert_each_part() -> None:
+    asked = TicketQuery(format="BCF", regions=(Region("chr2", 5, 9),))
+    planned = plan_parts(asked, stored="VCF", file_contigs=("chr1", "chr2"), assembly="GRCh38", size=25,
+                         block_bytes=10)
+    assert planned == [Part("header", convert="BCF"), Part("body", "chr2", 5, 9, convert="BCF")]
+    # the whole file: no byte ranges of a file in the other format, but its header and each contig with records
+    whole = plan_parts(TicketQuery(format="VCF"), stored="BCF", file_contigs=("chr2", "chr1"), assembly="GRCh38",
+                       size=25, block_bytes=10)
+    assert whole == [Part("header", convert="VCF"), Part("body", "chr2", 0, MAX_POSITION, convert="VCF"),
+                     Part("body", "chr1", 0, MAX_POSITION, convert="VCF")]
+    header = plan_parts(TicketQuery(format="BCF", header_only=True), stored="VCF", file_contigs=(),
+                        assembly="GRCh38", size=25, block_bytes=10)
+    assert header == [Part("header", convert="BCF")]
+    assert block_path("D", "F", header[0]) == "/htsget/blocks/D/F/header?format=BCF"
+    assert block_path("D", "F", planned[1]) == "/htsget/blocks/D/F/body?referenceName=chr2&start=5&end=9&format=BCF"
+    assert block_path("D", "F", Part("header")) == "/htsget/blocks/D/F/header"
 
 
 def test_ticket_json_carries_tokens_classes_and_the_eof_marker() -> None:

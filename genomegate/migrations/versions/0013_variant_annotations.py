@@ -1,7 +1,7 @@
 """variant annotations: genes, molecular effects and protein changes from VEP CSQ / SnpEff ANN fields
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010
 
 Datasets ingested before have no annotations (their variants answer gene queries through the gene table only);
 ingesting an annotated file again fills them.
