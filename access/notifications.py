@@ -25,6 +25,8 @@ MAX_ATTEMPTS = 5
 DELIVER = "access.notifications.deliver_outbox"
 CLAIM_SECONDS = 300  # a delivery that died mid-send leaves its messages to another after this long
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_NOTES = update(Notification).execution_options(synchronize_session=False)
 
 def notify(session: Session, recipients: list[str], *, kind: str, subject: str, body: str,
            request_id: str | None = None) -> int:
@@ -61,7 +63,7 @@ def _claim(session: Session, limit: int) -> list[Notification]:
     if not ids:
         return []
     taken = list(session.execute(
-        update(Notification).where(col(Notification.id).in_(ids), *unsent)
+        _NOTES.where(col(Notification.id).in_(ids), *unsent)
         .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)).returning(col(Notification.id))).scalars())
     session.commit()
     return list(session.exec(select(Notification).where(col(Notification.id).in_(taken))

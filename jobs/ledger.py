@@ -34,6 +34,8 @@ MAX_LIST = 500
 _PENDING = "jobs.pending"  # session.info: jobs recorded in the open transaction, handed over when it commits
 _DEFAULT_ATTEMPTS = Settings.model_fields["job_max_attempts"].default
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_JOBS = update(Job).execution_options(synchronize_session=False)
 
 def engine_of(session: Session) -> Engine:
     bind = session.get_bind()
@@ -144,7 +146,7 @@ def retry(session: Session, job_id: int, *, actor: str) -> Job:
     job = get(session, job_id)
     now = utcnow()
     done = session.execute(
-        update(Job).where(col(Job.id) == job_id, col(Job.state) == JobState.failed.value)
+        _JOBS.where(col(Job.id) == job_id, col(Job.state) == JobState.failed.value)
         .values(state=JobState.queued.value, attempts=0, not_before=now, finished_at=None, lease_owner=None,
                 lease_expires_at=None)).rowcount  # type: ignore[attr-defined]
     if not done:

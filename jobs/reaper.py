@@ -31,6 +31,8 @@ log = logging.getLogger("genomegate.jobs")
 LAPSED = "the worker running it stopped (its lease lapsed)"
 _BATCH = 500
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_JOBS = update(Job).execution_options(synchronize_session=False)
 
 @dataclass(frozen=True, slots=True)
 class Reaped:
@@ -75,7 +77,7 @@ def _lapsed(engine: Engine, now: datetime) -> tuple[list[int], list[int]]:
             still = (col(Job.id) == job.id, col(Job.state) == JobState.running.value,
                      col(Job.lease_owner) == job.lease_owner, col(Job.lease_expires_at) < now)
             if job.attempts < job.max_attempts:
-                done = session.execute(update(Job).where(*still).values(
+                done = session.execute(_JOBS.where(*still).values(
                     state=JobState.queued.value, lease_owner=None, lease_expires_at=None, not_before=now,
                     error=f"attempt {job.attempts}: {LAPSED}")).rowcount  # type: ignore[attr-defined]
                 session.commit()
@@ -84,7 +86,7 @@ def _lapsed(engine: Engine, now: datetime) -> tuple[list[int], list[int]]:
                 continue
             error = f"{LAPSED}; its {job.attempts} attempt(s) are used up"
             give_up(engine, job.kind, job.payload, error, registry.get(job.kind))
-            done = session.execute(update(Job).where(*still).values(
+            done = session.execute(_JOBS.where(*still).values(
                 state=JobState.failed.value, lease_owner=None, lease_expires_at=None, finished_at=now,
                 error=error)).rowcount  # type: ignore[attr-defined]
             session.commit()
@@ -101,7 +103,7 @@ def _lost(engine: Engine, now: datetime, lease: timedelta) -> list[int]:
             col(Job.state) == JobState.queued.value, col(Job.not_before) < now - lease).limit(_BATCH)).all())
         if not overdue:
             return []
-        session.execute(update(Job).where(col(Job.id).in_(overdue), col(Job.state) == JobState.queued.value)
+        session.execute(_JOBS.where(col(Job.id).in_(overdue), col(Job.state) == JobState.queued.value)
                         .values(not_before=now))
         session.commit()
     return [i for i in overdue if i is not None]

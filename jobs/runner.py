@@ -37,6 +37,8 @@ log = logging.getLogger("genomegate.jobs")
 MAX_BACKOFF_SECONDS = 600
 MAX_ERROR = 500
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_JOBS = update(Job).execution_options(synchronize_session=False)
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -72,7 +74,7 @@ def claim(engine: Engine, job_id: int, lease_seconds: float, *, now: datetime | 
     token = f"{worker_name()}:{uuid.uuid4().hex[:12]}"
     with Session(engine) as session:
         taken = session.execute(
-            update(Job).where(col(Job.id) == job_id, col(Job.state) == JobState.queued.value,
+            _JOBS.where(col(Job.id) == job_id, col(Job.state) == JobState.queued.value,
                               col(Job.not_before) <= now)
             .values(state=JobState.running.value, attempts=col(Job.attempts) + 1, lease_owner=token,
                     lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now, finished_at=None)
@@ -93,7 +95,7 @@ def _mine(claim: Claim) -> Any:
 
 def _record(engine: Engine, claim: Claim, **values: Any) -> bool:
     with Session(engine) as session:
-        done = session.execute(update(Job).where(*_mine(claim)).values(**values)).rowcount  # type: ignore[attr-defined]
+        done = session.execute(_JOBS.where(*_mine(claim)).values(**values)).rowcount  # type: ignore[attr-defined]
         session.commit()
     return bool(done)
 
@@ -136,7 +138,7 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> None:
         log.debug("job %s: nothing to claim (a repeated delivery, or it is not due)", job_id)
         return
     kind = registry.get(taken.kind)
-    log.info("job %s (%s) started, attempt %s of %s", job_id, taken.kind, taken.attempt, taken.max_attempts)
+    log.debug("job %s (%s) started, attempt %s of %s", job_id, taken.kind, taken.attempt, taken.max_attempts)
 
     def report(done: int, total: int | None) -> None:
         _record(engine, taken, progress_done=done, progress_total=total)
@@ -156,7 +158,7 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> None:
     small = dict(result) if isinstance(result, Mapping) else None
     if _record(engine, taken, state=JobState.succeeded.value, finished_at=utcnow(), lease_owner=None,
                lease_expires_at=None, error=None, result=small):
-        log.info("job %s (%s) succeeded", job_id, taken.kind)
+        log.info("job %s (%s) succeeded%s", job_id, taken.kind, f": {small}" if small else "")
     else:
         log.warning("job %s (%s) finished after its lease was lost; the other worker's run counts", job_id,
                     taken.kind)

@@ -27,6 +27,8 @@ __all__ = ["TICK_SECONDS", "Ticker", "slot_key", "tick"]
 log = logging.getLogger("genomegate.jobs")
 TICK_SECONDS = 0.5
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_SLOTS = update(Schedule).execution_options(synchronize_session=False)
 
 def slot_key(name: str, slot: datetime) -> str:
     return f"{name}@{as_utc(slot).isoformat(timespec='milliseconds')}"
@@ -68,7 +70,7 @@ def tick(engine: Engine, settings: Settings, *, now: datetime | None = None) -> 
         else:
             continue
         with Session(engine) as session:
-            won = session.execute(update(Schedule).where(col(Schedule.name) == name, col(Schedule.next_due) == stored)
+            won = session.execute(_SLOTS.where(col(Schedule.name) == name, col(Schedule.next_due) == stored)
                                   .values(next_due=due_next)).rowcount  # type: ignore[attr-defined]
             if not won:
                 session.rollback()

@@ -25,6 +25,8 @@ __all__ = [
 SYSTEM_ACTOR = "genomegate"  # the audit log's actor of what the node does by itself (expiries)
 MAX_EXPIRIES = 1_000  # recorded per run; the next run records the rest
 
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_ENTITLEMENTS = update(Entitlement).execution_options(synchronize_session=False)
 
 def is_active(entitlement: Entitlement, now: datetime | None = None) -> bool:
     now = now or utcnow()
@@ -143,7 +145,7 @@ def record_expiries(session: Session, *, now: datetime | None = None, limit: int
         col(Entitlement.end) <= now).order_by(col(Entitlement.id)).limit(limit)).all()
     recorded = 0
     for entitlement in ended:
-        marked = session.execute(update(Entitlement).where(
+        marked = session.execute(_ENTITLEMENTS.where(
             col(Entitlement.id) == entitlement.id, col(Entitlement.expiry_recorded_at).is_(None),
             col(Entitlement.revoked_at).is_(None)).values(expiry_recorded_at=now)).rowcount  # type: ignore[attr-defined]
         if not marked:
