@@ -138,8 +138,11 @@ def test_a_periodic_job_runs_once_per_slot_with_two_workers(
     runs = [line.split() for line in _lines(ticks)]
     with Session(engine) as session:
         jobs = session.exec(select(Job).where(Job.kind == "tests.tick").order_by(col(Job.id))).all()
-    assert [int(r[0]) for r in runs] == [j.id for j in jobs]  # each job ran once
-    assert all(j.state == JobState.succeeded for j in jobs)
+    ran = [int(r[0]) for r in runs]
+    assert len(set(ran)) == len(ran)  # no job ran twice
+    assert ran == [j.id for j in jobs if j.state == JobState.succeeded]
+    # a slot claimed as the workers stopped waits, queued, for the next worker
+    assert all(j.state == JobState.queued for j in jobs if j.id not in ran) and len(jobs) - len(ran) <= 2
     slots = [j.dedupe_key for j in jobs]
     assert len(set(slots)) == len(slots)
     # once per second, not once per worker per second: 5-6 s of ticking gives 5 to 8 runs, two workers twice that
