@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,10 @@ from sqlalchemy import Engine, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from catalogue.database import is_sqlite
 from catalogue.errors import InvalidInput
 from catalogue.limits import MAX_OFFSET
-from catalogue.models import utcnow
+from catalogue.models import as_utc, utcnow
 from catalogue.settings import Settings
 from jobs import registry
 from jobs.broker import broker_of
@@ -58,10 +60,11 @@ def submit(session: Session, kind: str, payload: Mapping[str, Any], dedupe_key: 
         raise InvalidInput("a job's payload must be JSON (ids and numbers, not objects)", field="payload") from None
     if size > MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"a job's payload is at most {MAX_PAYLOAD_BYTES} bytes of JSON", field="payload")
-    pending: list[Job] = session.info.setdefault(_PENDING, [])
-    for job in pending:
-        if (job.kind, job.payload, job.parent_id) == (kind, body, parent_id) and job.dedupe_key == dedupe_key:
-            return job
+    held: list[_Pending] = session.info.get(_PENDING, [])
+    for waiting in held:
+        if (waiting.kind, waiting.payload, waiting.parent_id, waiting.dedupe_key) == (kind, body, parent_id,
+                                                                                       dedupe_key):
+            return waiting.job
     if dedupe_key is not None:
         known = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
         if known is not None:
@@ -72,17 +75,44 @@ def submit(session: Session, kind: str, payload: Mapping[str, Any], dedupe_key: 
                 broker.settings.job_max_attempts if broker else _DEFAULT_ATTEMPTS)
     job = Job(kind=kind, payload=body, dedupe_key=dedupe_key, parent_id=parent_id, max_attempts=attempts,
               not_before=not_before or utcnow())
-    try:
-        with session.begin_nested():
-            session.add(job)
-    except IntegrityError:  # a concurrent transaction recorded this dedupe key first
-        known = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
-        if known is None:
-            raise
-        return known
-    _hand_over_on_commit(session)
-    pending.append(job)
+    if dedupe_key is None or is_sqlite(engine_of(session)):
+        # SQLite's driver turns a first SAVEPOINT into the transaction itself (its release would commit the
+        # caller's work); its single writer makes the check above enough there
+        session.add(job)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(job)
+        except IntegrityError:  # a concurrent transaction recorded this dedupe key first
+            known = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+            if known is None:
+                raise
+            return known
+    _hold(session, job)
     return job
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A job recorded in the open transaction, as it was recorded (read without the session after the commit)."""
+
+    job: Job
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    parent_id: int | None
+    dedupe_key: str | None
+    not_before: datetime
+
+
+def _hold(session: Session, job: Job) -> None:
+    """Hand `job` (flushed) to the broker when the session's transaction commits."""
+    assert job.id is not None
+    session.info.setdefault(_PENDING, []).append(_Pending(
+        job=job, id=job.id, kind=job.kind, payload=dict(job.payload), parent_id=job.parent_id,
+        dedupe_key=job.dedupe_key, not_before=job.not_before))
+    _hand_over_on_commit(session)
 
 
 def _hand_over_on_commit(session: Session) -> None:
@@ -93,7 +123,9 @@ def _hand_over_on_commit(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    jobs: list[Job] = session.info.pop(_PENDING, [])
+    if session.in_nested_transaction():  # a savepoint: the caller's transaction is still open
+        return
+    jobs: list[_Pending] = session.info.pop(_PENDING, [])
     if not jobs:
         return
     broker = broker_of(engine_of(session))
@@ -101,14 +133,14 @@ def _after_commit(session: Session) -> None:
         return
     now = utcnow()
     for job in jobs:
-        if job.id is None:
-            continue
-        delay = max(0.0, (job.not_before - now).total_seconds()) if job.not_before.tzinfo else 0.0
-        broker.send([job.id], delay=delay)
+        broker.send([job.id], delay=max(0.0, (as_utc(job.not_before) - now).total_seconds()))
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    # A savepoint rolled back keeps the transaction's other jobs; one submitted inside it is handed over all the
+    # same, and the worker finds no such job to claim.
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def get(session: Session, job_id: int) -> Job:
@@ -151,8 +183,7 @@ def retry(session: Session, job_id: int, *, actor: str) -> Job:
                 lease_expires_at=None)).rowcount  # type: ignore[attr-defined]
     if not done:
         raise NotRetryable(f"job {job_id} is {job.state}: only a failed job can be retried", field="id")
-    session.info.setdefault(_PENDING, []).append(job)
-    _hand_over_on_commit(session)
+    _hold(session, job)
     session.commit()
     session.refresh(job)
     log.info("job %s (%s) queued again by %s after: %s", job_id, job.kind, actor, job.error)
