@@ -1,4 +1,5 @@
-# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000, `make test` runs the whole suite.
+# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000 (with one background worker), `make test` runs
+# the whole suite.
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
@@ -22,7 +23,7 @@ demo-data: install
 	$(BIN)/genomegate demo --examples examples/data
 
 demo: demo-data
-	$(BIN)/genomegate serve --host $(HOST) --port $(PORT)
+	$(BIN)/genomegate serve --host $(HOST) --port $(PORT) --with-worker
 
 lint: install
 	$(BIN)/ruff check .
