@@ -1,5 +1,5 @@
-# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000 (`make demo PORT=9000` elsewhere), `make test`
-# runs the whole suite.
+# GenomeGate: `make demo` runs a demo node on http://127.0.0.1:8000 (`make demo PORT=9000` elsewhere) with one
+# background worker, `make test` runs the whole suite.
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
@@ -32,8 +32,8 @@ demo-data: install
 	$(BIN)/genomegate demo --examples examples/data
 
 demo: demo-data
-	@echo "==> serving $(GENOMEGATE_PUBLIC_BASE_URL) (Ctrl-C stops it)"
-	$(BIN)/genomegate serve --host $(HOST) --port $(PORT)
+	@echo "==> serving $(GENOMEGATE_PUBLIC_BASE_URL) with one background worker (Ctrl-C stops both)"
+	$(BIN)/genomegate serve --host $(HOST) --port $(PORT) --with-worker
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -25,15 +25,12 @@ from access.models import (
     VoteChoice,
     VotePublic,
 )
-from access.notifications import deliver_outbox
 from access.services import attachments, audit_log, entitlements, requests, review
 from access.visas import PassportCheck, issue_passport
-from catalogue.database import session_scope
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
 from catalogue.limits import MAX_ID, MAX_OFFSET
 from catalogue.problems import problems
-from catalogue.runtime import Runtime
 
 __all__ = ["audit_wellknown_router", "router"]
 
@@ -92,12 +89,6 @@ class ChainStatus(BaseModel):
     reason: str
 
 
-def _deliver(runtime: Runtime) -> None:
-    if runtime.settings.smtp_host:
-        with session_scope(runtime.engine) as session:
-            deliver_outbox(session, runtime.settings)
-
-
 # --- requests -----------------------------------------------------------------------------------------
 
 @router.post("/requests", responses=problems(404, 409),
@@ -131,10 +122,8 @@ def duo_check(request_id: str, session: SessionDep, caller: SignedInDep) -> dict
 
 
 @router.post("/requests/{request_id}/submit", responses=problems(409), summary="Submit to the DAC (the applicant)")
-def submit(request_id: str, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
-           background: BackgroundTasks) -> RequestPublic:
+def submit(request_id: str, session: SessionDep, caller: SignedInDep) -> RequestPublic:
     request = review.submit_request(session, caller, request_id)
-    background.add_task(_deliver, runtime)
     return requests.request_public(session, request)
 
 
@@ -146,11 +135,10 @@ def withdraw(request_id: str, session: SessionDep, caller: SignedInDep) -> Reque
 
 @router.post("/requests/{request_id}/decision", responses=problems(409),
              summary="Approve, reject or return (members of the request's DAC who are not applicants in it)")
-def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedInDep, runtime: RuntimeDep,
-           background: BackgroundTasks) -> RequestPublic:
+def decide(request_id: str, data: Decision, session: SessionDep, caller: SignedInDep,
+           runtime: RuntimeDep) -> RequestPublic:
     request = review.decide(session, caller, request_id, data.decision, reason=data.reason,
                             access_end=data.access_end, default_days=runtime.settings.access_days)
-    background.add_task(_deliver, runtime)
     return requests.request_public(session, request)
 
 
@@ -231,10 +219,8 @@ def list_entitlements(session: SessionDep, caller: SignedInDep, scope: Scope = "
 @router.post("/entitlements/{entitlement_id}/revoke", responses=problems(409),
              summary="Revoke, effective at once (the dataset's DAC; admins)")
 def revoke(entitlement_id: Annotated[int, Path(ge=1, le=MAX_ID)], data: ReasonIn, session: SessionDep,
-           caller: SignedInDep, runtime: RuntimeDep,
-           background: BackgroundTasks) -> EntitlementPublic:
+           caller: SignedInDep) -> EntitlementPublic:
     entitlement = entitlements.revoke_entitlement(session, caller, entitlement_id, data.reason)
-    background.add_task(_deliver, runtime)
     return entitlements.entitlement_public(entitlement)
 
 

@@ -165,6 +165,7 @@ class Entitlement(SQLModel, table=True):
     revoked_by: str | None = Field(default=None, max_length=320)
     revoke_reason: str | None = Field(default=None, sa_type=Text)
     reminded_at: datetime | None = _ts(nullable=True)
+    expiry_recorded_at: datetime | None = _ts(nullable=True)  # when its end was audited and its holder told
 
 
 class AuditEvent(SQLModel, table=True):
@@ -214,6 +215,7 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _ts(nullable=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
+    claimed_until: datetime | None = _ts(nullable=True)  # a delivery is sending it (no other may until then)
 
 
 # --- API families -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
 ]
 
 DEV_SECRET = "dev-insecure-change-me"
+_BROKERS = ("redis://", "rediss://", "unix://", "postgresql://", "postgresql+psycopg://", "postgres://", "sqlite:///")
 
 
 class Environment(StrEnum):
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
         default=25, ge=1, description="alert after this many rare-allele questions of one account about one dataset")
     audit_checkpoint_seconds: int = Field(
         default=300, ge=0, le=86_400,
-        description="the server signs a checkpoint of the audit log this often, when lines were added (0: never)")
+        description="a worker signs a checkpoint of the audit log this often, when lines were added (0: never)")
     ingest_lease_seconds: int = Field(
         default=40, ge=1, le=3600,
         description="an ingestion whose process has been silent this long is failed (PostgreSQL; on SQLite at once); "
@@ -145,6 +146,32 @@ class Settings(BaseSettings):
                     "may ask for in a window; more are answered 429 with Retry-After (0: no limit)")
     release_rate_window: int = Field(
         default=60, ge=1, le=86_400, description="seconds of the release rate limit's sliding window")
+
+    # jobs
+    queue_url: str = Field(
+        default="", description="the broker that carries jobs to workers: empty for the embedded queue (a SQLite "
+                                "file in the data dir; workers on this machine only), redis://host:port/db, or "
+                                "postgresql://user@host/db")
+    queue_name: str = Field(default="genomegate", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                            description="the queue's name on the broker (nodes or tests sharing one broker differ)")
+    job_lease_seconds: int = Field(
+        default=30, ge=1, le=3600, description="a running job's worker renews its claim every third of this; a job "
+                                               "unrenewed this long is given to another worker")
+    job_max_attempts: int = Field(default=3, ge=1, le=100, description="attempts of a job before it fails (kinds "
+                                  "may say otherwise); waits 2, 4, 8 ... s between them")
+    job_keep_days: int = Field(default=7, ge=1, le=3650, description="days a finished job stays in the ledger")
+    worker_concurrency: int = Field(default=2, ge=1, le=256, description="jobs one `genomegate worker` runs at once")
+    notifications_every_seconds: int = Field(
+        default=30, ge=0, le=86_400, description="the outbox is delivered this often (besides right after an action "
+                                                 "that queued mail; 0: only then)")
+    reminders_every_seconds: int = Field(
+        default=86_400, ge=0, le=604_800, description="expiry reminders are queued this often (0: never)")
+    expiries_every_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="entitlements that ended are recorded (audit, notice) this often "
+                                                  "(0: never)")
+    budget_renewal_every_seconds: int = Field(
+        default=3600, ge=0, le=604_800, description="privacy budgets whose period ended are renewed this often "
+                                                    "(0: only when next used)")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -185,6 +212,9 @@ class Settings(BaseSettings):
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("GENOMEGATE_SECRET_KEY: set it to 32+ random characters in production "
                                  "(the development default is refused)")
+        if self.queue_url and not self.queue_url.startswith(_BROKERS):
+            raise ValueError("GENOMEGATE_QUEUE_URL: a broker is redis://, rediss://, postgresql:// or sqlite:/// "
+                             "(empty: the embedded queue)")
         if self.oidc_issuer and not self.oidc_client_id:
             raise ValueError("GENOMEGATE_OIDC_CLIENT_ID: set it together with GENOMEGATE_OIDC_ISSUER")
         return self

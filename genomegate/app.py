@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -16,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from access.api import audit_wellknown_router
 from access.api import router as access_router
-from access.checkpointer import periodic_checkpoints
 from access.release.api import HTSGET_ERRORS, htsget_error_response, htsget_router, keys_router, release_router
 from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app, error_envelope
 from beacon.privacy.api import router as privacy_router
@@ -29,20 +29,25 @@ from catalogue.runtime import Runtime, build_runtime
 from catalogue.settings import Settings, load_settings
 from genomegate import __doc__ as _doc
 from genomegate.demo import DEMO_USERS
+from genomegate.kinds import register_all
 from genomegate.observability import AccessLogMiddleware, configure_logging
 from genomegate.schema import schema_status
 from genomegate.shedding import LoadShedding, install_busy_handlers, size_thread_pool
 from ingest.api import router as ingest_router
-from ingest.lease import reap_every
+from jobs import broker as brokers
+from jobs.api import router as jobs_router
 from web import install_web
 from web.api_docs import install_api_docs
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("genomegate.jobs")
+
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the application; settings come from the environment unless given."""
     runtime = runtime or build_runtime(settings or load_settings())
+    register_all()
     configure_logging(runtime.settings.log_level)
     app = FastAPI(
         title="GenomeGate",
@@ -71,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
     routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,
-               release_router, htsget_router, privacy_router]
+               release_router, htsget_router, privacy_router, jobs_router]
     for router in routers:
         # the privacy operators' view is for admins (its router is another area's: its 403 is documented here)
         app.include_router(router, responses=problems(403) if router is privacy_router else None)
@@ -83,22 +88,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _background_work(runtime: Runtime) -> Any:
-    """Lifespan: size the thread pool (genomegate/shedding.py); while serving, sign audit checkpoints
-    (access/checkpointer.py) and, every quarter lease, fail the ingestions whose process died (ingest/lease.py)."""
+    """Lifespan: size the thread pool (genomegate/shedding.py) and connect to the job broker, so that jobs the
+    requests submit reach the workers. The server runs no background work itself: `genomegate worker` does."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        s = runtime.settings
-        size_thread_pool(s)
-        sweep = asyncio.create_task(reap_every(runtime.engine, s.ingest_lease_seconds / 4))
+        size_thread_pool(runtime.settings)
         try:
-            async with periodic_checkpoints(runtime.engine, s.data_dir, s.public_base_url,
-                                            s.audit_checkpoint_seconds):
-                yield
+            broker = await anyio.to_thread.run_sync(lambda: brokers.open_broker(runtime.settings))
+        except Exception as exc:  # the broker is down: jobs wait in the ledger until a worker's reaper hands them over
+            log.warning("no job broker (%s): %s", brokers.queue_label(runtime.settings), exc)
+        else:
+            brokers.attach(runtime.engine, broker)
+        try:
+            yield
         finally:
-            sweep.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweep
+            brokers.detach(runtime.engine)
 
     return lifespan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from access import audit
@@ -16,10 +17,16 @@ from catalogue.services.datasets import datasets_of_dacs
 from catalogue.services.roles import require_authenticated
 
 __all__ = [
-    "entitlement_public", "grant_entitlements", "is_active", "list_entitlements", "remind_expiring",
-    "revoke_entitlement", "revoke_for_request",
+    "SYSTEM_ACTOR", "entitlement_public", "grant_entitlements", "is_active", "list_entitlements", "record_expiries",
+    "remind_expiring", "revoke_entitlement", "revoke_for_request",
 ]
 
+
+SYSTEM_ACTOR = "genomegate"  # the audit log's actor of what the node does by itself (expiries)
+MAX_EXPIRIES = 1_000  # recorded per run; the next run records the rest
+
+# updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
+_ENTITLEMENTS = update(Entitlement).execution_options(synchronize_session=False)
 
 def is_active(entitlement: Entitlement, now: datetime | None = None) -> bool:
     now = now or utcnow()
@@ -124,3 +131,32 @@ def remind_expiring(session: Session, *, days: int, now: datetime | None = None)
         session.add(entitlement)
     session.commit()
     return len(due)
+
+
+def record_expiries(session: Session, *, now: datetime | None = None, limit: int = MAX_EXPIRIES) -> int:
+    """Record, once per entitlement, that it ended: an audit line and a notice to its holder, in one transaction.
+
+    Access already stops at `end` (checked on every query); this makes the end visible in the audit log and to
+    the holder. Each entitlement is marked by a conditional update, so concurrent runs record it once.
+    """
+    now = now or utcnow()
+    ended = session.exec(select(Entitlement).where(
+        col(Entitlement.revoked_at).is_(None), col(Entitlement.expiry_recorded_at).is_(None),
+        col(Entitlement.end) <= now).order_by(col(Entitlement.id)).limit(limit)).all()
+    recorded = 0
+    for entitlement in ended:
+        marked = session.execute(_ENTITLEMENTS.where(
+            col(Entitlement.id) == entitlement.id, col(Entitlement.expiry_recorded_at).is_(None),
+            col(Entitlement.revoked_at).is_(None)).values(expiry_recorded_at=now)).rowcount  # type: ignore[attr-defined]
+        if not marked:
+            continue
+        audit.append(session, actor=SYSTEM_ACTOR, action="entitlement.expire", dataset_id=entitlement.dataset_id,
+                     request_id=entitlement.request_id, entitlement_id=entitlement.id,
+                     details={"subject": entitlement.subject, "end": as_utc(entitlement.end).isoformat()})
+        notify(session, [entitlement.subject], kind="expired", request_id=entitlement.request_id,
+               subject=f"Your access to {entitlement.dataset_id} has ended",
+               body=f"Your access to dataset {entitlement.dataset_id} (request {entitlement.request_id}) ended on "
+                    f"{as_utc(entitlement.end):%Y-%m-%d}. To use the data again, ask for a renewal of the request.\n")
+        recorded += 1
+    session.commit()
+    return recorded

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 __all__ = [
-    "DEFAULT_P", "Charge", "answer_cost", "budget", "haplotypes", "power_bound", "queries_allowed",
+    "DEFAULT_P", "Charge", "answer_cost", "budget", "haplotypes", "period_over", "power_bound", "queries_allowed",
     "withheld_when_locked",
 ]
 
@@ -98,3 +99,9 @@ def withheld_when_locked(charge: Charge) -> bool:
     account was told still multiplies the odds of membership by at most 1 / p: the bound is unchanged.
     """
     return charge.rare
+
+
+def period_over(period_start: datetime, renew: timedelta | None, now: datetime) -> bool:
+    """Whether a budget's period has ended, so that it renews (spent 0, unlocked, a new period from `now`):
+    the one rule of both the lazy renewal on use and the periodic renewal job."""
+    return renew is not None and period_start + renew <= now

@@ -18,7 +18,15 @@ from sqlmodel import Session
 from access import audit
 from beacon.filters import Selection
 from beacon.granularity import Granularity
-from beacon.privacy.domain import RARE_AF, Charge, answer_cost, budget, haplotypes, withheld_when_locked
+from beacon.privacy.domain import (
+    RARE_AF,
+    Charge,
+    answer_cost,
+    budget,
+    haplotypes,
+    period_over,
+    withheld_when_locked,
+)
 from beacon.privacy.errors import BudgetExhausted, TooRevealing
 from beacon.privacy.models import PrivacyLedger, PrivacyQuestion
 from catalogue.errors import DomainError
@@ -27,7 +35,7 @@ from catalogue.models import as_utc
 from catalogue.services.lookup import PublishedDataset, VariantSearch, reference_frequency, sample_traits
 from catalogue.settings import Settings
 
-__all__ = ["Account", "Gate", "Policy", "account_of", "budgeted"]
+__all__ = ["Account", "Gate", "Policy", "account_of", "budgeted", "renew_ended_periods"]
 
 log = logging.getLogger("genomegate.privacy")
 
@@ -262,8 +270,7 @@ class Gate:
             row = session.execute(_ROW, key).mappings().one()
         state = dict(row)
         state["period_start"] = as_utc(state["period_start"])
-        renew = self.policy.renew
-        if renew is not None and state["period_start"] + renew <= now:
+        if period_over(state["period_start"], self.policy.renew, now):
             session.execute(_RENEW, {**key, "was": row["period_start"], "t": now})
             state.update(spent=0.0, locked_at=None, period_start=now)
         return state
@@ -315,3 +322,17 @@ class Gate:
                                                          ledger["rare"] + 1, "spent": ledger["spent"]})
             log.warning("possible membership-inference attack: %s asked %d rare alleles of %s",
                         account.holder, ledger["rare"] + 1, dataset.id)
+
+
+def renew_ended_periods(session: Session, policy: Policy, *, now: datetime | None = None) -> int:
+    """Renew every budget whose period ended (the rule of `period_over`, as a query is charged), in one
+    transaction: each starts a new period from `now` with nothing spent. Returns how many were renewed."""
+    if policy.renew is None:
+        return 0
+    now = now or datetime.now(UTC)
+    # period_over(start, renew, now) <=> start <= now - renew; the row is re-checked by the update itself, so a
+    # budget renewed meanwhile by a query (its period_start moved on) is left alone
+    renewed = session.execute(update(_LEDGER).where(_LEDGER.c.period_start <= now - policy.renew).values(
+        spent=0.0, locked_at=None, period_start=now)).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return int(renewed or 0)

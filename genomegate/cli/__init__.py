@@ -9,6 +9,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     access_commands,
     catalogue_commands,
     ingest_commands,
+    jobs_commands,
     privacy_commands,
     release_commands,
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -52,8 +55,11 @@ from ingest.services import fail_interrupted_jobs
 @app.command()
 @friendly
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          migrate: Annotated[bool, typer.Option(help="upgrade the schema first if it is behind")] = False) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+          migrate: Annotated[bool, typer.Option(help="upgrade the schema first if it is behind")] = False,
+          with_worker: Annotated[bool, typer.Option("--with-worker", help="also run one `genomegate worker` "
+                                                    "process, which ends with the server (one-machine nodes)")] = False,
+          ) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). Background jobs run in `genomegate worker` processes."""
     import uvicorn
 
     rt = runtime()
@@ -67,9 +73,29 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     if interrupted:
         err.print(f"{interrupted} ingestion(s) left unfinished by the last run were marked failed (nothing changed)")
     rt.engine.dispose()
-    err.print(f"GenomeGate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("genomegate.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    child = _start_worker() if with_worker else None
+    err.print(f"GenomeGate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
+              + (f"; worker process {child.pid}" if child else ""))
+    try:
+        uvicorn.run("genomegate.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)
+    finally:
+        if child is not None:
+            _stop(child)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """One `genomegate worker` that the kernel ends if this process dies (--parent: PR_SET_PDEATHSIG)."""
+    return subprocess.Popen([sys.executable, "-m", "genomegate", "worker", "--parent", str(os.getpid())])
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()  # SIGTERM: the worker finishes its running jobs, then exits
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 @db_app.command("upgrade")

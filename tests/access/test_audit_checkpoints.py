@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import stat
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from access import audit
 from access.audit import event_hash, log_size, stored_leaves, verify_chain
+from access.checkpointer import checkpoint_once
 from access.checkpoints import (
     AuditKey,
     AuditSigner,
@@ -33,7 +31,6 @@ from access.merkle import leaf_hash, tree_hash, verify_consistency, verify_inclu
 from access.models import AuditCheckpoint, AuditEvent
 from catalogue.database import make_engine
 from catalogue.runtime import Runtime
-from genomegate.app import create_app
 from genomegate.schema import upgrade
 from tests.access.conftest import World
 
@@ -269,48 +266,18 @@ def test_bad_sizes_and_lines_get_a_problem_naming_the_field(history: World, path
     assert field == body.get("field") or field in [e["field"] for e in body.get("errors", [])]
 
 
-def test_the_server_checkpoints_periodically_and_skips_when_nothing_changed(runtime: Runtime,
-                                                                            session: Session) -> None:
-    settings = runtime.settings.model_copy(update={"audit_checkpoint_seconds": 1})
-    fast = Runtime(settings=settings, engine=runtime.engine, issuer=runtime.issuer, verifier=runtime.verifier)
-
-    def checkpoints() -> list[int]:
-        session.expire_all()
-        return list(session.exec(select(AuditCheckpoint.size).order_by(col(AuditCheckpoint.size))).all())
-
-    def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-        deadline = time.monotonic() + seconds
-        while not condition():
-            assert time.monotonic() < deadline, f"no checkpoint within {seconds} s: {checkpoints()}"
-            time.sleep(0.1)
-
+def test_a_checkpoint_is_made_when_lines_were_added_and_skipped_otherwise(runtime: Runtime, session: Session) -> None:
+    """The periodic job's function (access/tasks.py runs it on a worker: tests/jobs/test_kinds.py)."""
+    settings = runtime.settings
     for n in range(3):
         audit.append(session, actor="admin@example.org", action=f"test.{n}")
     session.commit()
-    with TestClient(create_app(runtime=fast)) as client:
-        wait_for(lambda: checkpoints() == [3])
-        assert client.get("/.well-known/genomegate/audit-checkpoint").json()["size"] == 3
-        time.sleep(2.5)  # two more ticks with nothing new
-        assert checkpoints() == [3]
-        audit.append(session, actor="admin@example.org", action="test.more")
-        session.commit()
-        wait_for(lambda: checkpoints() == [3, 4])
-    assert all(cp.origin == settings.public_base_url for cp in session.exec(select(AuditCheckpoint)))
-
-
-def test_no_checkpointer_runs_when_the_interval_is_zero(runtime: Runtime, session: Session) -> None:
-    settings = runtime.settings.model_copy(update={"audit_checkpoint_seconds": 0})
-    off = Runtime(settings=settings, engine=runtime.engine, issuer=runtime.issuer, verifier=runtime.verifier)
-    audit.append(session, actor="admin@example.org", action="test.one")
+    assert checkpoint_once(runtime.engine, settings.data_dir, settings.public_base_url) == 3
+    assert checkpoint_once(runtime.engine, settings.data_dir, settings.public_base_url) is None  # nothing new
+    audit.append(session, actor="admin@example.org", action="test.more")
     session.commit()
-    with TestClient(create_app(runtime=off)) as client, TestClient(create_app(runtime=runtime)) as on:
-        assert client.portal is not None and on.portal is not None
-        assert "audit-checkpoints" not in client.portal.call(_task_names)
-        assert "audit-checkpoints" in on.portal.call(_task_names)  # the default, 300 s, has one waiting
-
-
-async def _task_names() -> set[str]:
-    return {t.get_name() for t in asyncio.all_tasks()}
+    assert checkpoint_once(runtime.engine, settings.data_dir, settings.public_base_url) == 4
+    assert [cp.origin for cp in session.exec(select(AuditCheckpoint))] == [settings.public_base_url] * 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -1,7 +1,7 @@
 """ingestion in chunks: the plan of an ingestion, its chunks, and the rows they stage until publishing
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 The staging table is UNLOGGED on PostgreSQL: its rows are written once and read once, and a server crash
 that empties it is seen by publishing (the rows staged no longer add up to what the chunks reported).
@@ -15,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
