@@ -113,10 +113,6 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: int = Field(
         default=300, ge=0, le=86_400,
         description="a worker signs a checkpoint of the audit log this often, when lines were added (0: never)")
-    ingest_lease_seconds: int = Field(
-        default=40, ge=1, le=3600,
-        description="an ingestion whose process has been silent this long is failed (PostgreSQL; on SQLite at once); "
-                    "renewed and swept every quarter of it")
     log_level: str = Field(default="INFO", description="logging level")
     max_page_size: int = Field(default=100, ge=1, le=10_000, description="largest page a list endpoint returns")
     worker_threads: int = Field(default=8, ge=1, le=1_000, description="threads per server process that run the "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, status
+from fastapi import APIRouter, status
 
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.problems import problems
@@ -17,11 +17,9 @@ router = APIRouter(prefix="/api", tags=["ingestion"], responses=problems(403))  
 @router.post("/datasets/{dataset_id}/ingestions", responses=problems(409), status_code=status.HTTP_202_ACCEPTED,
              summary="Ingest files from the import directory into a dataset (stewards of its organisation; admins)")
 def request_ingestion(dataset_id: str, data: IngestionCreate, session: SessionDep, caller: SignedInDep,
-                      runtime: RuntimeDep, background: BackgroundTasks) -> IngestionPublic:
-    job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root,
-                                     lease_seconds=runtime.settings.ingest_lease_seconds)
-    background.add_task(services.run_in_background, runtime.engine, job.id, store_root=runtime.settings.store_root,
-                        chunk_records=runtime.settings.ingest_chunk_records)
+                      runtime: RuntimeDep) -> IngestionPublic:
+    """Queued for the workers (ingest/tasks.py); its state and progress are on the ingestion."""
+    job = services.request_ingestion(session, caller, dataset_id, data, runtime.settings.import_root)
     return IngestionPublic.model_validate(job)
 
 

@@ -44,7 +44,8 @@ from ingest.samples import SampleMeta, read_sample_sheet, reconcile, sample_grou
 from ingest.skips import skip_warnings
 from ingest.store import StoredFile, records_per_contig, store_file
 
-__all__ = ["CHUNK_RECORDS", "Chunk", "ChunkSummary", "chunks_of", "discard", "fail", "plan", "publish", "stage"]
+__all__ = ["CHUNK_RECORDS", "Chunk", "ChunkSummary", "all_staged", "chunks_of", "discard", "fail", "plan", "publish",
+           "stage"]
 
 CHUNK_RECORDS = 250_000  # records per chunk, about (settings.ingest_chunk_records)
 _OPEN_END = 2**31 - 1  # the end of a region that runs to its contig's end
@@ -551,3 +552,11 @@ def chunks_of(engine: Engine, ingestion_id: str) -> list[Chunk]:
         rows: Iterable[IngestionChunk] = session.execute(select(IngestionChunk).where(
             col(IngestionChunk.ingestion_id) == ingestion_id).order_by(col(IngestionChunk.number))).scalars()
         return [Chunk.of(r) for r in rows]
+
+
+def all_staged(engine: Engine, ingestion_id: str) -> bool:
+    """Whether every planned chunk of the ingestion is staged (then it can be published)."""
+    with session_scope(engine) as session:
+        waiting = session.execute(select(func.count()).select_from(IngestionChunk).where(
+            col(IngestionChunk.ingestion_id) == ingestion_id, col(IngestionChunk.staged_at).is_(None))).scalar_one()
+    return bool(waiting == 0)

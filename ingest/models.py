@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
 
-__all__ = ["IngestionChunk", "IngestionCreate", "IngestionJob", "IngestionLease", "IngestionPublic", "JobState",
+__all__ = ["IngestionChunk", "IngestionCreate", "IngestionJob", "IngestionPublic", "JobState",
            "StagedVariant"]
 
 
@@ -62,23 +62,10 @@ class IngestionJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    # The lease (ingest/lease.py): which process holds the job, and how long its silence may last before
-    # the job counts as abandoned.
-    held_by: str | None = Field(default=None, max_length=300)
-    lease_seconds: int = 40
+    job_id: int | None = Field(default=None)  # the job (jobs_job) that runs it: its plan job
     # What planning found (ingest/chunks.py): the stored files to index, the samples and their groups; what
     # the chunks read and publishing makes visible.
     plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-
-
-class IngestionLease(SQLModel, table=True):
-    """The heartbeat of a queued or running job's process (PostgreSQL; on SQLite the lease is a file lock)."""
-
-    __tablename__ = "ingest_lease"
-    job_id: str = Field(sa_column=Column(String(16), ForeignKey("ingest_job.id", ondelete="CASCADE"),
-                                         primary_key=True))
-    held_by: str = Field(max_length=300)
-    renewed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class IngestionPublic(SQLModel):
@@ -96,7 +83,7 @@ class IngestionPublic(SQLModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
-    held_by: str | None
+    job_id: int | None
 
 
 class IngestionChunk(SQLModel, table=True):

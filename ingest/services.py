@@ -14,20 +14,21 @@ from catalogue.accessions import next_accession
 from catalogue.database import make_engine, session_scope
 from catalogue.errors import Conflict, DomainError, InvalidInput, NotFound
 from catalogue.identity import Caller
-from catalogue.models import utcnow
 from catalogue.services.datasets import get_dataset_for_update
-from ingest import chunks, lease
+from ingest import chunks, tasks
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from ingest.workers import worker_pool
+from jobs.runner import holding
 
 __all__ = [
-    "INGESTION", "Progress", "fail_interrupted_jobs", "get_job", "list_jobs", "request_ingestion", "run_in_background",
-    "run_job", "start_ingestion",
+    "DEFAULT_LEASE_SECONDS", "INGESTION", "Progress", "get_job", "list_jobs", "request_ingestion", "run_job",
+    "start_ingestion",
 ]
 
 log = logging.getLogger("genomegate.ingest")
 INGESTION = "GGI"
 Progress = Callable[[int, int | None], None]
+DEFAULT_LEASE_SECONDS = 30.0  # the lease an operator's foreground ingestion holds (settings.job_lease_seconds)
 
 
 def _resolve_under(root: Path, relative: str, what: str) -> Path:
@@ -41,9 +42,9 @@ def _resolve_under(root: Path, relative: str, what: str) -> Path:
 
 def start_ingestion(session: Session, caller: Caller, dataset_id: str, *, files: Sequence[Path],
                     samples: Path | None = None, reference: Path | None = None, pass_only: bool = True,
-                    jobs: int = 1, lease_seconds: int = lease.DEFAULT_LEASE_SECONDS) -> IngestionJob:
-    """Record a queued ingestion of `files` into a dataset the caller stewards, held by this process (which
-    runs it next: `run_job`); should the process die first, the job is failed after `lease_seconds`."""
+                    jobs: int = 1) -> IngestionJob:
+    """Record a queued ingestion of `files` into a dataset the caller stewards, and the job that runs it
+    (ingest/tasks.py): a worker takes it once this commits, unless this process runs it first (`run_job`)."""
     dataset = get_dataset_for_update(session, caller, dataset_id)
     if jobs < 1 or jobs > 64:
         raise InvalidInput("jobs must be between 1 and 64", field="jobs")
@@ -56,102 +57,70 @@ def start_ingestion(session: Session, caller: Caller, dataset_id: str, *, files:
                  "reference": str(reference) if reference else None, "pass_only": pass_only, "jobs": jobs},
     )
     session.add(job)
-    lease.take(session, job, lease_seconds)
-    try:
-        session.commit()
-    except BaseException:
-        lease.release(lease.engine_of(session), job.id)
-        raise
+    session.flush()
+    tasks.submit_plan(session, job)
+    session.commit()
     return job
 
 
 def request_ingestion(session: Session, caller: Caller, dataset_id: str, data: IngestionCreate,
-                      import_root: Path, *, lease_seconds: int = lease.DEFAULT_LEASE_SECONDS) -> IngestionJob:
+                      import_root: Path) -> IngestionJob:
     """An ingestion asked for over HTTP: every path must lie inside the import directory."""
     get_dataset_for_update(session, caller, dataset_id)
     files = [_resolve_under(import_root, f, "a file") for f in data.files]
     samples = _resolve_under(import_root, data.samples, "a sample sheet") if data.samples else None
     reference = _resolve_under(import_root, data.reference, "a reference") if data.reference else None
     return start_ingestion(session, caller, dataset_id, files=files, samples=samples, reference=reference,
-                           pass_only=data.pass_only, lease_seconds=lease_seconds)
+                           pass_only=data.pass_only)
 
 
 def get_job(session: Session, caller: Caller, job_id: str) -> IngestionJob:
-    """A job, for stewards of its dataset's organisation and admins (failed first if its process died)."""
+    """A job, for stewards of its dataset's organisation and admins."""
     job = session.get(IngestionJob, job_id)
     if job is None:
         raise NotFound(f"ingestion {job_id} does not exist")
     get_dataset_for_update(session, caller, job.dataset_id)
-    if lease.reap(lease.engine_of(session), job_ids=[job_id]):
-        session.refresh(job)
     return job
 
 
 def list_jobs(session: Session, caller: Caller, dataset_id: str) -> list[IngestionJob]:
     get_dataset_for_update(session, caller, dataset_id)
-    lease.reap(lease.engine_of(session), dataset_id=dataset_id)
     return list(session.exec(select(IngestionJob).where(IngestionJob.dataset_id == dataset_id)
                              .order_by(col(IngestionJob.created_at).desc())).all())
 
 
-def fail_interrupted_jobs(engine: Engine) -> int:
-    """Mark the unfinished jobs whose process died as failed (their data was never committed); jobs that a
-    live process holds (a CLI ingest beside the server) go on."""
-    return len(lease.reap(engine))
-
-
-# --- running -----------------------------------------------------------------------------------------
+# --- running here ------------------------------------------------------------------------------------
 
 def run_job(engine: Engine, job_id: str, *, store_root: Path, progress: Progress | None = None,
-            chunk_records: int = chunks.CHUNK_RECORDS) -> IngestionJob:
-    """Run a queued ingestion here: plan it, stage its chunks (in `jobs` local worker processes when it asked
-    for more than one) and publish them. Its data and its `succeeded` state are committed together, or not
-    at all (a failure drops what was staged).
+            chunk_records: int = chunks.CHUNK_RECORDS, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> IngestionJob:
+    """Run a queued ingestion in this process (an operator's `genomegate ingest`): plan it, stage its chunks
+    (in `jobs` local processes when it asked for more than one) and publish them. Its data and its `succeeded`
+    state are committed together, or not at all (a failure drops what was staged).
 
-    This process holds the job's lease while it runs (taken by `start_ingestion`, or here) and lets it go
-    once the job's end is committed."""
-    try:
-        return _run_held(engine, job_id, store_root, progress, chunk_records)
-    finally:
-        lease.release(engine, job_id)
-
-
-def _run_held(engine: Engine, job_id: str, store_root: Path, progress: Progress | None,
-              chunk_records: int) -> IngestionJob:
+    This process holds the ingestion's plan job under a lease, as a worker would: should it die, the lease
+    lapses and the reaper hands the job to a worker, which plans the ingestion again and completes it."""
     with session_scope(engine) as session:
         job = session.get(IngestionJob, job_id)
         if job is None:
             raise NotFound(f"ingestion {job_id} does not exist")
-        if job.state != JobState.queued:
+        if job.state != JobState.queued or job.job_id is None:
             raise Conflict(f"ingestion {job_id} is {job.state}: only a queued one can run")
-        if not lease.holds(engine, job_id):
-            lease.take(session, job, job.lease_seconds)
-        workers = int(job.options.get("jobs", 1))
-        job.state, job.started_at = JobState.running, utcnow()
-        session.add(job)
-        session.commit()
-    try:
-        planned = chunks.plan(engine, job_id, store_root=store_root, chunk_records=chunk_records)
-        _stage_all(engine, planned, workers, progress)
-        return chunks.publish(engine, job_id)
-    except DomainError as exc:
-        chunks.fail(engine, job_id, exc.message)
-        raise
-    except Exception:
-        log.exception("ingestion %s failed", job_id)
-        chunks.fail(engine, job_id, "internal error (logged on the server); nothing was changed")
-        raise
-
-
-def run_in_background(engine: Engine, job_id: str, *, store_root: Path,
-                      chunk_records: int = chunks.CHUNK_RECORDS) -> None:
-    """Run a job asked for over HTTP after the response went out: how it ended is on the job, nothing is raised."""
-    try:
-        run_job(engine, job_id, store_root=store_root, chunk_records=chunk_records)
-    except DomainError:
-        pass  # the job is marked failed with the message; nothing else to do
-    except Exception:  # run_job logged it and marked the job failed; keep the worker alive
-        log.debug("ingestion %s ended with an internal error", job_id)
+        workers, plan_job = int(job.options.get("jobs", 1)), job.job_id
+    with holding(engine, plan_job, lease_seconds):
+        try:
+            planned = chunks.plan(engine, job_id, store_root=store_root, chunk_records=chunk_records)
+            _stage_all(engine, planned, workers, progress)
+            return chunks.publish(engine, job_id)
+        except DomainError as exc:
+            chunks.fail(engine, job_id, exc.message)
+            raise
+        except Exception:
+            log.exception("ingestion %s failed", job_id)
+            chunks.fail(engine, job_id, "internal error (logged on the server); nothing was changed")
+            raise
+        except BaseException:  # interrupted (Ctrl-C): nothing of it stays
+            chunks.fail(engine, job_id, "interrupted; nothing was changed: run it again")
+            raise
 
 
 def _stage_all(engine: Engine, planned: Sequence[chunks.Chunk], workers: int, progress: Progress | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalogue.errors import Conflict, DomainError, NotFound
 
-__all__ = ["GiveUp", "JobNotFound", "NotRetryable", "UnknownKind"]
+__all__ = ["GiveUp", "JobBusy", "JobNotFound", "NotRetryable", "UnknownKind"]
 
 
 class JobNotFound(NotFound):
@@ -22,3 +22,7 @@ class UnknownKind(DomainError):
 
 class GiveUp(DomainError):
     """Raised by a kind whose failure another attempt cannot mend (bad input): the job fails at once."""
+
+
+class JobBusy(Conflict):
+    """The job is not queued: a worker has it, or it ended; it cannot be run here too."""

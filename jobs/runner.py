@@ -13,7 +13,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,10 +29,11 @@ from catalogue.settings import Settings
 from jobs import registry
 from jobs.broker import broker_of
 from jobs.context import JobContext
-from jobs.errors import GiveUp, UnknownKind
+from jobs.errors import GiveUp, JobBusy, UnknownKind
 from jobs.models import Job, JobState
 
-__all__ = ["MAX_BACKOFF_SECONDS", "Claim", "backoff", "claim", "error_line", "give_up", "run_job", "worker_name"]
+__all__ = ["MAX_BACKOFF_SECONDS", "Claim", "backoff", "claim", "error_line", "give_up", "holding", "run_job",
+           "worker_name"]
 
 log = logging.getLogger("genomegate.jobs")
 MAX_BACKOFF_SECONDS = 600
@@ -192,3 +194,22 @@ def give_up(engine: Engine, kind_name: str, payload: Mapping[str, Any], error: s
         kind.on_give_up(engine, payload, error)
     except Exception:
         log.exception("the give-up hook of %s failed", kind_name)
+
+
+@contextmanager
+def holding(engine: Engine, job_id: int, lease_seconds: float) -> Iterator[Claim]:
+    """Run a job in this process, in the foreground (an operator's command), under the claim and lease a worker
+    would take: should this process die, the lease lapses and the reaper hands the job to a worker. How the
+    block ends is how the job ends (failed at once: the operator saw why). JobBusy when it is not there to take."""
+    taken = claim(engine, job_id, lease_seconds)
+    if taken is None:
+        raise JobBusy(f"job {job_id} is not queued: a worker runs it, or it ended (genomegate jobs show {job_id})")
+    try:
+        with _Heartbeat(engine, taken, lease_seconds):
+            yield taken
+    except BaseException as exc:
+        _record(engine, taken, state=JobState.failed.value, finished_at=utcnow(), lease_owner=None,
+                lease_expires_at=None, error=error_line(exc) if isinstance(exc, Exception) else "interrupted")
+        raise
+    _record(engine, taken, state=JobState.succeeded.value, finished_at=utcnow(), lease_owner=None,
+            lease_expires_at=None, error=None)

@@ -49,7 +49,6 @@ from genomegate.cli.common import (
     runtime,
 )
 from genomegate.schema import schema_status, upgrade
-from ingest.services import fail_interrupted_jobs
 
 
 @app.command()
@@ -69,9 +68,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
             raise Exit(f"the database schema is at {status.current or 'nothing'}, the code needs {status.head}: "
                        "run `genomegate db upgrade` (or `genomegate serve --migrate`)")
         upgrade(rt.engine)
-    interrupted = fail_interrupted_jobs(rt.engine)
-    if interrupted:
-        err.print(f"{interrupted} ingestion(s) left unfinished by the last run were marked failed (nothing changed)")
     rt.engine.dispose()
     child = _start_worker() if with_worker else None
     err.print(f"GenomeGate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"

@@ -28,19 +28,15 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Index VCF/BCF files into a dataset: all or nothing, safe to run again."""
-    from ingest.services import fail_interrupted_jobs, run_job, start_ingestion
+    from ingest.services import run_job, start_ingestion
 
     with operator_session() as (session, rt):
-        abandoned = fail_interrupted_jobs(rt.engine)
-        if abandoned:
-            err.print(f"{abandoned} ingestion(s) whose process had stopped were marked failed (nothing changed)")
         job = start_ingestion(session, OPERATOR, dataset, files=[f.resolve() for f in files],
                               samples=samples.resolve() if samples else None,
-                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs,
-                              lease_seconds=rt.settings.ingest_lease_seconds)
+                              reference=reference.resolve() if reference else None, pass_only=pass_only, jobs=jobs)
     with _progress(f"ingesting {len(files)} file(s) into {dataset}", quiet=as_json) as tick:
         done = run_job(rt.engine, job.id, store_root=rt.settings.store_root, progress=tick,
-                       chunk_records=rt.settings.ingest_chunk_records)
+                       chunk_records=rt.settings.ingest_chunk_records, lease_seconds=rt.settings.job_lease_seconds)
     if as_json:
         print(IngestionPublic.model_validate(done).model_dump_json(indent=2))
         return
@@ -73,10 +69,10 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int | None]
         yield tick
 
 
-ingestions_app = typer.Typer(help="Ingestions: their state, progress and errors (a job whose process died is "
-                                  "marked failed when looked at).", no_args_is_help=True)
+ingestions_app = typer.Typer(help="Ingestions: their state, progress and errors (a worker that dies leaves its "
+                                  "job to another: genomegate jobs).", no_args_is_help=True)
 app.add_typer(ingestions_app, name="ingestions")
-_JOB_COLUMNS = ["id", "state", "records_done", "records_total", "created_at", "finished_at", "held_by", "error"]
+_JOB_COLUMNS = ["id", "state", "records_done", "records_total", "created_at", "finished_at", "job_id", "error"]
 
 
 @ingestions_app.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from catalogue.deps import RuntimeDep, SessionDep, SettingsDep
@@ -51,7 +51,7 @@ def ingestion_page(job_id: str, request: Request, session: SessionDep, caller: S
 
 @router.post("/steward/ingestions")
 def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageDep, runtime: RuntimeDep,
-                    background: BackgroundTasks, dataset: Annotated[str, Form(max_length=16)],
+                    dataset: Annotated[str, Form(max_length=16)],
                     files: Annotated[str, Form(max_length=20_000)] = "",
                     samples: Annotated[str, Form(max_length=1_000)] = "",
                     reference: Annotated[str, Form(max_length=1_000)] = "",
@@ -70,9 +70,7 @@ def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageD
             if exc.field != "files":
                 raise  # the dataset itself: an error page
             raise InvalidInput(exc.message, field="files") from None
-        background.add_task(ingestions.run_in_background, runtime.engine, job.id,
-                            store_root=runtime.settings.store_root, chunk_records=runtime.settings.ingest_chunk_records)
-        return job
+        return job  # a worker runs it (ingest/tasks.py)
 
     return attempt(request, start, done="Ingestion started.", back="/steward",
                    then=lambda job: f"/steward/ingestions/{job.id}")
