@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
+from catalogue.models import utcnow
 from catalogue.settings import Settings
+from genomegate.kinds import register_all
+from jobs.models import Job, JobState
+from jobs.runner import run_job
 
-__all__ = ["WorkerProcess", "Workers", "settings_env", "wait_for"]
+__all__ = ["WorkerProcess", "Workers", "run_queued", "settings_env", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -108,3 +114,20 @@ def wait_for(what: str, seconds: float, probe: Callable[[], T | None], logs: Cal
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {seconds} s\n{logs()}")
         time.sleep(0.1)
+
+
+def run_queued(engine: Engine, settings: Settings, *, limit: int = 1_000) -> int:
+    """Run every queued job that is due, in this process, with the worker's own runner (jobs.runner.run_job), until
+    none is left (jobs they submit included); returns how many ran. For tests of what a job does; tests of the
+    workers themselves start real worker processes."""
+    register_all()
+    ran = 0
+    while ran < limit:
+        with Session(engine) as session:
+            due = session.exec(select(Job.id).where(col(Job.state) == JobState.queued.value,
+                                                    col(Job.not_before) <= utcnow()).order_by(col(Job.id))).first()
+        if due is None:
+            return ran
+        run_job(engine, settings, due)
+        ran += 1
+    raise AssertionError(f"more than {limit} jobs ran: a job that submits itself again?")

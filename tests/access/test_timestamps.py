@@ -93,6 +93,8 @@ def test_every_read_endpoint_gives_timestamps_with_their_utc_offset(
         "/api/access/audit": ("/api/access/audit", ADMIN),
         "/api/access/keys": ("/api/access/keys", ALICE),
         "/api/admin/privacy": ("/api/admin/privacy", ADMIN),
+        "/api/jobs": ("/api/jobs", ADMIN),
+        "/api/jobs/{job_id}": (f"/api/jobs/{job.job_id}", ADMIN),
     }
     assert _with_date_times(world.client.get("/openapi.json").json()) == set(reads)  # none is left out
     for template, (url, who) in reads.items():

@@ -48,10 +48,10 @@ def beacon_error(response: httpx2.Response, status: int) -> str:
     return str(body["error"]["errorMessage"])
 
 
-def htsget_error(response: httpx2.Response, status: int, name: str = "InvalidInput") -> str:
+def htsget_error(response: httpx2.Response, status: int, name: str | None = None) -> str:
     assert response.status_code == status, response.text[:500]
     error = response.json()["htsget"]
-    assert error["error"] == name
+    assert error["error"] == (name or ("PayloadTooLarge" if status == 413 else "InvalidInput"))  # htsget's names
     return str(error["message"])
 
 

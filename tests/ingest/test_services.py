@@ -27,6 +27,7 @@ from ingest.services import run_job, start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort, write_sample_sheet
 from tests.factories import grant, make_dataset, make_organisation
 from tests.ingest._tools import bcftools
+from tests.workers import run_queued
 
 OPERATOR = Caller.cli_operator()
 
@@ -333,7 +334,7 @@ def import_dir(runtime: Runtime) -> Path:
 
 
 def test_a_steward_ingests_through_the_api_and_follows_the_job(
-        client: TestClient, session: Session, dataset: Dataset, import_dir: Path,
+        client: TestClient, runtime: Runtime, session: Session, dataset: Dataset, import_dir: Path,
         auth: Callable[[str], dict[str, str]]) -> None:
     grant(session, "steward@example.org", Role.steward, org=dataset.organisation_id)
     cohort = _cohort(import_dir / "batch1")
@@ -341,6 +342,8 @@ def test_a_steward_ingests_through_the_api_and_follows_the_job(
     response = client.post(f"/api/datasets/{dataset.id}/ingestions",
                            json={"files": ["batch1/cohort.vcf.gz"]}, headers=steward)
     assert response.status_code == 202, response.text
+    assert client.get(f"/api/ingestions/{response.json()['id']}", headers=steward).json()["state"] == "queued"
+    assert run_queued(runtime.engine, runtime.settings) >= 3  # plan, its chunk(s), publish: what a worker runs
     job = client.get(f"/api/ingestions/{response.json()['id']}", headers=steward).json()
     assert job["state"] == "succeeded", job
     assert job["counts"]["records_read"] == cohort.records
@@ -409,11 +412,12 @@ def _ingest_as_admin(client: TestClient, session: Session, dataset: Dataset,
 
 
 def test_a_failed_api_ingestion_reports_the_reason_on_the_job(
-        client: TestClient, session: Session, dataset: Dataset, import_dir: Path,
+        client: TestClient, runtime: Runtime, session: Session, dataset: Dataset, import_dir: Path,
         auth: Callable[[str], dict[str, str]]) -> None:
     (import_dir / "broken.vcf").write_text("this is not a VCF\n")
     response = client.post(f"/api/datasets/{dataset.id}/ingestions", json={"files": ["broken.vcf"]},
                            headers=_admin(session, auth))
+    run_queued(runtime.engine, runtime.settings)
     job = client.get(f"/api/ingestions/{response.json()['id']}", headers=_admin(session, auth)).json()
     assert job["state"] == "failed"
     assert "broken.vcf" in job["error"]
