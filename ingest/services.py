@@ -249,27 +249,36 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
         if progress and n:
             progress(done, total_records)
 
+    existing = {s.name: index.file_by_name(session, dataset.id, s.name) for s in todo}
+    # The dataset's new variants: those of its other files, and of the files read now (built aside on
+    # PostgreSQL, and swapped in at the end).
+    load = index.begin_variant_load(session, dataset.id,
+                                    dropping_files=[f.id for f in existing.values() if f is not None]) if todo else None
     with _Reads(todo, contig_records, reader_options, int(options.get("jobs", 1)), tick, totals) as reads:
         for stored in todo:
-            existing = index.file_by_name(session, dataset.id, stored.name)
+            old = existing[stored.name]
             uri, index_uri = str(stored.path), str(stored.index_path)
-            file = (index.replace_file(session, existing, uri=uri, size=stored.size, md5=stored.md5,
-                                       sha256=stored.sha256, index_uri=index_uri) if existing
+            file = (index.replace_file(session, old, uri=uri, size=stored.size, md5=stored.md5,
+                                       sha256=stored.sha256, index_uri=index_uri, keep_variants=True) if old
                     else index.register_file(session, dataset_id=dataset.id, name=stored.name, fmt=stored.format,
                                              uri=uri, size=stored.size, md5=stored.md5, sha256=stored.sha256,
                                              index_uri=index_uri))
             try:
-                index.write_values(session, dataset.id, file.id, reads.batches(stored))
+                index.write_values(session, dataset.id, file.id, reads.batches(stored), into=load)
                 session.flush()
             except Conflict:
-                raise InvalidInput(f"{stored.name}: holds variants that another file of {dataset.id} holds too "
-                                   "(is one chromosome in two files?)", field="files") from None
+                raise _twice(dataset.id, stored.name) from None
 
     if vcf_samples:
         index.upsert_samples(session, dataset.id, [
             sheet.get(s) or SampleMeta(sample_id=s)
             for s in vcf_samples])
-    stats = index.refresh_statistics(session, dataset.id)
+    stats = index.refresh_statistics(session, dataset.id, load=load)
+    try:
+        if load is not None:
+            index.finish_variant_load(session, load)  # last: from here to the commit, queries wait for the swap
+    except Conflict:
+        raise _twice(dataset.id, ", ".join(s.name for s in todo)) from None
     job.records_done = done
     job.counts = {**totals.as_dict(), "files_ingested": len(todo), "files_unchanged": len(sources) - len(todo),
                   "samples": len(vcf_samples), "dataset_variants": stats["variants"]}
@@ -282,6 +291,11 @@ def _ingest(session: Session, job: IngestionJob, store_root: Path, progress: Pro
         "options": {k: v for k, v in options.items() if k != "files"},
         "requested_by": job.requested_by,
     }
+
+
+def _twice(dataset_id: str, names: str) -> InvalidInput:
+    return InvalidInput(f"{names}: holds variants that another file of {dataset_id} holds too "
+                        "(is one chromosome in two files?)", field="files")
 
 
 def _common_samples(headers: Sequence[HeaderInfo]) -> list[str]:
