@@ -78,15 +78,17 @@ def _recorded(results: Sequence[DatasetResult[Any]]) -> list[str]:
 
 
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
-                individual_id: str | None = None) -> dict[str, Any]:
-    """Individuals matching the filters, per dataset at the caller's granularity."""
+                individual_id: str | None = None, reads: Session | None = None) -> dict[str, Any]:
+    """Individuals matching the filters, per dataset at the caller's granularity (read through `reads`,
+    audited through `session`, as in beacon.services)."""
     if request.params:
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of individuals queries")
     selection = select_individuals(request.filters)
-    scope = dataset_scope(session, caller, request)
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request)
     results = []
     for item in scope.datasets:
-        matching = [s for s in samples_of(session, [item.dataset.id], sample_id=individual_id)
+        matching = [s for s in samples_of(reader, [item.dataset.id], sample_id=individual_id)
                     if selection.matches(s.sex, s.population, s.diseases)]
         page = partial(tuple, matching[request.skip:request.skip + request.limit])
         results.append(dataset_result(item, len(matching), page, include=request.include))
@@ -99,30 +101,32 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                  base_url: str, gate: Gate) -> dict[str, Any]:
+                  base_url: str, gate: Gate, reads: Session | None = None) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
-    return present_variants(answer_variant_id(session, caller, request, variant, gate=gate), base_url=base_url)
+    return present_variants(answer_variant_id(session, caller, request, variant, gate=gate, reads=reads),
+                            base_url=base_url)
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                        gate: Gate) -> dict[str, Any]:
+                        gate: Gate, reads: Session | None = None) -> dict[str, Any]:
     """The individuals carrying a variant: records (from the files) where entitled, else carrier counts.
 
     Without record-level rights a dataset with genotypes answers through the privacy gate (charged, boolean).
     """
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
-    scope = dataset_scope(session, caller, request, assemblies=[assembly])
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request, assemblies=[assembly])
     admitted = admit(session, gate, scope.datasets, lambda d: search, selection=selection)
     results = []
     for item in admitted.datasets:
         d, level, _ = item
-        hits = find_variants(session, [d], search)
+        hits = find_variants(reader, [d], search)
         n = sum(h.carriers for h in hits)
         carriers: list[tuple[Sample, str]] = []
         if hits and (level is Granularity.RECORD or not selection.empty):
-            samples = {s.sample_id: s for s in samples_of(session, [d.id])}
-            carriers = [(s, c.zygosity) for _, _, found in file_carriers(session, d, hits) for c in found
+            samples = {s.sample_id: s for s in samples_of(reader, [d.id])}
+            carriers = [(s, c.zygosity) for _, _, found in file_carriers(reader, d, hits) for c in found
                         if (s := samples.get(c.sample_id)) is not None
                         and selection.matches(s.sex, s.population, s.diseases)]
             n = len(carriers)
@@ -142,7 +146,8 @@ def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
 
 
 def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
-                        base_url: str, references: References | None = None) -> dict[str, Any]:
+                        base_url: str, references: References | None = None,
+                        reads: Session | None = None) -> dict[str, Any]:
     """The variants an individual carries in a region or at an allele, from the dataset's files.
 
     An individual's genotypes are individual-level data: only datasets where the caller has record-level
@@ -152,7 +157,8 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
     if query is None or query.shape == "gene":
         raise InvalidParameter("referenceName", "give a region (referenceName, start, end) or an allele to list "
                                                 "an individual's variants")
-    scope = dataset_scope(session, caller, request, assemblies=list(query.chroms))
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request, assemblies=list(query.chroms))
     excluded = list(scope.excluded)
     results = []
     for item in scope.datasets:
@@ -160,9 +166,9 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
         if not item.record_rights:
             excluded.append(Exclusion(d.id, Reason.INDIVIDUAL_RECORD_RIGHTS_REQUIRED))
             continue
-        if not samples_of(session, [d.id], sample_id=individual_id):
+        if not samples_of(reader, [d.id], sample_id=individual_id):
             continue
-        carried = _carried_by(session, d, search_for(query, query.chroms[d.assembly]), individual_id)
+        carried = _carried_by(reader, d, search_for(query, query.chroms[d.assembly]), individual_id)
         results.append(DatasetResult(d, Granularity.RECORD, bool(carried), len(carried), True,
                                      included(request.include, bool(carried)),
                                      tuple(carried[request.skip:request.skip + request.limit])))

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
                                      "or filtered Beacon queries; ingestion starts): more are answered 503 at once, "
                                      "so cheap requests always find room")
 
+    # --- several servers, one database: a read replica -------------------------------------------------------
+    database_read_url: str = Field(default="", description="SQLAlchemy URL of a read-only copy of the database (a "
+                                   "PostgreSQL streaming replica) that Beacon reads (counts, records, lookups) go "
+                                   "to; its connections are opened read-only. Empty: every read goes to "
+                                   "database_url. Writes (privacy ledger, audit, sessions) always go to database_url")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
