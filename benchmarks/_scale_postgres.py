@@ -388,7 +388,8 @@ def _report(levels: Sequence[Level]) -> None:
     print("PostgreSQL variant index (partition per dataset), sites-only VCFs with AC/AN, one `genomegate serve`, "
           "one keep-alive client; the machine is shared, figures move ±30% run to run")
     print(f"{'alleles':>12} {'datasets':>8} {'ingest/s':>9} {'B/allele':>9} {'(index)':>8} {'exact p50':>10} "
-          f"{'p99':>7} {'100kb p50':>10} {'p99':>7} {'replace 1M':>11} {'(write':>7} {'+index,swap)':>13} {'slowest q':>10}")
+          f"{'p99':>7} {'100kb p50':>10} {'p99':>7} {'replace 1M':>11} {'(write':>7} {'+index,swap)':>13} "
+          f"{'slowest q':>10}")
     for lv in levels:
         r = lv.replacement
         print(f"{lv.alleles:>12,} {lv.datasets:>8} {lv.ingest_rate:>9,.0f} {lv.bytes_per_allele:>9.0f} "
