@@ -43,7 +43,10 @@ def _name(dataset_id: str) -> str:
 def lock_dataset(session: Session, dataset_id: str) -> None:
     """Hold the dataset's variant-writing lock to the end of the transaction: two loads of one dataset run one
     after the other (the second would otherwise drop rows the first added)."""
+    before = session.execute(text("SHOW lock_timeout")).scalar_one()
+    session.execute(text("SET LOCAL lock_timeout = 0"))  # waits for the other load, however long it takes
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('catalogue_variant:' || :d))"), {"d": dataset_id})
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": before})
 
 
 def dataset_partitions(session: Session, dataset_id: str) -> list[str]:

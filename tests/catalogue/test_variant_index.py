@@ -6,6 +6,8 @@ queries touch only the partitions of the datasets they ask about; SQLite keeps o
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -213,3 +215,37 @@ def test_the_files_a_load_names_must_be_of_its_dataset(engine: Engine, two: tupl
         with pytest.raises(ValueError, match=f"a load of {a} cannot take variants of {b}"):
             index.write_values(session, b, fb, [_rows(1, 1)], into=load)
         session.rollback()
+
+
+def test_two_loads_of_one_dataset_run_one_after_the_other_and_lose_nothing(
+        engine: Engine, two: tuple[str, str, str, str]) -> None:
+    """The second load waits for the first to commit, then starts from what it left: both files are kept."""
+    a, _, _, _ = two
+    with Session(engine) as session:
+        fx, fy = _file(session, a, "x.vcf.gz"), _file(session, a, "y.vcf.gz")
+    first_loaded, second_started = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            first_loaded.wait(30)
+            with Session(engine) as session:
+                second_started.set()
+                index.replace_dataset_variants(session, a, [(fy, [_rows(300_000, 5)])])
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    with Session(engine) as session:
+        load = index.begin_variant_load(session, a)
+        index.write_values(session, a, fx, [_rows(200_000, 4)], into=load)
+        first_loaded.set()
+        second_started.wait(30)
+        time.sleep(0.5)  # the second load is waiting now (for the dataset's lock, or SQLite's writer lock)
+        index.finish_variant_load(session, load)
+        session.commit()
+    waiting.join(60)
+    assert not failures, failures
+    assert _count(engine, a) == 50 + 4 + 5
