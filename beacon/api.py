@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -37,7 +38,7 @@ from beacon.responses import error_response
 from beacon.services import query_variants
 from beacon.testmode import test_answer
 from catalogue.database import DatabaseBusy, make_loop_reader, session_scope
-from catalogue.deps import CallerDep, SessionDep, SettingsDep, get_caller
+from catalogue.deps import CallerDep, ReadSessionDep, SessionDep, SettingsDep, get_caller
 from catalogue.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from catalogue.identity import Caller
 from catalogue.problems import ErrorFormat, document_errors, retry_headers, validation_errors
@@ -155,24 +156,38 @@ async def entry_types() -> dict[str, Any]:
 
 
 @router.get("/filtering_terms", summary="Filters this Beacon understands (anyone)")
-def filtering_terms(session: SessionDep) -> dict[str, Any]:
+def filtering_terms(session: ReadSessionDep) -> dict[str, Any]:
     return framework.filtering_terms(session)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryCall:
     settings: Settings
-    session: Session
+    session: Session  # the primary's: charges and the audit
     caller: Caller
+    reads: Session  # the read replica's (the primary's own without one): the index, samples, datasets
 
 
 def _query_call(request: Request) -> Iterator[QueryCall]:
-    """Settings, session and caller (with visas) of a query, resolved as one dependency (on the thread pool:
+    """Settings, sessions and caller (with visas) of a query, resolved as one dependency (on the thread pool:
     the caller's roles are read, an issuer's keys may be fetched)."""
     runtime: Runtime = request.app.state.runtime
-    with session_scope(runtime.engine) as session:
+    with _sessions(runtime) as (session, reads):
         caller = with_visas(request, get_caller(request, runtime, session))
-        yield QueryCall(runtime.settings, session, caller)
+        yield QueryCall(runtime.settings, session, caller, reads)
+
+
+@contextmanager
+def _sessions(runtime: Runtime, reader: Engine | None = None) -> Iterator[tuple[Session, Session]]:
+    """The primary's session and the one reads go through: `reader`'s, else the runtime's read replica's,
+    else the primary's own (each takes its connection when first used)."""
+    reading = reader or runtime.read_engine
+    with session_scope(runtime.engine) as session:
+        if reading is None:
+            yield session, session
+            return
+        with session_scope(reading) as reads:
+            yield session, reads
 
 
 QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
@@ -192,7 +207,7 @@ class VariantQueries:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.references = References(runtime.settings.reference_fasta)
-        self.reader: Engine | None = make_loop_reader(runtime.engine.url.render_as_string(hide_password=False))
+        self.reader: Engine | None = make_loop_reader(runtime.reader.url.render_as_string(hide_password=False))
 
     def on_loop(self, request: Request, parsed: BeaconRequest) -> bool:
         """Whether the query is answered on the event loop: anonymous (no Authorization header), without
@@ -209,17 +224,19 @@ class VariantQueries:
         if self.on_loop(request, parsed):
             assert self.reader is not None
             return self.answer(request, parsed, dataset_id, self.reader)
-        return await run_in_threadpool(self.answer, request, parsed, dataset_id, self.runtime.engine)
+        return await run_in_threadpool(self.answer, request, parsed, dataset_id)
 
-    def answer(self, request: Request, parsed: BeaconRequest, dataset_id: str | None, engine: Engine) -> Response:
-        """The response to a parsed query, read through `engine`'s connections."""
+    def answer(self, request: Request, parsed: BeaconRequest, dataset_id: str | None,
+               reader: Engine | None = None) -> Response:
+        """The response to a parsed query, read through `reader`'s connections (the runtime's read engine when
+        not given); the privacy gate's charges and the audit go to the primary."""
         settings = self.runtime.settings
-        with session_scope(engine) as session:
+        with _sessions(self.runtime, reader) as (session, reads):
             caller = with_visas(request, get_caller(request, self.runtime, session))
             # A response directly: the document is plain JSON already, and FastAPI's encoder pass costs.
             return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
                                                    gate=Gate.for_caller(caller, settings), dataset_id=dataset_id,
-                                                   references=self.references))
+                                                   references=self.references, reads=reads))
 
 
 @_get_and_post("/g_variants", summary="Query genomic variations (anyone; "
@@ -239,33 +256,33 @@ async def dataset_g_variants(dataset_id: str, request: Request) -> Response:
 
 @_get_and_post("/g_variants/{variant_id}", summary="One variant by id (anyone)", responses=_QUERY_ERRORS)
 async def g_variant(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
-                    settings: SettingsDep) -> Any:
+                    settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed)
     return await run_in_threadpool(entries.variant_by_id, session, caller, parsed, variant_id,
-                                   base_url=_base(settings), gate=Gate.for_caller(caller, settings))
+                                   base_url=_base(settings), gate=Gate.for_caller(caller, settings), reads=reads)
 
 
 @_get_and_post("/g_variants/{variant_id}/individuals",
                summary="Individuals carrying a variant (records for entitled callers)", responses=_QUERY_ERRORS)
 async def g_variant_individuals(variant_id: str, request: Request, session: SessionDep, caller: PassportCallerDep,
-                                settings: SettingsDep) -> Any:
+                                settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
     return await run_in_threadpool(entries.variant_individuals, session, caller, parsed, variant_id,
-                                   gate=Gate.for_caller(caller, settings))
+                                   gate=Gate.for_caller(caller, settings), reads=reads)
 
 
 @_get_and_post("/datasets", summary="Published datasets (anyone)")
-async def datasets(request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+async def datasets(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings))
 
 
 @_get_and_post("/datasets/{dataset_id}", summary="One published dataset (anyone)")
-async def dataset(dataset_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+async def dataset(dataset_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings),
                                    dataset_id=dataset_id)
@@ -273,11 +290,12 @@ async def dataset(dataset_id: str, request: Request, session: SessionDep, settin
 
 @_get_and_post("/individuals",
                summary="Individuals matching filters (anyone, at the caller's granularity)")
-async def individuals(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep) -> Any:
+async def individuals(request: Request, session: SessionDep, caller: CallerDep, settings: SettingsDep,
+                      reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return await run_in_threadpool(entries.individuals, session, caller, parsed)
+    return await run_in_threadpool(entries.individuals, session, caller, parsed, reads=reads)
 
 
 @_get_and_post("/individuals/{individual_id}/g_variants",
@@ -290,16 +308,17 @@ async def individual_g_variants(individual_id: str, request: Request, call: Quer
     queries: VariantQueries = request.app.state.queries
     return _answer(request, await run_in_threadpool(entries.individual_variants, call.session, call.caller, parsed,
                                                     individual_id, base_url=_base(call.settings),
-                                                    references=queries.references))
+                                                    references=queries.references, reads=call.reads))
 
 
 @_get_and_post("/individuals/{individual_id}", summary="One individual")
 async def individual(individual_id: str, request: Request, session: SessionDep, caller: CallerDep,
-                     settings: SettingsDep) -> Any:
+                     settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
         return test_answer(parsed, "individual")
-    return await run_in_threadpool(entries.individuals, session, caller, parsed, individual_id=individual_id)
+    return await run_in_threadpool(entries.individuals, session, caller, parsed, individual_id=individual_id,
+                                   reads=reads)
 
 
 def _status(error: DomainError) -> int:

@@ -86,15 +86,17 @@ def _recorded(results: Sequence[DatasetResult[Any]]) -> list[str]:
 
 
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
-                individual_id: str | None = None) -> dict[str, Any]:
-    """Individuals matching the filters, per dataset at the caller's granularity."""
+                individual_id: str | None = None, reads: Session | None = None) -> dict[str, Any]:
+    """Individuals matching the filters, per dataset at the caller's granularity (read through `reads`,
+    audited through `session`, as in beacon.services)."""
     if request.params:
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of individuals queries")
     selection = select_individuals(request.filters)
-    scope = dataset_scope(session, caller, request)
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request)
     results = []
     for item in scope.datasets:
-        matching = [s for s in samples_of(session, [item.dataset.id], sample_id=individual_id)
+        matching = [s for s in samples_of(reader, [item.dataset.id], sample_id=individual_id)
                     if selection.matches(s.sex, s.population, s.diseases)]
         page = partial(tuple, matching[request.skip:request.skip + request.limit])
         results.append(dataset_result(item, len(matching), page, include=request.include))
@@ -107,31 +109,32 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                  base_url: str, gate: Gate) -> dict[str, Any]:
+                  base_url: str, gate: Gate, reads: Session | None = None) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
-    answered = answer_variant_id(session, caller, request, variant, gate=gate)
-    return present_variants(answered, base_url=base_url, files=handover_files(session, answered))
+    answered = answer_variant_id(session, caller, request, variant, gate=gate, reads=reads)
+    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered))
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                        gate: Gate) -> dict[str, Any]:
+                        gate: Gate, reads: Session | None = None) -> dict[str, Any]:
     """The individuals carrying a variant: records (from the files) where entitled, else carrier counts.
 
     Without record-level rights a dataset with genotypes answers through the privacy gate (charged, boolean).
     """
     assembly, search = parse_variant_id(variant)
     selection = select_individuals(request.filters)
-    scope = dataset_scope(session, caller, request, assemblies=[assembly])
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request, assemblies=[assembly])
     admitted = admit(session, gate, scope.datasets, lambda d: search, selection=selection)
     results = []
     for item in admitted.datasets:
         d, level, _ = item
-        hits = find_variants(session, [d], search)
+        hits = find_variants(reader, [d], search)
         n = sum(h.carriers for h in hits)
         carriers: list[tuple[Sample, str]] = []
         if hits and (level is Granularity.RECORD or not selection.empty):
-            samples = {s.sample_id: s for s in samples_of(session, [d.id])}
-            carriers = [(s, c.zygosity) for _, _, found in file_carriers(session, d, hits) for c in found
+            samples = {s.sample_id: s for s in samples_of(reader, [d.id])}
+            carriers = [(s, c.zygosity) for _, _, found in file_carriers(reader, d, hits) for c in found
                         if (s := samples.get(c.sample_id)) is not None
                         and selection.matches(s.sex, s.population, s.diseases)]
             n = len(carriers)
@@ -151,7 +154,8 @@ def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
 
 
 def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
-                        base_url: str, references: References | None = None) -> dict[str, Any]:
+                        base_url: str, references: References | None = None,
+                        reads: Session | None = None) -> dict[str, Any]:
     """The variants an individual carries: all of them (as the spec's GET asks, paged by skip and limit), or
     those in a region or at an allele, from the dataset's files.
 
@@ -162,7 +166,8 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
     if query is not None and query.shape == "gene":
         raise InvalidParameter("referenceName", "give a region (referenceName, start, end) or an allele to list "
                                                 "an individual's variants")
-    scope = dataset_scope(session, caller, request, assemblies=list(query.chroms) if query is not None else None)
+    reader = reads or session
+    scope = dataset_scope(reader, caller, request, assemblies=list(query.chroms) if query is not None else None)
     excluded = list(scope.excluded)
     results = []
     for item in scope.datasets:
@@ -170,12 +175,12 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
         if not item.record_rights:
             excluded.append(Exclusion(d.id, Reason.INDIVIDUAL_RECORD_RIGHTS_REQUIRED))
             continue
-        if not samples_of(session, [d.id], sample_id=individual_id):
+        if not samples_of(reader, [d.id], sample_id=individual_id):
             continue
         if query is None:
-            total, page = _carried_anywhere(session, d, individual_id, request.skip, request.limit)
+            total, page = _carried_anywhere(reader, d, individual_id, request.skip, request.limit)
         else:
-            carried = _carried_by(session, d, search_for(query, query.chroms[d.assembly]), individual_id)
+            carried = _carried_by(reader, d, search_for(query, query.chroms[d.assembly]), individual_id)
             total, page = len(carried), tuple(carried[request.skip:request.skip + request.limit])
         results.append(DatasetResult(d, Granularity.RECORD, total > 0, total, True,
                                      included(request.include, total > 0), page))

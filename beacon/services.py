@@ -3,6 +3,9 @@
 parse (beacon.request, beacon.query) -> plan (beacon.plan: datasets in scope, searches per assembly) ->
 gate (beacon.gate over beacon.privacy) -> count (beacon.count, beacon.genotypes) -> audit (beacon.audit) ->
 present (beacon.present: the typed answer as a Beacon document; the web's lookup page renders it as HTML).
+
+Two sessions: `session` (the primary) takes the gate's charges and the audit, `reads` (a read replica's,
+read-only connections; `session` itself when there is no replica) the plan and the counts.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ __all__ = ["answer", "answer_variant_id", "answer_variants", "handover_files", "
 
 
 def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str, gate: Gate,
-                   dataset_id: str | None = None, references: References | None = None) -> dict[str, Any]:
+                   dataset_id: str | None = None, references: References | None = None,
+                   reads: Session | None = None) -> dict[str, Any]:
     """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document."""
-    answered = answer_variants(session, caller, request, gate=gate, dataset_id=dataset_id, references=references)
-    return present_variants(answered, base_url=base_url, files=handover_files(session, answered))
+    answered = answer_variants(session, caller, request, gate=gate, dataset_id=dataset_id, references=references,
+                               reads=reads)
+    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered))
 
 
 def handover_files(session: Session, answered: VariantAnswer) -> dict[str, list[tuple[str, str]]]:
@@ -42,24 +47,28 @@ def handover_files(session: Session, answered: VariantAnswer) -> dict[str, list[
 
 
 def answer_variants(session: Session, caller: Caller, request: BeaconRequest, *, gate: Gate,
-                    dataset_id: str | None = None, references: References | None = None) -> VariantAnswer:
+                    dataset_id: str | None = None, references: References | None = None,
+                    reads: Session | None = None) -> VariantAnswer:
     """A g_variants query's typed answer: each dataset's result at the caller's granularity, and exclusions."""
-    plan = plan_variants(session, caller, request, dataset_id=dataset_id, references=references)
-    return answer(session, caller, request, plan, gate=gate)
+    plan = plan_variants(reads or session, caller, request, dataset_id=dataset_id, references=references)
+    return answer(session, caller, request, plan, gate=gate, reads=reads)
 
 
 def answer_variant_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                      gate: Gate) -> VariantAnswer:
+                      gate: Gate, reads: Session | None = None) -> VariantAnswer:
     """One variant by its id (/g_variants/{id}), in every dataset of its assembly."""
     if request.params:
         raise InvalidParameter(next(iter(request.params)), "is not a parameter of /g_variants/{id}")
-    return answer(session, caller, request, plan_variant_id(session, caller, request, variant), gate=gate)
+    plan = plan_variant_id(reads or session, caller, request, variant)
+    return answer(session, caller, request, plan, gate=gate, reads=reads)
 
 
-def answer(session: Session, caller: Caller, request: BeaconRequest, plan: Plan, *, gate: Gate) -> VariantAnswer:
-    """Run a plan: the privacy gate admits (and charges) datasets, they are counted, record-level ones audited."""
+def answer(session: Session, caller: Caller, request: BeaconRequest, plan: Plan, *, gate: Gate,
+           reads: Session | None = None) -> VariantAnswer:
+    """Run a plan: the privacy gate admits (and charges) datasets, they are counted (through `reads`),
+    record-level ones audited."""
     admitted = admit(session, gate, plan.datasets, plan.search_of, selection=plan.selection)
-    results = count_variants(session, plan, admitted, request)
+    results = count_variants(reads or session, plan, admitted, request)
     answered = VariantAnswer(request, plan, results, plan.excluded + admitted.excluded)
     audit_variant_answer(session, caller, answered)
     return answered

@@ -54,7 +54,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = 30_000) 
 
 
 def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float | None = None,
-                lock_timeout: float | None = None, **kwargs: Any) -> Engine:
+                lock_timeout: float | None = None, read_only: bool = False, **kwargs: Any) -> Engine:
     """Create an engine for `url`; for SQLite, create the parent directory and set WAL mode.
 
     `pool_size` connections at most (no overflow), each waited for at most `pool_timeout` seconds (then
@@ -62,6 +62,8 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
     A write waits for another's lock at most `lock_timeout` seconds (`pool_timeout` when not given; SQLite's
     busy_timeout, 30 s when neither is; PostgreSQL's lock_timeout, none), then raises `DatabaseBusy`: with
     both short, a request's waits stay within its time budget and it is answered 503 rather than late.
+    `read_only`: every connection refuses writes (PostgreSQL default_transaction_read_only, SQLite query_only),
+    for a replica's engine: nothing read through it can write, whatever the database role may do.
     """
     lock_wait = lock_timeout if lock_timeout is not None else pool_timeout
     pooled: dict[str, Any] = {}
@@ -78,9 +80,16 @@ def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float |
         busy_ms = int((lock_wait or 30.0) * 1000)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
         event.listen(engine, "handle_error", _locked_is_busy)
+        if read_only:
+            event.listen(engine, "connect", _read_only)
         return engine
+    options = []
     if lock_wait is not None:  # a row lock (e.g. a privacy budget's) is waited for at most this long
-        kwargs.setdefault("connect_args", {})["options"] = f"-c lock_timeout={int(lock_wait * 1000)}"
+        options.append(f"-c lock_timeout={int(lock_wait * 1000)}")
+    if read_only:
+        options.append("-c default_transaction_read_only=on")
+    if options:
+        kwargs.setdefault("connect_args", {})["options"] = " ".join(options)
     engine = create_engine(url, pool_pre_ping=True, **pooled, **kwargs)
     event.listen(engine, "handle_error", _locked_is_busy)
     return engine

@@ -20,7 +20,7 @@ from catalogue.runtime import Runtime
 from catalogue.services.roles import caller_for
 from catalogue.settings import Settings
 
-__all__ = ["CallerDep", "RuntimeDep", "SessionDep", "SettingsDep", "SignedInDep"]
+__all__ = ["CallerDep", "ReadSessionDep", "RuntimeDep", "SessionDep", "SettingsDep", "SignedInDep"]
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -44,6 +44,19 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_read_session(runtime: RuntimeDep, session: SessionDep) -> Iterator[Session]:
+    """A session on the read replica's engine (read-only connections) for the Beacon's reads; without a
+    replica, the request's own session (one connection, taken only when used)."""
+    if runtime.read_engine is None:
+        yield session
+        return
+    with session_scope(runtime.read_engine) as reads:
+        yield reads
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:

@@ -169,6 +169,12 @@ class Settings(BaseSettings):
         default=3600, ge=0, le=604_800, description="privacy budgets whose period ended are renewed this often "
                                                     "(0: only when next used)")
 
+    # --- several servers, one database: a read replica -------------------------------------------------------
+    database_read_url: str = Field(default="", description="SQLAlchemy URL of a read-only copy of the database (a "
+                                   "PostgreSQL streaming replica) that Beacon reads (counts, records, lookups) go "
+                                   "to; its connections are opened read-only. Empty: every read goes to "
+                                   "database_url. Writes (privacy ledger, audit, sessions) always go to database_url")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

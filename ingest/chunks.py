@@ -358,12 +358,12 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         merged = _merge_spills(session, ingestion_id, [Chunk.of(p) for p in parts], job.plan["assembly"])
         totals["rows"] -= merged
         totals["rows_merged"] += merged
-        per_file = _write_files(session, job, parts)
+        per_file, load = _write_files(session, job, parts)
         samples = [SampleMeta(**{**s, "phenotypes": tuple(s["phenotypes"]), "diseases": tuple(s["diseases"])})
                    for s in job.plan["samples"]]
         if samples:
             index.upsert_samples(session, job.dataset_id, samples)
-        stats = index.refresh_statistics(session, job.dataset_id)
+        stats = index.refresh_statistics(session, job.dataset_id, load=load)
         _drop_staged(session.connection(), ingestion_id)
         session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
         files = job.plan["files"]
@@ -385,22 +385,36 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         }
         job.state, job.finished_at = JobState.succeeded, utcnow()
         session.add(job)
+        if load is not None:
+            try:  # last: from the swap to the commit, the dataset's readers wait (PostgreSQL)
+                index.finish_variant_load(session, load)
+            except Conflict:
+                raise _twice(job.dataset_id, ", ".join(f["name"] for f in files)) from None
         session.commit()
         return job
 
 
-def _write_files(session: Session, job: IngestionJob, parts: Sequence[IngestionChunk]) -> dict[str, dict[str, int]]:
-    """Register (or replace) each planned file and copy its staged rows into the variant index."""
+def _write_files(session: Session, job: IngestionJob,
+                 parts: Sequence[IngestionChunk]) -> tuple[dict[str, dict[str, int]], index.VariantLoad | None]:
+    """Register (or replace) each planned file and copy its staged rows into a load of the dataset's variants
+    (index.begin_variant_load: the files' earlier variants dropped; on PostgreSQL built aside and swapped in by
+    the caller at the end), with their annotations."""
     assert job.plan is not None
     per_file: dict[str, dict[str, int]] = {}
+    files = job.plan["files"]
+    if not files:
+        return per_file, None
     conn = session.connection()
+    existing = {f["name"]: index.file_by_name(session, job.dataset_id, f["name"]) for f in files}
+    load = index.begin_variant_load(session, job.dataset_id,
+                                    dropping_files=[old.id for old in existing.values() if old is not None])
     # Staged groups are JSON text; PostgreSQL's json column takes them cast (SQLite's JSON is text).
     staged = (_VARIANT_COLUMNS if is_sqlite(conn.engine)
               else _VARIANT_COLUMNS.replace('"groups"', 'CAST("groups" AS json)'))
-    for f in job.plan["files"]:
-        existing = index.file_by_name(session, job.dataset_id, f["name"])
-        file = (index.replace_file(session, existing, uri=f["path"], size=f["size"], md5=f["md5"],
-                                   sha256=f["sha256"], index_uri=f["index_path"]) if existing
+    for f in files:
+        old = existing[f["name"]]
+        file = (index.replace_file(session, old, uri=f["path"], size=f["size"], md5=f["md5"], sha256=f["sha256"],
+                                   index_uri=f["index_path"], keep_variants=True) if old
                 else index.register_file(session, dataset_id=job.dataset_id, name=f["name"], fmt=f["format"],
                                          uri=f["path"], size=f["size"], md5=f["md5"], sha256=f["sha256"],
                                          index_uri=f["index_path"]))
@@ -412,14 +426,13 @@ def _write_files(session: Session, job: IngestionJob, parts: Sequence[IngestionC
             continue
         try:
             written = conn.execute(text(
-                f'INSERT INTO catalogue_variant ("dataset_id", "file_id", {_VARIANT_COLUMNS}) '
+                f'INSERT INTO "{load.table}" ("dataset_id", "file_id", {_VARIANT_COLUMNS}) '
                 f"SELECT :dataset, :file, {staged} FROM ingest_staged_variant "
                 "WHERE ingestion_id = :ingestion AND chunk BETWEEN :first AND :last"),
                 {"dataset": job.dataset_id, "file": file.id, "ingestion": job.id, "first": min(numbers),
                  "last": max(numbers)})
         except IntegrityError:
-            raise InvalidInput(f"{f['name']}: holds variants that another file of {job.dataset_id} holds too "
-                               "(is one chromosome in two files?)", field="files") from None
+            raise _twice(job.dataset_id, f["name"]) from None
         per_file[f["path"]]["rows"] = written.rowcount
         annotated = conn.execute(select(col(StagedVariant.chrom), col(StagedVariant.pos), col(StagedVariant.ref),
                                         col(StagedVariant.alt), col(StagedVariant.annotations)).where(
@@ -427,7 +440,12 @@ def _write_files(session: Session, job: IngestionJob, parts: Sequence[IngestionC
             col(StagedVariant.annotations).is_not(None)))
         index.write_annotations(session, job.dataset_id, file.id,
                                 ((*row[:4], [tuple(a) for a in json.loads(row[4] or "[]")]) for row in annotated))
-    return per_file
+    return per_file, load
+
+
+def _twice(dataset_id: str, names: str) -> InvalidInput:
+    return InvalidInput(f"{names}: holds variants that another file of {dataset_id} holds too "
+                        "(is one chromosome in two files?)", field="files")
 
 
 def _merge_spills(session: Session, ingestion_id: str, parts: Sequence[Chunk], assembly: str) -> int:

@@ -86,7 +86,7 @@ def client_with(runtime: Runtime, **settings: Any) -> TestClient:
     """The app of this node with some settings changed (same database and signing key)."""
     changed = runtime.settings.model_copy(update=settings)
     node = Runtime(settings=changed, engine=runtime.engine, issuer=runtime.issuer,
-                   verifier=TokenVerifier(changed, runtime.issuer))
+                   verifier=TokenVerifier(changed, runtime.issuer), read_engine=runtime.read_engine)
     return TestClient(create_app(runtime=node))
 
 

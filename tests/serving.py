@@ -55,7 +55,7 @@ def serving_node(runtime: Runtime) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     live = Runtime(settings=runtime.settings.model_copy(update={"public_base_url": base}), engine=runtime.engine,
-                   issuer=runtime.issuer, verifier=runtime.verifier)
+                   issuer=runtime.issuer, verifier=runtime.verifier, read_engine=runtime.read_engine)
     with serving(create_app(runtime=live), port) as url:
         yield url
 

@@ -2,6 +2,11 @@
 
 Nothing here commits: ingest writes a whole ingestion in one transaction and commits once, so that a
 failed or killed ingest leaves the catalogue exactly as it was.
+
+A dataset's variants are replaced through a `VariantLoad` (`begin_variant_load`, `write_values(into=...)`,
+`finish_variant_load`; or `replace_dataset_variants` in one call) and removed by `retire_dataset_variants`.
+On PostgreSQL each dataset is a partition of its own, built aside and swapped in (catalogue.services.partitions):
+the cost is that of the dataset's rows, whatever else the index holds. SQLite keeps one table.
 """
 
 from __future__ import annotations
@@ -9,10 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import case, delete, func, insert, update
+from sqlalchemy import case, column, delete, func, insert, table, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
@@ -20,12 +26,13 @@ from catalogue.annotations import gene_key
 from catalogue.database import is_sqlite
 from catalogue.errors import Conflict
 from catalogue.models import Dataset, DatasetFile, Sample, Variant, VariantAnnotation, utcnow
+from catalogue.services import partitions
 
 __all__ = [
-    "AnnotationRecord", "SampleRecord", "VariantRecord", "file_by_name", "file_by_checksum", "refresh_statistics",
-    "register_file",
-    "remove_file", "replace_file", "upsert_samples", "variant_values", "write_annotations", "write_values",
-    "write_variants",
+    "AnnotationRecord", "SampleRecord", "VariantLoad", "VariantRecord", "begin_variant_load", "file_by_name",
+    "file_by_checksum", "finish_variant_load", "refresh_statistics", "register_file", "remove_file",
+    "replace_dataset_variants", "replace_file", "retire_dataset_variants", "upsert_samples", "variant_values",
+    "write_annotations", "write_values", "write_variants",
 ]
 
 _COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "end", "variant_type", "length",
@@ -120,10 +127,13 @@ def register_file(session: Session, *, dataset_id: str, name: str, uri: str, fmt
 
 
 def replace_file(session: Session, old: DatasetFile, *, uri: str, size: int, md5: str, sha256: str,
-                 index_uri: str | None) -> DatasetFile:
-    """A changed file keeps its accession; its variants are removed, to be written anew."""
+                 index_uri: str | None, keep_variants: bool = False) -> DatasetFile:
+    """A changed file keeps its accession; its variants and their annotations are removed, to be written anew
+    (unless `keep_variants`: a VariantLoad that drops them replaces them)."""
     session.execute(delete(VariantAnnotation).where(col(VariantAnnotation.file_id) == old.id))
-    session.execute(delete(Variant).where(col(Variant.file_id) == old.id))
+    if not keep_variants:
+        session.execute(delete(Variant).where(col(Variant.dataset_id) == old.dataset_id,
+                                              col(Variant.file_id) == old.id))
     old.uri, old.size, old.md5, old.sha256, old.index_uri = uri, size, md5, sha256, index_uri
     old.created_at = utcnow()
     session.add(old)
@@ -133,7 +143,7 @@ def replace_file(session: Session, old: DatasetFile, *, uri: str, size: int, md5
 
 def remove_file(session: Session, file: DatasetFile) -> None:
     session.execute(delete(VariantAnnotation).where(col(VariantAnnotation.file_id) == file.id))
-    session.execute(delete(Variant).where(col(Variant.file_id) == file.id))
+    session.execute(delete(Variant).where(col(Variant.dataset_id) == file.dataset_id, col(Variant.file_id) == file.id))
     session.delete(file)
     session.flush()
 
@@ -155,19 +165,23 @@ def write_variants(session: Session, dataset_id: str, file_id: str,
 
 
 def write_values(session: Session, dataset_id: str, file_id: str,
-                 batches: Iterable[Sequence[tuple[Any, ...]]]) -> int:
+                 batches: Iterable[Sequence[tuple[Any, ...]]], *, into: VariantLoad | None = None) -> int:
     """Insert batches of variant_values() rows of one file, and their annotations; SQLite uses executemany,
     PostgreSQL COPY.
 
-    Conflict when a variant is in the dataset already (from another file).
+    `into`: a load of the dataset's variants (else the index itself). Conflict when a variant is in the
+    dataset already (from another file); a load's rows are checked when it finishes.
     """
+    if into is not None and into.dataset_id != dataset_id:
+        raise ValueError(f"a load of {into.dataset_id} cannot take variants of {dataset_id}")
+    target = into.table if into is not None else Variant.__tablename__
     connection = session.connection()
     raw: Any = connection.connection.driver_connection
     ids = (dataset_id, file_id)
     written = 0
     try:
         if is_sqlite(connection.engine):
-            statement = (f"INSERT INTO catalogue_variant ({_COLUMN_LIST}) "
+            statement = (f"INSERT INTO {target} ({_COLUMN_LIST}) "
                          f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
             cursor = raw.cursor()
             for batch in batches:
@@ -177,7 +191,7 @@ def write_values(session: Session, dataset_id: str, file_id: str,
             return written
         with raw.cursor() as cursor:
             for batch in batches:  # one COPY per batch: a batch's annotations follow it in their own COPY
-                with cursor.copy(f"COPY catalogue_variant ({_COLUMN_LIST}) FROM STDIN") as copy:
+                with cursor.copy(f'COPY "{target}" ({_COLUMN_LIST}) FROM STDIN') as copy:
                     for values in batch:
                         copy.write_row(ids + values[:-1])
                 _insert_annotations(raw, False, _annotation_rows(ids, batch))
@@ -238,15 +252,18 @@ def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRe
     return count
 
 
-def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
-    """Recount samples, variants, per-chromosome and per-type variants from the index itself."""
+def refresh_statistics(session: Session, dataset_id: str, *, load: VariantLoad | None = None) -> dict[str, Any]:
+    """Recount samples, variants, per-chromosome and per-type variants from the index itself (or from the
+    load that is about to replace the dataset's variants: counted before the swap, which then ends soon)."""
     samples = session.exec(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)).one()
-    per_chrom = dict(session.exec(select(Variant.chrom, func.count()).where(Variant.dataset_id == dataset_id)
-                                  .group_by(Variant.chrom)).all())
-    per_type = dict(session.exec(select(Variant.variant_type, func.count()).where(Variant.dataset_id == dataset_id)
-                                 .group_by(Variant.variant_type)).all())
-    spans = dict(session.exec(select(Variant.chrom, func.max(col(Variant.end) - col(Variant.pos)))
-                              .where(Variant.dataset_id == dataset_id).group_by(Variant.chrom)).all())
+    v = table(load.table if load is not None else Variant.__tablename__,
+              column("dataset_id"), column("chrom"), column("variant_type"), column("pos"), column("end"))
+    per_chrom = _pairs(session, select(v.c.chrom, func.count()).where(v.c.dataset_id == dataset_id)
+                       .group_by(v.c.chrom))
+    per_type = _pairs(session, select(v.c.variant_type, func.count()).where(v.c.dataset_id == dataset_id)
+                      .group_by(v.c.variant_type))
+    spans = _pairs(session, select(v.c.chrom, func.max(v.c.end - v.c.pos)).where(v.c.dataset_id == dataset_id)
+                   .group_by(v.c.chrom))
     files = session.exec(select(func.count()).select_from(DatasetFile)
                          .where(DatasetFile.dataset_id == dataset_id)).one()
     carried = col(Variant.ac) > 0
@@ -264,11 +281,79 @@ def refresh_statistics(session: Session, dataset_id: str) -> dict[str, Any]:
         "per_chromosome": {c: per_chrom[c] for c in sorted(per_chrom, key=_chrom_rank)},
         "per_type": dict(sorted(per_type.items())),
         # Overlap queries use it to bound how far before a range a variant can start.
-        "max_span_per_chromosome": {c: int(spans[c] or 0) for c in sorted(spans, key=_chrom_rank)},
+        "max_span_per_chromosome": {c: spans[c] for c in sorted(spans, key=_chrom_rank)},
     }
     session.execute(update(Dataset).where(col(Dataset.id) == dataset_id).values(statistics=stats))
     return stats
 
 
+def _pairs(session: Session, statement: Any) -> dict[str, int]:
+    return {str(key): int(value or 0) for key, value in session.execute(statement)}
+
+
 def _chrom_rank(chrom: str) -> tuple[int, str]:
     return (int(chrom), "") if chrom.isdigit() else (100, chrom)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantLoad:
+    """A dataset's variants being replaced: rows go to `table` (write_values(into=...), or an INSERT ... SELECT
+    from a staging table), and replace the dataset's variants at `finish_variant_load`, in the caller's
+    transaction. On SQLite `table` is the index itself (the dropped rows were deleted at the start)."""
+
+    dataset_id: str
+    table: str
+    partitioned: bool  # PostgreSQL: `table` becomes the dataset's partition
+
+
+def begin_variant_load(session: Session, dataset_id: str, *, dropping_files: Sequence[str] = (),
+                       keep_others: bool = True) -> VariantLoad:
+    """Start replacing a dataset's variants: the new set holds its current variants but those of
+    `dropping_files` (none at all when not `keep_others`), plus what is written into the load.
+
+    On PostgreSQL the dataset's loads run one at a time (a lock held to the transaction's end), and readers
+    see the old variants until the writer commits.
+    """
+    if is_sqlite(session.connection().engine):
+        doomed = delete(Variant).where(col(Variant.dataset_id) == dataset_id)
+        if keep_others:
+            doomed = doomed.where(col(Variant.file_id).in_(list(dropping_files)))
+        if dropping_files or not keep_others:
+            session.execute(doomed)
+        return VariantLoad(dataset_id, Variant.__tablename__, partitioned=False)
+    partitions.lock_dataset(session, dataset_id)
+    name = partitions.new_load_table(session, dataset_id,
+                                     keep_except_files=tuple(dropping_files) if keep_others else None)
+    return VariantLoad(dataset_id, name, partitioned=True)
+
+
+def finish_variant_load(session: Session, load: VariantLoad) -> None:
+    """Make the load the dataset's variants (PostgreSQL: index it, then swap partitions; the parent is locked
+    from here to the commit, so commit soon). Conflict when the rows hold one allele twice."""
+    if not load.partitioned:
+        return
+    try:
+        partitions.swap_in(session, load.dataset_id, load.table)
+    except partitions.DuplicateVariant:
+        raise Conflict(f"dataset {load.dataset_id} would hold some variants twice (two of its files hold "
+                       "the same allele)") from None
+
+
+def replace_dataset_variants(session: Session, dataset_id: str,
+                             files: Iterable[tuple[str, Iterable[Sequence[tuple[Any, ...]]]]], *,
+                             dropping_files: Sequence[str] = (), keep_others: bool = True) -> int:
+    """Replace a dataset's variants in one go: (file id, batches of variant_values() rows) per file written,
+    the rows of `dropping_files` (or, without `keep_others`, all others) gone. Returns the rows written."""
+    load = begin_variant_load(session, dataset_id, dropping_files=dropping_files, keep_others=keep_others)
+    written = sum(write_values(session, dataset_id, file_id, batches, into=load) for file_id, batches in files)
+    finish_variant_load(session, load)
+    return written
+
+
+def retire_dataset_variants(session: Session, dataset_id: str) -> None:
+    """Remove every variant of the dataset from the index (PostgreSQL: detach and drop its partition)."""
+    if is_sqlite(session.connection().engine):
+        session.execute(delete(Variant).where(col(Variant.dataset_id) == dataset_id))
+        return
+    partitions.lock_dataset(session, dataset_id)
+    partitions.drop_dataset_partition(session, dataset_id)

@@ -16,7 +16,7 @@ from beacon.privacy.services import Gate
 from beacon.reference import References
 from beacon.services import answer_variants
 from catalogue.counts import allele_counts_known, carriers_known
-from catalogue.deps import SessionDep, SettingsDep
+from catalogue.deps import ReadSessionDep, SessionDep, SettingsDep
 from catalogue.errors import DomainError, InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import Dataset, SecurityLevel
@@ -175,8 +175,8 @@ def _references(request: Request) -> References:
 
 @router.get("/variants", response_class=HTMLResponse)
 def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, settings: SettingsDep,
-                      assembly: Literal["GRCh37", "GRCh38"] = "GRCh38", chrom: Short = "", start: Short = "",
-                      end: Short = "", ref: Bases = "", alt: Bases = "") -> HTMLResponse:
+                reads: ReadSessionDep, assembly: Literal["GRCh37", "GRCh38"] = "GRCh38", chrom: Short = "",
+                start: Short = "", end: Short = "", ref: Bases = "", alt: Bases = "") -> HTMLResponse:
     form = LookupForm(assembly=assembly, chrom=chrom, start=start, end=end, ref=ref, alt=alt)
     answers: list[DatasetAnswer] | None = None
     refusal = None
@@ -184,7 +184,7 @@ def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, se
         try:
             parsed = beacon_request.from_query(form.beacon_params(), max_limit=settings.max_page_size)
             answered = answer_variants(session, caller, parsed, gate=Gate.for_caller(caller, settings),
-                                       references=_references(request))
+                                       references=_references(request), reads=reads)
             ids = [r.dataset.id for r in answered.results] + [e.dataset_id for e in answered.excluded]
             answers = explain(answered, caller, {i: get_dataset(session, caller, i) for i in ids})
         except DomainError as exc:

@@ -1,7 +1,7 @@
 """variant annotations: genes, molecular effects and protein changes from VEP CSQ / SnpEff ANN fields
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 
 Datasets ingested before have no annotations (their variants answer gene queries through the gene table only);
 ingesting an annotated file again fills them.
@@ -15,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
