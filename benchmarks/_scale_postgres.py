@@ -273,7 +273,7 @@ def _replacement_rows(seed: int) -> Iterator[list[tuple[Any, ...]]]:
         ref = rng.choice(BASES)
         alt = rng.choice([b for b in BASES if b != ref])
         ac = rng.randint(1, 50)
-        batch.append(("1", pos, ref, alt, pos, "SNP", 1, ac, 5000, ac, 0, 0, None))
+        batch.append(("1", pos, ref, alt, pos, "SNP", 1, ac, 5000, ac, 0, 0, None, None))
         if len(batch) == 50_000:
             yield batch
             batch = []

@@ -289,7 +289,14 @@ def _write_staged(engine: Engine, part: Chunk, rows: list[tuple[Any, ...]], summ
     while True:
         try:
             with engine.begin() as conn:
-                # First a write: on SQLite the writer lock is waited for here, before the transaction reads.
+                # First a write, to the ingestion's row: on SQLite the writer lock is waited for here, before the
+                # transaction reads; on PostgreSQL rows are locked in the order `fail` locks them (the
+                # ingestion, its staged rows, its chunks), so a chunk staged while another fails cannot deadlock.
+                running = conn.execute(update(IngestionJob).where(
+                    col(IngestionJob.id) == part.ingestion_id, col(IngestionJob.state) == JobState.running.value,
+                ).values(records_done=col(IngestionJob.records_done)))
+                if running.rowcount != 1:  # failed while this chunk was read: nothing of it may stay
+                    raise Conflict(f"ingestion {part.ingestion_id} stopped while chunk {part.number} was read")
                 conn.execute(delete(StagedVariant).where(col(StagedVariant.ingestion_id) == part.ingestion_id,
                                                          col(StagedVariant.chunk) == part.number))
                 _bulk_insert(conn, rows)

@@ -109,6 +109,12 @@ def _empty_tables(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.url.get_backend_name() == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # the variant index's partitions of the datasets just removed go with them (the default one stays)
+            for name in conn.execute(text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'catalogue_variant'::regclass "
+                    "AND c.relname <> 'catalogue_variant_default'")).scalars():
+                conn.execute(text(f'DROP TABLE "{name}"'))
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))

@@ -257,7 +257,8 @@ def refresh_statistics(session: Session, dataset_id: str, *, load: VariantLoad |
     load that is about to replace the dataset's variants: counted before the swap, which then ends soon)."""
     samples = session.exec(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)).one()
     v = table(load.table if load is not None else Variant.__tablename__,
-              column("dataset_id"), column("chrom"), column("variant_type"), column("pos"), column("end"))
+              column("dataset_id"), column("chrom"), column("variant_type"), column("pos"), column("end"),
+              column("ac"), column("an"), column("het"), column("hom_alt"), column("hemi_alt"))
     per_chrom = _pairs(session, select(v.c.chrom, func.count()).where(v.c.dataset_id == dataset_id)
                        .group_by(v.c.chrom))
     per_type = _pairs(session, select(v.c.variant_type, func.count()).where(v.c.dataset_id == dataset_id)
@@ -266,12 +267,11 @@ def refresh_statistics(session: Session, dataset_id: str, *, load: VariantLoad |
                    .group_by(v.c.chrom))
     files = session.exec(select(func.count()).select_from(DatasetFile)
                          .where(DatasetFile.dataset_id == dataset_id)).one()
-    carried = col(Variant.ac) > 0
-    unknown = session.exec(select(
-        func.coalesce(func.sum(case((carried & (col(Variant.an) == 0), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((carried & (col(Variant.het) + col(Variant.hom_alt) + col(Variant.hemi_alt) == 0),
-                                     1), else_=0)), 0),
-    ).where(Variant.dataset_id == dataset_id)).one()
+    carried = v.c.ac > 0
+    unknown = session.execute(select(
+        func.coalesce(func.sum(case((carried & (v.c.an == 0), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((carried & (v.c.het + v.c.hom_alt + v.c.hemi_alt == 0), 1), else_=0)), 0),
+    ).where(v.c.dataset_id == dataset_id)).one()
     annotations = session.exec(select(func.count()).select_from(VariantAnnotation)
                                .where(VariantAnnotation.dataset_id == dataset_id)).one()
     stats = {

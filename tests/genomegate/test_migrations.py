@@ -116,10 +116,11 @@ def test_a_variant_index_of_the_previous_release_is_kept_whole_by_the_partitioni
             assert held["catalogue_variant_default"] == []
         else:
             assert conn.execute(text("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'catalogue_variant%' "
+                                     "AND name != 'catalogue_variant_annotation' "
                                      "AND type = 'table'")).scalar_one() == 1
     with Session(engine) as session:  # the converted index takes a replacement
         index.replace_dataset_variants(session, "GGD000001", [("GGF000001", [[
-            ("1", 500, "C", "T", 500, "SNP", 1, 2, 10, 2, 0, 0, None)]])], dropping_files=["GGF000001"])
+            ("1", 500, "C", "T", 500, "SNP", 1, 2, 10, 2, 0, 0, None, None)]])], dropping_files=["GGF000001"])
         session.commit()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT dataset_id, pos FROM catalogue_variant ORDER BY dataset_id, pos")).all() == [
