@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scale.py ingest                       # 2,504 samples x 10 Mb of chr22, 3 runs
     .venv/bin/python benchmarks/scale.py ingest --length 64e6         # a whole simulated chromosome (~920k records)
     .venv/bin/python benchmarks/scale.py ingest --vcf cohort.vcf.gz   # a file you have (bgzipped, indexed)
+    .venv/bin/python benchmarks/scale.py postgres --levels 1M,10M,100M   # PostgreSQL at 1M..100M alleles (hours)
 
 `ingest`: the same genotype file ingested (plan, chunks staged, one publish) with 1 and 2 worker processes into a
 fresh SQLite database (or --database-url), beside a bare cyvcf2 loop over the file (the floor: every record's
@@ -12,11 +13,14 @@ speed-up of 2 workers, as medians with their spread over --runs. Targets: >= 0.9
 it in the environment that runs this script), made once into --workdir.
 
 Each measured step runs in a child process of its own (this script with a hidden `_child` command).
+
+`postgres`: benchmarks/_scale_postgres.py (its --help says what it measures).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -167,10 +171,25 @@ def _parser() -> argparse.ArgumentParser:
     part.add_argument("--database-url", help="default: a fresh SQLite database per run")
     part.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "genomegate-scale"))
     part.set_defaults(run=ingest)
+    commands.add_parser("postgres", add_help=False,
+                        help="PostgreSQL with 1M, 10M, 100M alleles: ingest, size, query p50/p99, replacement")
     return parser
 
 
+def _postgres(argv: Sequence[str]) -> int:
+    spec = importlib.util.spec_from_file_location("_scale_postgres", _HERE / "_scale_postgres.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    module.main(list(argv))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["postgres"]:
+        return _postgres(argv[1:])
     args = _parser().parse_args(argv)
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     return int(args.run(args))
