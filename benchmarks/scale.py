@@ -9,8 +9,8 @@
 fresh SQLite database (or --database-url), beside a bare cyvcf2 loop over the file (the floor: every record's
 genotypes read and AC/AN counted, nothing else). Prints variants/s, the ratio to the floor per worker and the
 speed-up of 2 workers, as medians with their spread over --runs. Targets: >= 0.9x the floor per worker,
->= 1.7x with 2 workers on 2 cores. The cohort comes from ../shared/tools/make_cohort_vcf.py (msprime; install
-it in the environment that runs this script), made once into --workdir.
+>= 1.7x with 2 workers on 2 cores. The cohort comes from ../shared/tools/make_cohort_vcf.py (msprime:
+`pip install -e '.[bench]'`), made once into --workdir.
 
 Each measured step runs in a child process of its own (this script with a hidden `_child` command).
 
