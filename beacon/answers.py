@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from beacon.genotypes import Carrier
 from beacon.granularity import Granularity
-from catalogue.services.lookup import HitAnnotation, PublishedDataset, VariantHit, VariantTally
+from catalogue.annotations import Annotation
+from catalogue.services.lookup import PublishedDataset, VariantHit, VariantTally
 
 if TYPE_CHECKING:
     from beacon.models import BeaconRequest
@@ -97,7 +98,7 @@ class VariantRecord:
     assembly: str
     hit: VariantHit
     carriers: tuple[Carrier, ...]
-    annotations: tuple[HitAnnotation, ...] = ()
+    annotations: tuple[Annotation, ...] = ()
 
     @property
     def id(self) -> str:

@@ -19,9 +19,9 @@ from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan
 from beacon.responses import result_set, summary_response
-from catalogue.annotations import effect_term
+from catalogue.annotations import Annotation, effect_term
 from catalogue.assemblies import accession
-from catalogue.services.lookup import HitAnnotation, VariantHit, VariantSearch, VariantTally
+from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
 
 __all__ = [
     "case_level", "dataset_entries", "excluded_entries", "molecular_attributes", "plain_result_sets",
@@ -167,7 +167,7 @@ def variant_record(record: VariantRecord, *, base_url: str, group: str | None = 
     return out
 
 
-def molecular_attributes(annotations: Sequence[HitAnnotation]) -> dict[str, Any]:
+def molecular_attributes(annotations: Sequence[Annotation]) -> dict[str, Any]:
     """A variant's genes, molecular effects (SO terms; ones without an SO id are left out) and protein changes."""
     genes = list(dict.fromkeys(g for a in annotations for g in (a.gene, a.gene_id) if g))
     effects = list(dict.fromkeys(t for a in annotations for e in a.effects if (t := effect_term(e)) is not None))

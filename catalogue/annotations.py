@@ -7,8 +7,22 @@ with it, so both meet in one form (as catalogue.alleles does for alleles).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-__all__ = ["EFFECT_TERMS", "effect_term", "gene_key", "protein_change"]
+__all__ = ["EFFECT_TERMS", "Annotation", "effect_term", "gene_key", "protein_change"]
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """What an annotation says of one ALT allele in one gene: its gene (symbol and id), molecular effects (SO term
+    names) and protein change, in one-letter form (`protein_change`; "" when none), as ingest reads it and the
+    index gives it back."""
+
+    gene: str
+    gene_id: str
+    effects: tuple[str, ...]
+    protein: str
+    change: str
 
 # Sequence Ontology ids of the consequence terms VEP and SnpEff write (their own spelling of the SO term names).
 EFFECT_TERMS: dict[str, str] = {

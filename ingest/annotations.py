@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from catalogue.annotations import gene_key, protein_change
+from catalogue.annotations import Annotation, gene_key, protein_change
 
 __all__ = ["Annotation", "AnnotationField", "annotation_fields", "merge"]
 
@@ -24,20 +24,6 @@ _COLUMNS = {
     "allele_num": ("ALLELE_NUM",),
 }
 _FORMAT = re.compile(r"(?:Format:|annotations:)\s*'?\s*([^'\"]+?)\s*'?\s*\"?$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    """What an annotation says of one ALT allele in one gene: effects (SO term names) and the protein change.
-
-    `change` is the protein change in one-letter form (catalogue.annotations.protein_change), "" when none.
-    """
-
-    gene: str
-    gene_id: str
-    effects: tuple[str, ...]
-    protein: str
-    change: str
 
 
 @dataclass(frozen=True, slots=True)

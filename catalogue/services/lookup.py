@@ -13,12 +13,13 @@ from sqlalchemy import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
+from catalogue.annotations import Annotation
 from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.database import ScopeSession
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
-    "HitAnnotation", "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "annotations_of",
+    "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "annotations_of",
     "dataset_file", "find_gene", "find_variants", "published_datasets", "published_for_queries",
     "reference_frequency", "sample_datasets", "sample_traits", "samples_of", "tally_variants",
 ]
@@ -56,17 +57,6 @@ class VariantSearch:
     def annotated(self) -> bool:
         """Whether only annotations can answer it (no region to find the variants by)."""
         return (self.gene is not None or self.amino_acid is not None) and not self.gene_region
-
-
-@dataclass(frozen=True, slots=True)
-class HitAnnotation:
-    """One annotation of a variant: its gene, molecular effects (SO term names) and protein change."""
-
-    gene: str
-    gene_id: str
-    effects: tuple[str, ...]
-    protein: str
-    change: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +442,7 @@ def sample_datasets(session: Session, sample_id: str) -> list[str]:
                              .order_by(col(Sample.dataset_id))).all())
 
 
-def annotations_of(session: Session, hits: Sequence[VariantHit]) -> list[tuple[HitAnnotation, ...]]:
+def annotations_of(session: Session, hits: Sequence[VariantHit]) -> list[tuple[Annotation, ...]]:
     """Each hit's annotations (in the hits' order; none for a dataset without annotations)."""
     if not hits:
         return []
@@ -461,8 +451,8 @@ def annotations_of(session: Session, hits: Sequence[VariantHit]) -> list[tuple[H
                          "AND pos IN :positions ORDER BY gene_key, \"change\"",
                 {"ids": sorted({h.dataset_id for h in hits}), "chroms": sorted({h.chrom for h in hits}),
                  "positions": sorted({h.pos for h in hits})})
-    found: dict[tuple[str, str, int, str, str], list[HitAnnotation]] = {}
+    found: dict[tuple[str, str, int, str, str], list[Annotation]] = {}
     for d, chrom, pos, ref, alt, gene, gene_id, effects, protein, change in rows:
         found.setdefault((d, chrom, pos, ref, alt), []).append(
-            HitAnnotation(gene, gene_id, tuple(e for e in effects.split("&") if e), protein, change))
+            Annotation(gene, gene_id, tuple(e for e in effects.split("&") if e), protein, change))
     return [tuple(found.get((h.dataset_id, h.chrom, h.pos, h.ref, h.alt), ())) for h in hits]
