@@ -31,6 +31,7 @@ _KEY = ("dataset_id", "chrom", "pos", "ref", "alt")
 # How a swap waits for the parent's lock: in short tries, so that queries arriving meanwhile queue behind
 # a waiting swap for one try at most, never for as long as a slow reader holds the table.
 _LOCK_TRY_MS = 200
+_DDL_LOCK_SECONDS = 5  # how long the swap's detach and drop may wait for a lock (see _detach_and_drop)
 _LOCK_TRIES = 150
 
 
@@ -114,10 +115,17 @@ def drop_dataset_partition(session: Session, dataset_id: str) -> None:
 
 
 def _detach_and_drop(session: Session, dataset_id: str) -> None:
+    """With the parent locked (no reader can hold the old partition), detach and drop it. Dropping also locks
+    the tables its foreign keys name, and autovacuum may be working on it (it yields to a lock waited for longer
+    than deadlock_timeout, 1 s): the transaction's short lock_timeout would fail the swap for a wait of
+    milliseconds to a second, so these statements may wait up to _DDL_LOCK_SECONDS."""
+    before = session.execute(text("SHOW lock_timeout")).scalar_one()
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{_DDL_LOCK_SECONDS}s"})
     session.execute(text(f"DELETE FROM {DEFAULT_PARTITION} WHERE dataset_id = :d"), {"d": dataset_id})
     for old in dataset_partitions(session, dataset_id):
         session.execute(text(f'ALTER TABLE {PARENT} DETACH PARTITION "{old}"'))
         session.execute(text(f'DROP TABLE "{old}"'))
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": before})
 
 
 def _literal(value: str) -> str:
