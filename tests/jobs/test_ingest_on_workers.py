@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -256,6 +256,23 @@ def _start(workers: Workers, lab: Lab, *args: str) -> WorkerProcess:
     return workers.start(lab.node, *args, ingest_chunk_records=CHUNK_RECORDS)
 
 
+def _all_listening(workers: Workers) -> None:
+    """Wait until every worker started says it takes jobs (so that each has its share of the chunks)."""
+    wait_for("the workers listen", 60, lambda: all("worker: " in w.output() for w in workers.started), workers.logs)
+
+
+@contextmanager
+def _frozen(workers: Workers) -> Iterator[None]:
+    """Every worker stopped (SIGSTOP) for the block, then let go on together."""
+    for worker in workers.started:
+        os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for worker in workers.started:
+            os.kill(worker.pid, signal.SIGCONT)
+
+
 def _chunk_workers(workers: Workers) -> set[int]:
     """The workers whose logs say they ran an ingest.chunk job."""
     ran = re.compile(rf"job \d+ \({re.escape(CHUNK)}\) succeeded")
@@ -273,13 +290,18 @@ def test_an_ingestion_asked_for_over_http_and_run_by_separate_workers_equals_bcf
         lab: Lab, cohorts: dict[str, Cohort], workers: Workers, count: int) -> None:
     for _ in range(count):
         _start(workers, lab, "--concurrency", "1")
+    _all_listening(workers)
     ingestion = lab.request(lab.datasets[0], lab.place(cohorts["small"], "in"))
     done = wait_for("the ingestion ends", 120, lambda: _ended(lab.engine, ingestion.id), workers.logs)
     _assert_exact(lab, done, cohorts["small"])
     assert done.counts["chunks"] >= 3 * 3  # three contigs of 400 records, each cut into several
     tree = _assert_tree_succeeded(lab.engine, done)
     assert all(j.attempts == 1 for j in tree)
-    assert len(_chunk_workers(workers)) == count, workers.logs()  # each worker staged some of it
+    if lab.node.queue_url.startswith("redis://"):
+        # Redis hands a job at once to a worker waiting on the queue: each worker staged some of it. (The
+        # embedded queue is polled, every 0.5 s when idle: a small ingestion may be over before a worker looks.)
+        assert len(_chunk_workers(workers)) == count, workers.logs()
+    assert "Traceback" not in workers.logs()  # e.g. a message from the server a worker could not read
     # the other dataset was not touched
     assert _index(lab.engine, lab.datasets[1]) == {}
 
@@ -417,39 +439,44 @@ def test_two_servers_and_two_workers_on_one_database_and_broker_run_concurrent_i
                       verifier=TokenVerifier(node, lab.issuer))
     for _ in range(2):
         _start(workers, lab, "--concurrency", "2")
+    _all_listening(workers)
     files = {lab.datasets[0]: cohorts["small"], lab.datasets[1]: cohorts["other"]}
     probes = {d: _snv(c, "1") for d, c in files.items()}
     with ExitStack() as servers:
         bases = [servers.enter_context(serving_process(runtime, env)) for _ in range(2)]
         headers = lab.headers()
         started: dict[str, tuple[str, str]] = {}  # ingestion -> (dataset, the server asked)
-        for (dataset, cohort), base in zip(files.items(), bases, strict=True):
-            relative = lab.place(cohort, dataset)
-            r = httpx.post(f"{base}/api/datasets/{dataset}/ingestions", json={"files": [relative]},
-                           headers=headers, timeout=30)
-            assert r.status_code == 202, r.text
-            started[r.json()["id"]] = (dataset, base)
+        seen: dict[str, set[str]] = {}
 
-        reads = 0
-        seen: dict[str, set[str]] = {i: set() for i in started}
-        while True:  # reads on both servers while the workers ingest
-            states = {i: _ingestion(lab.engine, i).state for i in started}
-            if all(s in ENDED for s in states.values()):
-                break
+        def read_both() -> int:
+            """Each ingestion's state and a Beacon answer of its dataset, from both servers."""
             for ingestion, (dataset, _) in started.items():
                 for base in bases:
                     r = httpx.get(f"{base}/api/ingestions/{ingestion}", headers=headers, timeout=30)
                     assert r.status_code == 200, r.text
-                    seen[ingestion].add(r.json()["state"])
+                    seen.setdefault(ingestion, set()).add(r.json()["state"])
                     body = _beacon(base, dataset, probes[dataset][0], headers)
                     if body["responseSummary"]["exists"]:  # published: all of it, never part
                         assert body["response"]["resultSets"][0]["info"]["alleleCount"] == probes[dataset][1][0]
-                    reads += 2
-            assert reads < 2_000, "the ingestions did not end"
-        assert reads >= 8
+            return 2 * len(started) * len(bases)
+
+        with _frozen(workers):  # both asked for before either worker moves: the two run side by side
+            for (dataset, cohort), base in zip(files.items(), bases, strict=True):
+                relative = lab.place(cohort, dataset)
+                r = httpx.post(f"{base}/api/datasets/{dataset}/ingestions", json={"files": [relative]},
+                               headers=headers, timeout=30)
+                assert r.status_code == 202, r.text
+                started[r.json()["id"]] = (dataset, base)
+            reads = read_both()
+        assert all(seen[i] == {"queued"} for i in started)
+        while True:  # reads on both servers while the workers ingest
+            states = {i: _ingestion(lab.engine, i).state for i in started}
+            if all(s in ENDED for s in states.values()):
+                break
+            reads += read_both()
+            assert reads < 4_000, "the ingestions did not end"
         assert all(s == IngestState.succeeded for s in states.values()), \
             [(i, _ingestion(lab.engine, i).error) for i in started]
-        assert all(seen[i] - {"succeeded"} for i in started)  # each was read unfinished too
 
         a, b = (_ingestion(lab.engine, i) for i in started)
         assert a.started_at and b.started_at and a.finished_at and b.finished_at
@@ -470,3 +497,4 @@ def test_two_servers_and_two_workers_on_one_database_and_broker_run_concurrent_i
                 listed = httpx.get(f"{base}/api/datasets/{dataset}/ingestions", headers=headers, timeout=30)
                 assert listed.status_code == 200 and [j["id"] for j in listed.json()] == [ingestion]
         assert len(_chunk_workers(workers)) == 2, workers.logs()
+        assert "Traceback" not in workers.logs()
