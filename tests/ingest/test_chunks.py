@@ -288,3 +288,19 @@ def test_contigs_are_cut_into_contiguous_ranges_whose_estimates_add_up(
         assert sum(actual) == sum(p.records for p in parts)
         # Roughly the target: the index's resolution bounds it (a long SV pins later windows to its offset).
         assert len(parts) >= 4 and max(actual) <= sum(actual) / 2, (contig, actual)
+
+
+def test_a_chunk_read_while_its_ingestion_fails_stages_nothing_and_says_so(
+        runtime: Runtime, dataset: Dataset, cohort: SimulatedCohort) -> None:
+    planned = _planned(runtime, dataset.id, cohort.path)
+    ingestion, number = planned[0].ingestion_id, planned[1].number
+
+    def another_chunk_fails(done: int, total: int | None) -> None:  # called as the chunk is read
+        chunks.fail(runtime.engine, ingestion, "another chunk failed")
+
+    with pytest.raises(Conflict, match=f"ingestion {ingestion} stopped while chunk {number} was read"):
+        chunks.stage(runtime.engine, ingestion, number, progress=another_chunk_fails)
+    assert _staged_rows(runtime.engine) == 0
+    with Session(runtime.engine) as s:
+        job = s.get(IngestionJob, ingestion)
+        assert job is not None and (job.state, job.error) == (JobState.failed, "another chunk failed")

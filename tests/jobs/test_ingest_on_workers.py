@@ -324,11 +324,18 @@ def test_a_worker_killed_mid_ingest_changes_nothing_until_another_finishes_or_fa
     plan_job = ingestion.job_id
 
     def chunks_running() -> list[Job] | None:
+        """The worker's running chunk jobs, once its plan job ended and another chunk was staged, while none of
+        them has staged its chunk yet (killed later, a chunk's rows are there for the others to publish)."""
         tree = _tree(lab.engine, plan_job)
         staged = [j for j in tree if j.kind == CHUNK and j.state == JobState.succeeded]
         mine = [j for j in tree if j.kind == CHUNK and j.state == JobState.running
                 and f":{first.pid}:" in (j.lease_owner or "")]
-        return mine if staged and mine else None
+        if tree[0].state != JobState.succeeded or not staged or not mine:
+            return None
+        with Session(lab.engine) as s:
+            done = set(s.exec(select(IngestionChunk.number).where(
+                IngestionChunk.ingestion_id == ingestion.id, col(IngestionChunk.staged_at).is_not(None))).all())
+        return mine if all(j.payload["chunk"] not in done for j in mine) else None
 
     killed = _kill_when(first.pid, "a chunk job runs after another was staged", 60, chunks_running)
     first.kill()
@@ -361,7 +368,8 @@ def test_a_worker_killed_mid_ingest_changes_nothing_until_another_finishes_or_fa
         return tree if all(j.state in (JobState.succeeded, JobState.failed) for j in tree) else None
 
     tree = wait_for("every job of the ingestion ends", 30, all_ended, workers.logs)
-    assert {j.id for j in tree if j.state == JobState.failed} == killed_ids
+    assert {j.id for j in tree if j.state == JobState.failed} == killed_ids, \
+        ([(j.id, j.kind, j.payload, j.error) for j in tree if j.state == JobState.failed], workers.logs())
     assert all(j.error is not None and LAPSED in j.error for j in tree if j.id in killed_ids)
     assert not [j for j in tree if j.kind == PUBLISH]
     time.sleep(1)
