@@ -300,9 +300,12 @@ def _write_staged(engine: Engine, part: Chunk, rows: list[tuple[Any, ...]], summ
                 conn.execute(delete(StagedVariant).where(col(StagedVariant.ingestion_id) == part.ingestion_id,
                                                          col(StagedVariant.chunk) == part.number))
                 _bulk_insert(conn, rows)
-                old = conn.execute(select(col(IngestionChunk.summary)).where(
+                kept = conn.execute(select(col(IngestionChunk.summary)).where(
                     col(IngestionChunk.ingestion_id) == part.ingestion_id,
-                    col(IngestionChunk.number) == part.number)).scalar_one()
+                    col(IngestionChunk.number) == part.number)).one_or_none()
+                if kept is None:  # failed while this chunk was read (its chunks went with its staged rows)
+                    raise Conflict(f"ingestion {part.ingestion_id} stopped while chunk {part.number} was read")
+                old = kept[0]
                 conn.execute(update(IngestionChunk).where(
                     col(IngestionChunk.ingestion_id) == part.ingestion_id, col(IngestionChunk.number) == part.number,
                 ).values(summary=asdict(summary), staged_at=utcnow()))

@@ -92,7 +92,14 @@ def open_broker(settings: Settings, *, queue_url: str | None = None,
                 run: Callable[[int], None] | None = None) -> Broker:
     """Connect to the broker the settings name (or `queue_url`); `run` executes a job id (workers only)."""
     huey = _make_huey(settings, settings.queue_url if queue_url is None else queue_url)
-    task = huey.task(name=TASK_NAME, retries=0)(run or _not_here)
+    target = run or _not_here
+
+    def run_job(job_id: int) -> None:
+        target(job_id)
+
+    # Huey names a message by its function's module and the task's name: one function of this module, so that
+    # what a server sends is what a worker knows, whatever `run` is.
+    task = huey.task(name=TASK_NAME, retries=0)(run_job)
     return Broker(huey=huey, run_job=task, settings=settings)
 
 

@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, func, select
 
-from catalogue.alleles import trim
 from catalogue.errors import Conflict, InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import Dataset, DatasetFile, Sample, Variant
@@ -30,12 +29,10 @@ from ingest.reader import read_variants
 from ingest.services import start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort
 from tests.factories import make_dataset, make_organisation
-from tests.ingest._tools import bcftools
+from tests.ingest._tools import Counts, Key, assert_counts_equal, bcftools, bcftools_counts
 
 OPERATOR = Caller.cli_operator()
 CHUNK_RECORDS = 150  # ~30 chunks for the cohort below: every contig cut into several
-Counts = tuple[int, int, int, int, int]  # ac, an, het, hom_alt, hemi_alt
-Key = tuple[str, int, str, str]
 
 _WORKER = """
 import sys
@@ -65,22 +62,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> SimulatedCohort:
 @pytest.fixture(scope="module")
 def oracle(cohort: SimulatedCohort, tmp_path_factory: pytest.TempPathFactory) -> dict[Key, Counts]:
     """bcftools' counts of every PASS allele: split, counted from the genotypes, keyed as the index keys them."""
-    folder = tmp_path_factory.mktemp("oracle")
-    split, filled = folder / "split.vcf.gz", folder / "filled.vcf.gz"
-    bcftools("norm", "-m", "-any", "-O", "z", "-o", split, cohort.path)
-    bcftools("+fill-tags", split, "-O", "z", "-o", filled, "--", "-t", "AC,AN,AC_Het,AC_Hom,AC_Hemi")
-    out = bcftools("query", "-i", 'FILTER="PASS" || FILTER="."', "-f",
-                   "%CHROM\t%POS\t%REF\t%ALT\t%AC\t%AN\t%AC_Het\t%AC_Hom\t%AC_Hemi\n", filled)
-    counts: dict[Key, Counts] = {}
-    for line in out.splitlines():
-        chrom, pos, ref, alt, ac, an, het, hom, hemi = line.split("\t")
-        key = ((chrom, int(pos), ref, alt) if alt.startswith("<") else (chrom, *trim(int(pos), ref, alt)))
-        key = (key[0].removeprefix("chr"), key[1], key[2], key[3])
-        # AC_Hom counts alleles (two per homozygous diploid); AC_Het one per heterozygous carrier of a split record
-        values = (int(ac), int(an), int(het), int(hom) // 2, int(hemi))
-        seen = counts.get(key)  # records that normalise to one allele are summed, as the reader merges them
-        counts[key] = values if seen is None else tuple(a + b for a, b in zip(seen, values, strict=True))  # type: ignore[assignment]
-    return counts
+    return bcftools_counts(cohort.path, tmp_path_factory.mktemp("oracle"))
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +96,8 @@ def _index(engine: Engine, dataset_id: str) -> dict[Key, Counts]:
 
 
 def _assert_exact(stored: dict[Key, Counts], oracle: dict[Key, Counts], single_reader: dict[Key, Counts]) -> None:
-    assert stored.keys() == oracle.keys()
-    for key, (ac, an, het, hom, hemi) in oracle.items():
-        got = stored[key]
-        # A carrier with one call missing (./1) is hemizygous to bcftools and homozygous to the reader: the
-        # carriers whose called alleles are all ALT (hom + hemi) agree, and each split equals the single reader.
-        assert (got[0], got[1], got[2], got[3] + got[4]) == (ac, an, het, hom + hemi), key
-    assert stored == single_reader
+    assert_counts_equal(stored, oracle)
+    assert stored == single_reader  # each split equals the single reader
 
 
 def _snapshot(engine: Engine, dataset_id: str) -> dict[str, Any]:
@@ -311,3 +288,19 @@ def test_contigs_are_cut_into_contiguous_ranges_whose_estimates_add_up(
         assert sum(actual) == sum(p.records for p in parts)
         # Roughly the target: the index's resolution bounds it (a long SV pins later windows to its offset).
         assert len(parts) >= 4 and max(actual) <= sum(actual) / 2, (contig, actual)
+
+
+def test_a_chunk_read_while_its_ingestion_fails_stages_nothing_and_says_so(
+        runtime: Runtime, dataset: Dataset, cohort: SimulatedCohort) -> None:
+    planned = _planned(runtime, dataset.id, cohort.path)
+    ingestion, number = planned[0].ingestion_id, planned[1].number
+
+    def another_chunk_fails(done: int, total: int | None) -> None:  # called as the chunk is read
+        chunks.fail(runtime.engine, ingestion, "another chunk failed")
+
+    with pytest.raises(Conflict, match=f"ingestion {ingestion} stopped while chunk {number} was read"):
+        chunks.stage(runtime.engine, ingestion, number, progress=another_chunk_fails)
+    assert _staged_rows(runtime.engine) == 0
+    with Session(runtime.engine) as s:
+        job = s.get(IngestionJob, ingestion)
+        assert job is not None and (job.state, job.error) == (JobState.failed, "another chunk failed")

@@ -73,7 +73,8 @@ def test_a_killed_job_whose_attempts_are_used_up_fails_and_its_give_up_hook_runs
     log = tmp_path / "once.log"
     first = workers.start(node, "--concurrency", "1", *TEST_KINDS)
     job_id = _submit(engine, "tests.slow_once", {"log": str(log), "seconds": 30})
-    wait_for("the worker runs the job", 30, lambda: _job(engine, job_id).state == JobState.running, workers.logs)
+    wait_for("the worker runs the job", 30, lambda: _job(engine, job_id).state == JobState.running and _lines(log),
+             workers.logs)  # claimed, and the kind began (it notes so just after the claim)
     first.kill()
     workers.start(node, *TEST_KINDS)  # its reaper finds the lapsed lease
     failed = wait_for("the job fails", LEASE + 30, lambda: (j := _job(engine, job_id)).state == JobState.failed
