@@ -207,8 +207,8 @@ def _sample_alleles(node: Node, n: int, seed: int) -> list[tuple[str, int, str, 
 
 def _exact(allele: tuple[str, int, str, str]) -> dict[str, Any]:
     chrom, pos, ref, alt = allele
-    return {"referenceName": chrom, "start": pos - 1, "referenceBases": ref, "alternateBases": alt,
-            "requestedGranularity": "count"}
+    return {"assemblyId": "GRCh38", "referenceName": chrom, "start": pos - 1, "referenceBases": ref,
+            "alternateBases": alt, "requestedGranularity": "count"}
 
 
 def _range(allele: tuple[str, int, str, str]) -> dict[str, Any]:
@@ -217,7 +217,8 @@ def _range(allele: tuple[str, int, str, str]) -> dict[str, Any]:
 
     chrom, pos, _, _ = allele
     end = min(pos + 50_000, contig_length(chrom, "GRCh38"))
-    return {"referenceName": chrom, "start": max(0, end - 100_000), "end": end, "requestedGranularity": "count"}
+    return {"assemblyId": "GRCh38", "referenceName": chrom, "start": max(0, end - 100_000), "end": end,
+            "requestedGranularity": "count"}
 
 
 def _timed(client: Any, params: Sequence[dict[str, Any]]) -> list[float]:

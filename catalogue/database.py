@@ -16,7 +16,8 @@ from sqlmodel import Session, create_engine
 
 from catalogue.errors import DomainError
 
-__all__ = ["DatabaseBusy", "ScopeSession", "is_sqlite", "make_engine", "make_loop_reader", "session_scope"]
+__all__ = ["DatabaseBusy", "ScopeSession", "busy_error", "is_sqlite", "make_engine", "make_loop_reader",
+           "session_scope"]
 
 RETRY_AFTER_BUSY = 1  # seconds a client is told to wait when the node sheds load
 
@@ -101,9 +102,13 @@ _LOST_TO_ANOTHER = {"55P03": "is locked by another request", "40P01": "was part 
 
 
 def _locked_is_busy(context: ExceptionContext) -> Exception | None:
-    """A write that lost to another's becomes DatabaseBusy (503, retry): SQLite's "database is locked"
-    (busy_timeout ran out), PostgreSQL's lock_not_available (lock_timeout), deadlock and serialisation failures."""
-    original = context.original_exception
+    return busy_error(context.original_exception)
+
+
+def busy_error(original: BaseException) -> DatabaseBusy | None:
+    """A statement that lost to another's becomes DatabaseBusy (503, retry): SQLite's "database is locked"
+    (busy_timeout ran out), PostgreSQL's lock_not_available (lock_timeout), deadlock and serialisation failures.
+    None for any other error. (SQLAlchemy's errors are translated by an event; a raw DB-API cursor's with this.)"""
     if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
         return DatabaseBusy("the database is busy with another write (e.g. an ingestion); retry shortly")
     lost = _LOST_TO_ANOTHER.get(str(getattr(original, "sqlstate", "")))

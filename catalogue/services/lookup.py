@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from catalogue.annotations import Annotation
 from catalogue.counts import allele_counts_known, carriers_known
-from catalogue.database import ScopeSession
+from catalogue.database import ScopeSession, busy_error
 from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
 
 __all__ = [
@@ -337,6 +337,11 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
         cursor.execute(rendered, flat)
         rows: list[Any] = cursor.fetchall()
         return rows
+    except Exception as exc:
+        busy = busy_error(exc)  # a read waited out its lock_timeout (a dataset's variants being swapped)
+        if busy is not None:
+            raise busy from None
+        raise
     finally:
         cursor.close()
 

@@ -93,11 +93,6 @@ def swap_in(session: Session, dataset_id: str, table: str) -> None:
         raise DuplicateVariant(dataset_id) from None
     session.execute(text(f'CREATE INDEX "{table}_locus" ON {quoted} (chrom, pos)'))
     session.execute(text(f'CREATE INDEX "{table}_file_id" ON {quoted} (file_id)'))
-    # Validated here (one join each), so that ATTACH finds them in place and does not check them again.
-    session.execute(text(f'ALTER TABLE {quoted} ADD CONSTRAINT "{table}_dataset_fk" FOREIGN KEY (dataset_id) '
-                         "REFERENCES catalogue_dataset (id)"))
-    session.execute(text(f'ALTER TABLE {quoted} ADD CONSTRAINT "{table}_file_fk" FOREIGN KEY (file_id) '
-                         "REFERENCES catalogue_dataset_file (id)"))
     # Implies the partition's bound, so ATTACH takes it as proof instead of scanning the rows.
     session.execute(text(f'ALTER TABLE {quoted} ADD CONSTRAINT "{table}_bound" '
                          f"CHECK (dataset_id = {_literal(dataset_id)})"))
@@ -115,10 +110,10 @@ def drop_dataset_partition(session: Session, dataset_id: str) -> None:
 
 
 def _detach_and_drop(session: Session, dataset_id: str) -> None:
-    """With the parent locked (no reader can hold the old partition), detach and drop it. Dropping also locks
-    the tables its foreign keys name, and autovacuum may be working on it (it yields to a lock waited for longer
-    than deadlock_timeout, 1 s): the transaction's short lock_timeout would fail the swap for a wait of
-    milliseconds to a second, so these statements may wait up to _DDL_LOCK_SECONDS."""
+    """With the parent locked (no reader can hold the old partition), detach and drop it. Autovacuum may be
+    working on it (it yields to a lock waited for longer than deadlock_timeout, 1 s): the transaction's short
+    lock_timeout would fail the swap for that, so these statements may wait up to _DDL_LOCK_SECONDS. (The
+    partitions carry no foreign keys, whose upkeep would lock the dataset and file tables here: migration 0011.)"""
     before = session.execute(text("SHOW lock_timeout")).scalar_one()
     session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{_DDL_LOCK_SECONDS}s"})
     session.execute(text(f"DELETE FROM {DEFAULT_PARTITION} WHERE dataset_id = :d"), {"d": dataset_id})

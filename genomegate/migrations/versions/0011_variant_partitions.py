@@ -43,10 +43,10 @@ def upgrade() -> None:
     op.execute(f"CREATE TABLE catalogue_variant (LIKE {_OLD} INCLUDING DEFAULTS) PARTITION BY LIST (dataset_id)")
     op.execute("ALTER TABLE catalogue_variant ADD CONSTRAINT catalogue_variant_pkey "
                "PRIMARY KEY (dataset_id, chrom, pos, ref, alt)")
-    op.execute("ALTER TABLE catalogue_variant ADD CONSTRAINT catalogue_variant_dataset_id_fkey "
-               "FOREIGN KEY (dataset_id) REFERENCES catalogue_dataset (id)")
-    op.execute("ALTER TABLE catalogue_variant ADD CONSTRAINT catalogue_variant_file_id_fkey "
-               "FOREIGN KEY (file_id) REFERENCES catalogue_dataset_file (id)")
+    # No foreign keys on the partitioned index: each would be cloned onto every partition, and swapping a
+    # dataset's partition in or out would then lock the dataset and file tables against every other
+    # ingestion's open transaction (catalogue/services/partitions.py). Rows are written only with their
+    # files, in the transactions that register them, and removed with them (catalogue/services/index.py).
     op.execute("CREATE INDEX ix_catalogue_variant_locus ON catalogue_variant (chrom, pos)")
     op.execute("CREATE INDEX ix_catalogue_variant_file_id ON catalogue_variant (file_id)")
     op.execute("CREATE TABLE catalogue_variant_default PARTITION OF catalogue_variant DEFAULT")
