@@ -104,15 +104,19 @@ def _types(value: str | None) -> tuple[str, ...]:
         raise InvalidParameter("variantType", f"{value!r} is not one of {', '.join(sorted(VARIANT_TYPES))}") from None
 
 
-def _check_in_contig(chroms: dict[str, str], positions: list[int], field: str) -> None:
-    for assembly, chrom in chroms.items():
-        length = contig_length(chrom, assembly)
-        for value in positions:
-            if value < 0:
-                raise InvalidParameter(field, f"{value} is negative (coordinates are 0-based)")
-            if value > length:
-                raise InvalidParameter(field, f"{value} is beyond the end of chromosome {chrom} "
-                                              f"({length:,} bases in {assembly})")
+def _in_contig(chroms: dict[str, str], positions: list[int], field: str) -> dict[str, str]:
+    """The assemblies (of those asked, or all when no assemblyId was given) whose chromosome holds every
+    position: a position past the end of GRCh37's chromosome but within GRCh38's asks about GRCh38 only.
+    InvalidParameter when a position is negative, or past the end in every assembly."""
+    for value in positions:
+        if value < 0:
+            raise InvalidParameter(field, f"{value} is negative (coordinates are 0-based)")
+    holding = {a: c for a, c in chroms.items() if all(v <= contig_length(c, a) for v in positions)}
+    if not holding:
+        assembly, chrom = max(chroms.items(), key=lambda item: contig_length(item[1], item[0]))
+        raise InvalidParameter(field, f"{max(positions)} is beyond the end of chromosome {chrom} "
+                                      f"({contig_length(chrom, assembly):,} bases in {assembly})")
+    return holding
 
 
 def parse_variant_query(params: dict[str, object],
@@ -149,7 +153,6 @@ def parse_variant_query(params: dict[str, object],
     if isinstance(gene, str):
         raise InvalidParameter("geneId", "cannot be combined with referenceName (the gene gives the region)")
     chroms = _chroms(name, assembly_id)
-    chrom = next(iter(chroms.values()))
     starts = list(params.get("start") or [])  # type: ignore[call-overload]
     ends = list(params.get("end") or [])  # type: ignore[call-overload]
     ref = _bases("referenceBases", params["referenceBases"]) if "referenceBases" in params else None  # type: ignore[arg-type]
@@ -158,7 +161,8 @@ def parse_variant_query(params: dict[str, object],
         raise InvalidParameter("start", "is needed with referenceName")
     if len(starts) > 2 or len(ends) > 2:
         raise InvalidParameter("start" if len(starts) > 2 else "end", "takes one or two values")
-    _check_in_contig(chroms, starts + ends, "start")
+    chroms = _in_contig(chroms, starts + ends, "start")
+    chrom = next(iter(chroms.values()))
     common = {"variant_types": types, "min_length": min_length, "max_length": max_length, "amino_acid": amino_acid}
     if len(starts) == 2 or len(ends) == 2:
         if len(starts) != 2 or len(ends) != 2:

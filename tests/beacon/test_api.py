@@ -203,6 +203,9 @@ ERRORS: list[tuple[dict[str, Any], int, str]] = [
     ({"start": 0, "end": 9}, 400, "referenceName"),
     ({}, 400, "referenceName"),
     ({"aminoacidChange": "hello"}, 400, "aminoacidChange"),
+    ({"referenceName": "18", "start": 90_000_000, "referenceBases": "T", "alternateBases": "G"}, 400, "start"),
+    ({"referenceName": "18", "start": 80_000_000, "referenceBases": "T", "alternateBases": "G",
+      "assemblyId": "GRCh37"}, 400, "start"),
     ({"allele": "NC_000001.11:g.100del"}, 400, "genomicAlleleShortForm"),
 ]
 
@@ -235,3 +238,14 @@ def test_other_errors_are_beacon_errors_too(client: TestClient, datasets: Datase
     assert r.status_code == status, r.text
     validate(r.json(), *ERROR)
     assert r.json()["error"]["errorCode"] == status
+
+
+def test_a_position_past_one_assemblys_chromosome_asks_about_the_others(client: TestClient,
+                                                                        datasets: Datasets) -> None:
+    """chr18 is 78,077,248 bases in GRCh37 and 80,373,285 in GRCh38: without assemblyId, a position between
+    the two is a question about GRCh38 (answered, not refused); past both, it is refused naming `start`."""
+    r = client.get(f"{B}/g_variants", params={"referenceName": "18", "start": 80_000_000, "referenceBases": "T",
+                                              "alternateBases": "G", "requestedGranularity": "boolean"})
+    assert r.status_code == 200, r.text
+    assert r.json()["responseSummary"]["exists"] is False
+    assert r.json()["meta"]["receivedRequestSummary"]["requestParameters"]["g_variant"]["referenceName"] == "18"
