@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from catalogue.database import session_scope
 from catalogue.errors import Conflict, DomainError, InvalidInput
@@ -32,7 +33,7 @@ def plan_key(ingestion_id: str) -> str:
     return f"{PLAN}:{ingestion_id}"
 
 
-def submit_plan(session: Any, ingestion: IngestionJob) -> int:
+def submit_plan(session: Session, ingestion: IngestionJob) -> int:
     """Record the job that runs `ingestion` in the caller's transaction (brokered once it commits)."""
     job = ledger.submit(session, PLAN, {"ingestion": ingestion.id}, dedupe_key=plan_key(ingestion.id))
     assert job.id is not None
@@ -104,7 +105,7 @@ def stage(ctx: JobContext, payload: Mapping[str, Any]) -> Mapping[str, Any] | No
     return {"records": summary.records_read, "rows": summary.rows}
 
 
-def _submit_publish(session: Any, ingestion: str, plan_job: int | None) -> None:
+def _submit_publish(session: Session, ingestion: str, plan_job: int | None) -> None:
     ledger.submit(session, PUBLISH, {"ingestion": ingestion}, dedupe_key=f"{PUBLISH}:{ingestion}:{plan_job}",
                   parent_id=plan_job)
 
