@@ -11,7 +11,7 @@ import pytest
 
 from catalogue.alleles import trim
 
-__all__ = ["Counts", "Key", "assert_counts_equal", "bcftools", "bcftools_counts", "require"]
+__all__ = ["Counts", "Key", "assert_counts_equal", "bcftools", "bcftools_counts", "minimal", "require"]
 
 _PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/bcftools", "/usr/libexec/bcftools", "/usr/local/libexec/bcftools")
 Counts = tuple[int, int, int, int, int]  # ac, an, het, hom_alt, hemi_alt
@@ -71,3 +71,15 @@ def assert_counts_equal(stored: dict[Key, Counts], oracle: dict[Key, Counts]) ->
     for key, (ac, an, het, hom, hemi) in oracle.items():
         got = stored[key]
         assert (got[0], got[1], got[2], got[3] + got[4]) == (ac, an, het, hom + hemi), key
+
+
+def minimal(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """An allele's minimal representation, written independently of the code under test (catalogue.alleles):
+    suffix trimmed first, then prefix, one base kept; symbolic alleles as they are."""
+    if alt.startswith("<"):
+        return pos, ref, alt
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt

@@ -22,7 +22,7 @@ from ingest.errors import (
 )
 from ingest.reader import VariantRow, file_checksums, read_variants, scan_header
 from ingest.synthetic import simulate_cohort, write_reference_fasta
-from tests.ingest._tools import bcftools
+from tests.ingest._tools import bcftools, minimal
 
 Counts = tuple[int, int, int, int, int]
 
@@ -30,17 +30,6 @@ Counts = tuple[int, int, int, int, int]
 def _canonical(chrom: str) -> str:
     chrom = chrom.removeprefix("chr")
     return "MT" if chrom == "M" else chrom
-
-
-def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Independent minimal representation: suffix first, then prefix, one base kept."""
-    if alt.startswith("<"):
-        return pos, ref, alt
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return pos, ref, alt
 
 
 def _gt_counts(gts: list[str]) -> tuple[int, int, int]:
@@ -80,7 +69,7 @@ def oracle(path: Path, *, reference: Path | None = None, pass_only: bool = True,
         chrom, pos, ref, alt, ac, an, *gts = line.split("\t")
         if alt in ("*", ".") or "[" in alt or "]" in alt:
             continue
-        key = (_canonical(chrom), *_trim(int(pos), ref, alt))
+        key = (_canonical(chrom), *minimal(int(pos), ref, alt))
         het, hom, hemi = (0, 0, 0) if sites_only else _gt_counts(gts)
         old = expected[key]
         expected[key] = (old[0] + int(ac), old[1] + int(an), old[2] + het, old[3] + hom, old[4] + hemi)

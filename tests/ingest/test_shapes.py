@@ -20,7 +20,7 @@ from ingest.models import IngestionJob, JobState
 from ingest.services import run_job, start_ingestion
 from ingest.synthetic import simulate_cohort
 from tests.factories import make_dataset, make_organisation
-from tests.ingest._tools import bcftools, require
+from tests.ingest._tools import bcftools, minimal, require
 
 OPERATOR = Caller.cli_operator()
 Key = tuple[str, int, str, str]
@@ -88,16 +88,6 @@ def _index(engine: Any, dataset_id: str) -> dict[Key, tuple[int, int]]:
                 for v in s.exec(select(Variant).where(Variant.dataset_id == dataset_id))}
 
 
-def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    if alt.startswith("<"):
-        return pos, ref, alt
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return pos, ref, alt
-
-
 def _oracle(tmp_path: Path, path: Path, *, skip_contigs: str | None = None, counts: bool = True) -> dict[Key, Any]:
     """What bcftools holds in `path`: split, sorted, the reader's skips dropped, FILTER PASS, AC/AN recounted
     from the genotypes (or as INFO gives them); keys trimmed and chromosomes spelled as the index spells them."""
@@ -120,7 +110,7 @@ def _oracle(tmp_path: Path, path: Path, *, skip_contigs: str | None = None, coun
     out: dict[Key, Any] = {}
     for line in bcftools("query", "-f", fields, kept).splitlines():
         chrom, pos, ref, alt, *rest = line.split("\t")
-        key_pos, key_ref, key_alt = _trim(int(pos), ref, alt)
+        key_pos, key_ref, key_alt = minimal(int(pos), ref, alt)
         chrom = chrom.removeprefix("chr")
         key = ("MT" if chrom == "M" else chrom, key_pos, key_ref, key_alt)
         value = (int(rest[0]), int(rest[1])) if counts else None
