@@ -251,6 +251,24 @@ class Settings(BaseSettings):
             raise ValueError("give EU country codes of three capital letters (ISO 3166-1 alpha-3), e.g. SWE,NOR")
         return value
 
+    # --- federation: this node among its peers (network/) ---------------------------------------------------
+    node_name: str = Field(default="GenomeGate node", min_length=1, max_length=100,
+                           description="this node's name, as peers and the service registry show it")
+    beacon_id: str = Field(default="org.genomegate.beacon", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                           description="this node's Beacon id (reverse domain name, e.g. se.example.beacon): unique "
+                           "in a network, it tags this node's answers in network responses")
+    network_deadline_seconds: float = Field(default=2.0, gt=0, le=30, description="the network Beacon's overall "
+                                            "deadline for one query: what arrived by then is answered")
+    network_peer_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="a peer's time to answer a "
+                                                "health check or a harvest")
+    network_health_every_seconds: int = Field(default=60, ge=1, le=86_400,
+                                              description="seconds between health checks of the peers")
+    network_failures_to_open: int = Field(default=3, ge=1, le=100, description="consecutive failures after which "
+                                          "a peer is backed off (its circuit opened)")
+    network_backoff_max_seconds: int = Field(default=900, ge=1, le=86_400, description="the longest a peer is "
+                                             "backed off before it is tried again (the wait doubles from the "
+                                             "health-check interval)")
+
 
 class SettingsError(Exception):
     """The configuration is invalid; each line of the message names a setting and what is wrong."""

@@ -11,3 +11,4 @@ def register_all() -> None:
     import beacon.privacy.tasks  # noqa: F401
     import ingest.tasks  # noqa: F401
     import jobs.reaper  # noqa: F401
+    import network.tasks  # noqa: F401
