@@ -132,12 +132,12 @@ def _base(settings: Any) -> str:
 @router.get("/", summary="Beacon information (anyone)")
 @router.get("/info", summary="Beacon information (anyone)")
 async def info(settings: SettingsDep) -> dict[str, Any]:
-    return framework.info(_base(settings))
+    return framework.info(_base(settings), settings.beacon_id, settings.node_name)
 
 
 @router.get("/service-info", summary="GA4GH service-info (anyone)")
 async def service_info(settings: SettingsDep) -> dict[str, Any]:
-    return framework.service_info(_base(settings))
+    return framework.service_info(_base(settings), settings.beacon_id, settings.node_name)
 
 
 @router.get("/configuration", summary="Beacon configuration (anyone)")

@@ -58,22 +58,22 @@ _ENTRY_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
-def info(base_url: str) -> dict[str, Any]:
+def info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "GenomeGate") -> dict[str, Any]:
     return informational({
-        "id": BEACON_ID, "name": "GenomeGate Beacon", "apiVersion": API_VERSION, "environment": "prod",
-        "organization": {"id": "genomegate", "name": "GenomeGate"},
+        "id": beacon_id, "name": f"{node_name} Beacon", "apiVersion": API_VERSION, "environment": "prod",
+        "organization": {"id": beacon_id, "name": node_name},
         "description": "Variants, individuals and datasets of the GenomeGate catalogue, at the granularity the "
                        "caller's rights allow.",
         "version": "0.1.0", "welcomeUrl": f"{base_url}/beacon/v2", "info": _NOTES,
     })
 
 
-def service_info(base_url: str) -> dict[str, Any]:
+def service_info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "GenomeGate") -> dict[str, Any]:
     return {
-        "id": BEACON_ID, "name": "GenomeGate Beacon",
+        "id": beacon_id, "name": f"{node_name} Beacon",
         "type": {"group": "org.ga4gh", "artifact": "beacon", "version": API_VERSION},
         "description": "GA4GH Beacon v2 of the GenomeGate catalogue",
-        "organization": {"name": "GenomeGate", "url": base_url}, "version": "0.1.0", "environment": "prod",
+        "organization": {"name": node_name, "url": base_url}, "version": "0.1.0", "environment": "prod",
     }
 
 

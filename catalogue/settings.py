@@ -252,7 +252,7 @@ class Settings(BaseSettings):
         return value
 
     # --- federation: this node among its peers (network/) ---------------------------------------------------
-    node_name: str = Field(default="GenomeGate node", min_length=1, max_length=100,
+    node_name: str = Field(default="GenomeGate", min_length=1, max_length=100,
                            description="this node's name, as peers and the service registry show it")
     beacon_id: str = Field(default="org.genomegate.beacon", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
                            description="this node's Beacon id (reverse domain name, e.g. se.example.beacon): unique "

@@ -33,7 +33,7 @@ def add_peer(session: Session, caller: Caller, found: Discovered, *, name: str |
         raise Conflict(f"{found.beacon_url} is a peer already", field="url")
     if len(session.exec(select(Peer.id)).all()) >= MAX_PEERS:
         raise Conflict(f"this node has {MAX_PEERS} peers, the most it keeps: remove one first", field="url")
-    base = _slug(name or found.name or found.beacon_id)
+    base = _slug(name or found.beacon_id)
     taken = set(session.exec(select(Peer.id).where(col(Peer.id).startswith(base))).all())
     peer_id = base if base not in taken else next(f"{base}-{n}" for n in range(2, MAX_PEERS + 2)
                                                   if f"{base}-{n}" not in taken)
