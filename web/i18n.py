@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
-from fastapi import Request
+from fastapi import Request, Response
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
@@ -100,12 +100,16 @@ def language_of(request: Request) -> str:
     return str(chosen)
 
 
-def remember_language(request: Request, response: Any) -> None:
-    """Keep a language chosen with the switcher for the next pages (a cookie: it outlives signing in and out)."""
+def remember_language(request: Request, response: Response, *, secure: bool) -> None:
+    """Say the page's language (Content-Language; it varies with Accept-Language and the cookie), and keep a language
+    chosen with the switcher for the next pages: a cookie, so that it outlives signing in and out."""
+    response.headers["Content-Language"] = language_of(request)
+    response.headers.add_vary_header("Accept-Language")
+    response.headers.add_vary_header("Cookie")
     chosen = _supported(request.query_params.get(LANGUAGE_PARAM))
     if chosen and chosen != request.cookies.get(LANGUAGE_COOKIE):
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_SECONDS, path="/", samesite="lax",
-                            httponly=True, secure=request.url.scheme == "https")
+                            httponly=True, secure=secure)
 
 
 @dataclass(frozen=True, slots=True)

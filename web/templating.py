@@ -113,5 +113,5 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
     }
     response = templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code,
                                           headers=headers)
-    remember_language(request, response)
+    remember_language(request, response, secure=runtime.settings.public_base_url.startswith("https://"))
     return response

@@ -253,7 +253,8 @@ def test_accept_language_gives_translated_pages(world: World, language: str) -> 
     browser = world.browser(RESEARCHER)
     for page, url in _pages(world, request_id).items():
         response = _get(browser.client, url, f"{language};q=0.9, de;q=0.5")
-        assert _html_lang(response) == language, page
+        assert _html_lang(response) == language and response.headers["content-language"] == language, page
+        assert {"accept-language", "cookie"} <= {v.strip().lower() for v in response.headers["vary"].split(",")}
         assert _SAYS[language][page] in response.text, (language, page)
         for other in LANGUAGES:
             if other != language:
