@@ -41,8 +41,9 @@ _MAX_RANGES = 20  # language ranges of Accept-Language considered
 _STATE = "language"
 
 
-def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
-    """Marks a message for extraction where it is defined; it is translated where it is shown (translate)."""
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined (a constant); it is translated where it is shown, with
+    translator(request).gettext(message) or _(message) in a template."""
     return message
 
 
@@ -146,8 +147,11 @@ class LanguageChoice:
 def language_links(request: Request) -> list[LanguageChoice]:
     """The switcher: this page (with its query) in each language, as plain links that work without JavaScript."""
     current = language_of(request)
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_PARAM]
-    return [LanguageChoice(code, _native_name(code), f"{request.url.path}?{urlencode([*kept, (LANGUAGE_PARAM, code)])}",
+    if request.method in ("GET", "HEAD"):
+        path, kept = request.url.path, [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_PARAM]
+    else:
+        path, kept = "/", []  # a page answering a form (an error): its URL takes no GET, so switch on the catalogue
+    return [LanguageChoice(code, _native_name(code), f"{path}?{urlencode([*kept, (LANGUAGE_PARAM, code)])}",
                            code == current) for code in LANGUAGES]
 
 

@@ -297,6 +297,12 @@ def test_the_switcher_overrides_the_browser_and_is_remembered(world: World) -> N
     assert _html_lang(_get(browser.client, "/", "nl")) == "en"
 
 
+def test_the_switcher_of_a_page_answering_a_form_leads_to_a_page(world: World) -> None:
+    refused = world.browser(RESEARCHER).post("/requests", {"project_title": "x"}, headers={"Accept-Language": "fr"})
+    assert refused.status_code == 422 and _html_lang(refused) == "fr"
+    assert _switcher(refused)["nl"] == ("/?lang=nl", False)
+
+
 def test_an_unknown_language_in_the_switcher_is_ignored(world: World) -> None:
     response = _get(world.browser().client, "/?lang=xx", "fr")
     assert _html_lang(response) == "fr" and LANGUAGE_COOKIE not in response.cookies
