@@ -21,8 +21,8 @@ from jinja2.runtime import Context
 
 __all__ = [
     "DEFAULT_LANGUAGE", "EXTRACT_KEYWORDS", "LANGUAGES", "LANGUAGE_COOKIE", "LANGUAGE_PARAM", "LOCALE_DIR",
-    "LanguageChoice", "N_", "Translator", "accepted_languages", "install_i18n", "language_links", "language_of",
-    "negotiate", "remember_language", "translations", "translator",
+    "LanguageChoice", "N_", "Translator", "accepted_languages", "format_number", "install_i18n", "language_links",
+    "language_of", "negotiate", "remember_language", "translations", "translator",
 ]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -128,6 +128,10 @@ class Translator:
         """The singular or plural form for `n`; %(num)s is `n` unless given."""
         return translations(self.language).ngettext(singular, plural, n) % {"num": n, **variables}
 
+    def number(self, value: int | float, decimals: int | None = None) -> str:
+        """A number as the language writes it (1,234.5 / 1.234,5 / 1 234,5)."""
+        return format_number(value, self.language, decimals)
+
 
 def translator(request: Request) -> Translator:
     """The request's language, to translate with."""
@@ -184,13 +188,17 @@ def _template_npgettext(context: Context, msgctxt: str, singular: str, plural: s
     return translations(_language_in(context)).npgettext(msgctxt, singular, plural, n)
 
 
-@pass_context
-def _number(context: Context, value: int | float, decimals: int | None = None) -> str:
-    """A number as the page's language writes it (1,234.5 / 1.234,5 / 1 234,5)."""
+def format_number(value: int | float, language: str, decimals: int | None = None) -> str:
+    """`value` with the language's digit grouping and decimal sign; `decimals` fixes the digits after it."""
     pattern = None
     if decimals is not None:
         pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=_language_in(context))
+    return format_decimal(value, format=pattern, locale=language)
+
+
+@pass_context
+def _number(context: Context, value: int | float, decimals: int | None = None) -> str:
+    return format_number(value, _language_in(context), decimals)
 
 
 def _language_in(context: Context) -> str:
