@@ -439,6 +439,9 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
                    for s in job.plan["samples"]]
         if samples:
             index.upsert_samples(session, job.dataset_id, samples)
+        if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
+            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
+                                    at=utcnow())
         stats = index.refresh_statistics(session, job.dataset_id, load=load)
         _drop_staged(session.connection(), ingestion_id)
         session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
@@ -461,9 +464,6 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         }
         job.state, job.finished_at = JobState.succeeded, utcnow()
         session.add(job)
-        if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
-            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
-                                    at=job.finished_at)
         if load is not None:
             try:  # last: from the swap to the commit, the dataset's readers wait (PostgreSQL)
                 index.finish_variant_load(session, load)

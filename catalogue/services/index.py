@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import case, column, delete, func, insert, table, update
+from sqlalchemy import case, column, delete, exists, func, insert, table, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
 from catalogue.annotations import gene_key
 from catalogue.database import is_sqlite
 from catalogue.errors import Conflict
-from catalogue.models import Dataset, DatasetFile, Sample, Variant, VariantAnnotation, utcnow
+from catalogue.models import Dataset, DatasetFile, Sample, SampleExclusion, Variant, VariantAnnotation, utcnow
 from catalogue.services import partitions
 
 __all__ = [
@@ -255,7 +255,11 @@ def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRe
 def refresh_statistics(session: Session, dataset_id: str, *, load: VariantLoad | None = None) -> dict[str, Any]:
     """Recount samples, variants, per-chromosome and per-type variants from the index itself (or from the
     load that is about to replace the dataset's variants: counted before the swap, which then ends soon)."""
-    samples = session.exec(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)).one()
+    # samples whose opt-out is in effect are not counted, as a fresh ingest of the files without them would not
+    samples = session.exec(select(func.count()).select_from(Sample).where(
+        Sample.dataset_id == dataset_id, ~exists().where(col(SampleExclusion.dataset_id) == dataset_id,
+                                                         col(SampleExclusion.sample_id) == col(Sample.sample_id)))
+    ).one()
     v = table(load.table if load is not None else Variant.__tablename__,
               column("dataset_id"), column("chrom"), column("variant_type"), column("pos"), column("end"),
               column("ac"), column("an"), column("het"), column("hom_alt"), column("hemi_alt"))

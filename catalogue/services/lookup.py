@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, exists
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
 from catalogue.annotations import Annotation
 from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.database import ScopeSession, busy_error
-from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
+from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample, SampleExclusion
 
 __all__ = [
     "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "annotations_of",
@@ -421,11 +421,14 @@ def dataset_file(session: Session, dataset_id: str, chrom: str | None = None) ->
 
 def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str | None = None,
                limit: int | None = None, offset: int = 0) -> list[Sample]:
-    """Samples of the datasets (optionally one sample id), in (dataset, sample) order."""
+    """Samples of the datasets (optionally one sample id), in (dataset, sample) order; those whose opt-out is in
+    effect are left out (catalogue.services.opt_outs)."""
     ids = list(dataset_ids)
     if not ids:
         return []
-    query = select(Sample).where(col(Sample.dataset_id).in_(ids))
+    query = select(Sample).where(col(Sample.dataset_id).in_(ids), ~exists().where(
+        col(SampleExclusion.dataset_id) == col(Sample.dataset_id),
+        col(SampleExclusion.sample_id) == col(Sample.sample_id)))
     if sample_id is not None:
         query = query.where(Sample.sample_id == sample_id)
     query = query.order_by(col(Sample.dataset_id), col(Sample.sample_id)).offset(offset)
@@ -435,9 +438,10 @@ def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str |
 
 
 def sample_traits(session: Session, dataset_id: str) -> list[tuple[str, str | None, list[str]]]:
-    """(sex, population, diseases) of each of the dataset's samples: one plain SELECT, no ORM objects."""
-    rows = _run(session, "SELECT sex, population, diseases FROM catalogue_sample WHERE dataset_id = :d",
-                {"d": dataset_id})
+    """(sex, population, diseases) of each of the dataset's samples (not those opted out): one plain SELECT."""
+    rows = _run(session, "SELECT sex, population, diseases FROM catalogue_sample s WHERE dataset_id = :d AND NOT "
+                         "EXISTS (SELECT 1 FROM catalogue_sample_exclusion x WHERE x.dataset_id = s.dataset_id "
+                         "AND x.sample_id = s.sample_id)", {"d": dataset_id})
     return [(r[0], r[1], json.loads(r[2]) if isinstance(r[2], str) else list(r[2] or [])) for r in rows]
 
 
