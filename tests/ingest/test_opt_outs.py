@@ -10,16 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample, Variant, VariantWithdrawn, utcnow
 from catalogue.runtime import Runtime
 from catalogue.services import opt_outs
+from catalogue.settings import Settings
+from genomegate.kinds import register_all
 from ingest.models import IngestionJob, JobState
-from ingest.opt_outs import start_recounts
+from ingest.opt_outs import APPLY, start_recounts
 from ingest.services import start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort, write_sample_sheet
+from jobs.registry import periodics
 from tests.factories import make_dataset, make_organisation
 from tests.ingest._tools import Counts, Key, assert_counts_equal, bcftools, bcftools_counts
 from tests.workers import run_queued
@@ -148,3 +152,12 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
     assert opt_outs.excluded_now(session, ingested) == frozenset()
     session.expire_all()
     assert session.get(Dataset, ingested).statistics == statistics  # type: ignore[union-attr]
+
+
+def test_the_job_is_scheduled_by_the_setting_which_keeps_it_within_a_day() -> None:
+    register_all()
+    scheduled = {p.name: p for p in periodics()}[APPLY]
+    assert scheduled.every(Settings()) == 4 * 3600
+    assert scheduled.every(Settings(opt_out_apply_every_seconds=600)) == 600
+    with pytest.raises(ValidationError, match="less than or equal to 43200"):
+        Settings(opt_out_apply_every_seconds=86_400)
