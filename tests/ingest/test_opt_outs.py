@@ -154,6 +154,20 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
     assert session.get(Dataset, ingested).statistics == statistics  # type: ignore[union-attr]
 
 
+def test_a_file_ingested_after_an_opt_out_took_effect_is_counted_without_the_sample(
+        runtime: Runtime, session: Session, cohort: SimulatedCohort, ingested: str, tmp_path: Path) -> None:
+    out = left_out(cohort)[:1]
+    opt_outs.request_opt_out(session, ingested, list(out), at=utcnow())
+    start_recounts(session)
+    run_queued(runtime.engine, runtime.settings)
+    more = simulate_cohort(tmp_path / "chr2.vcf.gz", samples=16, variants_per_contig=150, contigs=("2",), seed=8)
+    assert more.samples == cohort.samples
+    start_ingestion(session, OPERATOR, ingested, files=[more.path])
+    run_queued(runtime.engine, runtime.settings)
+    on_chr2 = {k: c for k, c in _index(runtime, ingested).items() if k[0] == "2"}
+    assert_counts_equal(on_chr2, bcftools_counts(_without(more, tmp_path, out), tmp_path))
+
+
 def test_the_job_is_scheduled_by_the_setting_which_keeps_it_within_a_day() -> None:
     register_all()
     scheduled = {p.name: p for p in periodics()}[APPLY]
