@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from access.models import AuditEvent
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample, Variant, VariantWithdrawn, utcnow
 from catalogue.runtime import Runtime
@@ -144,6 +145,9 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
         recount = s.exec(select(IngestionJob).where(IngestionJob.requested_by == "opt-out job")).one()
         assert recount.state == JobState.succeeded
     assert start_recounts(session) == []  # nothing pending any more
+    with Session(runtime.engine) as s:  # audited, without naming anyone
+        line = s.exec(select(AuditEvent).where(AuditEvent.action == "dataset.opt_outs_applied")).one()
+    assert (line.dataset_id, line.details["samples_left_out"]) == (ingested, 2)
 
     opt_outs.request_opt_in(session, ingested, list(out), at=utcnow() + timedelta(seconds=1))
     assert start_recounts(session)
