@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from access.models import AuditEvent
 from catalogue.identity import Caller
-from catalogue.models import Dataset, Sample, Variant, VariantWithdrawn, utcnow
+from catalogue.models import Dataset, Sample, Variant, WithdrawnAllele, utcnow
 from catalogue.runtime import Runtime
 from catalogue.services import opt_outs
 from catalogue.settings import Settings
@@ -137,7 +137,7 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
                    if c[0] == 0 and original_groups[g][k][0] > 0}
     assert left_groups
     with Session(runtime.engine) as s:
-        withdrawn = s.exec(select(VariantWithdrawn).where(VariantWithdrawn.dataset_id == ingested)).all()
+        withdrawn = s.exec(select(WithdrawnAllele).where(WithdrawnAllele.dataset_id == ingested)).all()
     assert {(w.chrom, w.pos, w.ref, w.alt) for w in withdrawn} == vanished | {k for k, _ in left_groups}
     assert {((w.chrom, w.pos, w.ref, w.alt), g) for w in withdrawn for g in (w.groups or {})} == left_groups
     with Session(runtime.engine) as s:  # the catalogue's samples stay (they may opt back in)
