@@ -269,6 +269,11 @@ class Settings(BaseSettings):
                                              "backed off before it is tried again (the wait doubles from the "
                                              "health-check interval)")
 
+    # --- opt-outs (catalogue.services.opt_outs, ingest.opt_outs) ---
+    opt_out_apply_every_seconds: float = Field(
+        default=14_400, ge=60, le=43_200, description="how often the scheduled job applies requested opt-outs and "
+        "their undo (a recount of each dataset concerned); at most 12 hours, so that one takes effect within 24")
+
 
 class SettingsError(Exception):
     """The configuration is invalid; each line of the message names a setting and what is wrong."""

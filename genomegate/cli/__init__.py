@@ -11,6 +11,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     ingest_commands,
     jobs_commands,
     network_commands,
+    opt_out_commands,
     privacy_commands,
     release_commands,
 )
