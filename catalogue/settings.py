@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
-    "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "TrustedVisaIssuer", "load_settings",
+    "DEV_PARTICIPANT_KEY", "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "TrustedVisaIssuer", "load_settings",
 ]
 
 DEV_SECRET = "dev-insecure-change-me"
+DEV_PARTICIPANT_KEY = "dev-participant-key-change-me"
 _BROKERS = ("redis://", "rediss://", "unix://", "postgresql://", "postgresql+psycopg://", "postgres://", "sqlite:///")
 
 
@@ -250,6 +251,22 @@ class Settings(BaseSettings):
         if isinstance(value, list) and not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{3}", c) for c in value):
             raise ValueError("give EU country codes of three capital letters (ISO 3166-1 alpha-3), e.g. SWE,NOR")
         return value
+
+    # --- participants (participants/): linking people to their samples by a keyed hash, never in clear ---
+    participant_key: str = Field(
+        default=DEV_PARTICIPANT_KEY, min_length=1, max_length=500, description="node secret (32+ characters in "
+        "production) keying the HMAC-SHA256 of participant identifiers; never stored in the database")
+    participant_claim: str = Field(
+        default="sub", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the token claim that identifies a participant (e.g. sub, or a national identity claim)")
+
+    @model_validator(mode="after")
+    def _participant_key_in_production(self) -> Settings:
+        if self.env is Environment.production and (self.participant_key == DEV_PARTICIPANT_KEY
+                                                    or len(self.participant_key) < 32):
+            raise ValueError("GENOMEGATE_PARTICIPANT_KEY: set it to 32+ random characters in production (the "
+                             "development default is refused; changing it later unlinks every participant)")
+        return self
 
 
 class SettingsError(Exception):
