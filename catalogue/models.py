@@ -15,7 +15,8 @@ __all__ = [
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
-    "Sample", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant", "VariantAnnotation", "as_utc", "utcnow",
+    "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant",
+    "VariantAnnotation", "as_utc", "utcnow",
 ]
 
 
@@ -410,3 +411,31 @@ class VariantAnnotation(SQLModel, table=True):
     gene_id_key: str = Field(max_length=64)
     effects: str = Field(max_length=2_000)
     protein: str = Field(max_length=200)
+
+
+class SampleOptOut(SQLModel, table=True):
+    """One request of a sample's opt-out history (catalogue.services.opt_outs): `action` is "opt_out" or "opt_in"
+    (its undo), `applied_at` when the scheduled job made it take effect (None while pending, and for one that
+    a later request of the same sample overtook before the job ran)."""
+
+    __tablename__ = "catalogue_sample_opt_out"
+    __table_args__ = (Index("ix_catalogue_sample_opt_out_sample", "dataset_id", "sample_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", max_length=16)
+    sample_id: str = Field(max_length=200)
+    action: str = Field(max_length=8)
+    requested_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    applied_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class SampleExclusion(SQLModel, table=True):
+    """A sample whose opt-out is in effect: the dataset's counts (and releases under later permits) leave it out.
+
+    Written only by the job that recounts the dataset, in the transaction that publishes the recount, so these
+    rows always name exactly the samples the variant index was counted without. `since`: when it took effect.
+    """
+
+    __tablename__ = "catalogue_sample_exclusion"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    sample_id: str = Field(primary_key=True, max_length=200)
+    since: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
