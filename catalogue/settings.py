@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
-    "DEV_PARTICIPANT_KEY", "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "TrustedVisaIssuer", "load_settings",
+    "DEV_PARTICIPANT_KEY", "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer",
+    "TrustedVisaIssuer", "load_settings",
 ]
 
 DEV_SECRET = "dev-insecure-change-me"
