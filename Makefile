@@ -9,7 +9,7 @@ export GENOMEGATE_DATA_DIR ?= .genomegate
 # Tokens name the node they come from: the URL the demo prints and issues them for follows HOST and PORT.
 export GENOMEGATE_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install demo demo-data test lint clean
+.PHONY: install demo demo-data test lint clean messages
 
 $(BIN)/.installed: pyproject.toml
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -39,6 +39,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# The pages' translations: extract the messages of web/ (keywords as in web/i18n.py EXTRACT_KEYWORDS) and merge
+# them into each language's web/locale/<lang>/LC_MESSAGES/messages.po; then translate the new entries there.
+messages: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords translate:2 --keywords translate_plural:2,3 \
+	  --keywords N_ --no-location --sort-output --omit-header --output-file web/locale/messages.pot web
+	$(BIN)/pybabel update --input-file web/locale/messages.pot --output-dir web/locale --domain messages \
+	  --no-fuzzy-matching --ignore-obsolete --omit-header
+	rm web/locale/messages.pot
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalogue.errors import DomainError
 from catalogue.problems import status_for
+from web.i18n import N_, translate
 from web.session import is_page_path
 from web.templating import render
 
@@ -21,8 +22,14 @@ __all__ = ["HtmlRoute", "error_page", "install_html_errors"]
 
 log = logging.getLogger("genomegate.web")
 
-_TITLES = {400: "Bad request", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 422: "Invalid input", 500: "Something went wrong"}
+_TITLES = {400: N_("Bad request"), 401: N_("Sign-in needed"), 403: N_("Not allowed"), 404: N_("Not found"),
+           405: N_("Method not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 422: N_("Invalid input"),
+           429: N_("Too many requests"), 500: N_("Something went wrong"), 503: N_("Service busy")}
+# The titles of the domain errors (their classes' `title`), so that an error page's heading is translated; a title
+# missing here is shown in English. Their messages come from the services and stay in English.
+_DOMAIN_TITLES = (N_("Request failed"), N_("Invalid input"), N_("Not found"), N_("Conflict"),
+                  N_("Authentication required"), N_("Forbidden"), N_("Too many requests"), N_("Form refused"),
+                  N_("Question too revealing"), N_("Service busy"), N_("Privacy budget spent"), N_("Sign-in failed"))
 # Pages only: no inline script, nothing from other origins, never framed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -33,8 +40,10 @@ SECURITY_HEADERS = {
 
 
 def error_page(request: Request, status: int, message: str, title: str | None = None) -> Response:
-    return render(request, "error.html", {"status": status, "title": title or _TITLES.get(status, "Error"),
-                                          "message": message}, status_code=status)
+    """An error as a page in the request's language (`title`, if given, is an English message of the catalogue)."""
+    heading = translate(request, title or _TITLES.get(status, N_("Error")))
+    return render(request, "error.html", {"status": status, "title": heading, "message": message},
+                  status_code=status)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -62,7 +71,8 @@ class HtmlRoute(APIRoute):
                 response = error_page(request, exc.status_code, str(exc.detail))
             except Exception:
                 log.exception("unhandled error on page %s %s", request.method, request.url.path)
-                response = error_page(request, 500, "The server failed; the error was logged. Please try again later.")
+                response = error_page(request, 500, translate(
+                    request, "The server failed; the error was logged. Please try again later."))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

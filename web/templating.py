@@ -6,19 +6,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from catalogue.duo import DUO_TERMS, duo_term
 from catalogue.errors import InvalidInput
 from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 from web.csrf import CSRF_FIELD, csrf_token
+from web.i18n import install_i18n, language_links, language_of, remember_language
 
 __all__ = ["flash", "render", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+install_i18n(templates.env)
 _FLASHES = "flashes"
 
 
@@ -32,11 +37,15 @@ def _day(value: datetime | None) -> str:
     return _when(value, "%Y-%m-%d")
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
+@pass_context
+def _size(context: Context, n: int) -> str:
+    language = context.get("lang") or "en"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            digits = "#,##0" if unit == "B" else "#,##0.0"
+            return f"{format_decimal(size, format=digits, locale=language)}\u00a0{unit}"
+        size /= 1000
     return str(n)
 
 
@@ -60,7 +69,8 @@ def flash(request: Request, message: str, kind: str = "info") -> None:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
-    """A page: the template with the caller, the CSRF token, pending messages and the node's sign-in options."""
+    """A page: the template with the caller, the CSRF token, pending messages, the node's sign-in options and the
+    request's language (the switcher's choice is remembered from here)."""
     caller: Caller = getattr(request.state, "caller", None) or Caller()
     runtime: Runtime = request.app.state.runtime
     base: dict[str, Any] = {
@@ -69,6 +79,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "flashes": request.session.pop(_FLASHES, []),
         "oidc_enabled": bool(runtime.settings.oidc_issuer),
         "path": request.url.path,
+        "lang": language_of(request),
+        "languages": language_links(request),
     }
-    return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code,
-                                      headers=headers)
+    response = templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code,
+                                          headers=headers)
+    remember_language(request, response)
+    return response
