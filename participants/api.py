@@ -11,13 +11,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from catalogue.deps import SessionDep, SettingsDep, SignedInDep
-from catalogue.errors import InvalidInput, NotFound
+from catalogue.errors import InvalidInput
 from catalogue.problems import problems
 from participants import actions, links
 from participants.genotypes import own_column
 from participants.links import Participant
 from participants.models import LinkSheetPublic
-from participants.mydata import MyData, my_data, own_files
+from participants.mydata import MyData, line_proof, my_data, own_files
 from participants.permits import PermitState, public_register
 from participants.proofs import LineProof
 
@@ -80,15 +80,7 @@ def get_my_data(session: SessionDep, participant: ParticipantDep) -> MyData:
                     "only)")
 def get_proof(session: SessionDep, participant: ParticipantDep,
               line: Annotated[int, Path(ge=1, le=2**62)]) -> LineProof:
-    data = my_data(session, participant)
-    proofs = [u.proof for u in data.uses if u.line_id == line] + [
-        d.proof for d in data.decisions if d.line_id == line]
-    if not proofs:
-        raise NotFound(f"line {line} is not on your page", field="line")
-    if proofs[0] is None:
-        raise NotFound(f"line {line} is not yet covered by a signed checkpoint; try again in a few minutes",
-                       field="line")
-    return proofs[0]
+    return line_proof(session, participant, line)
 
 
 class OwnFile(BaseModel):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, or_, select
 from access.checkpoints import SignedCheckpoint
 from access.models import AuditEvent, Entitlement
 from catalogue.duo import duo_term
-from catalogue.errors import InvalidInput
+from catalogue.errors import InvalidInput, NotFound
 from catalogue.models import Dac, Dataset, DatasetFile, Organisation, as_utc
 from catalogue.services.opt_outs import excluded_for_release, opt_out_states
 from participants.genotypes import file_samples
@@ -21,7 +21,7 @@ from participants.proofs import LineProof, Prover
 
 __all__ = [
     "BEACON_ACTION", "MAX_USES", "RELEASE_ACTIONS", "Condition", "Decision", "Holding", "MyData", "OptOutView", "Use",
-    "my_data", "own_files",
+    "line_proof", "my_data", "own_files",
 ]
 
 RELEASE_ACTIONS = ("release.ticket", "release.block", "release.download")
@@ -84,7 +84,10 @@ class Use:
     dataset_id: str | None
     actor: str
     approval: str | None  # the request whose entitlement it happened under
-    summary: str
+    summary: str  # in English, for the API; pages word it from the fields below
+    file: str | None  # the file released or downloaded
+    region: str | None  # the regions of a ticket or block
+    samples: tuple[str, ...]  # the participant's samples the line is about
     proof: LineProof | None
 
 
@@ -177,6 +180,17 @@ def _summary(event: AuditEvent, samples: Sequence[str]) -> str:
     return event.action
 
 
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _region(event: AuditEvent) -> str | None:
+    d = event.details
+    if d.get("regions"):
+        return ", ".join(str(r) for r in d["regions"])
+    return _text(d.get("region"))
+
+
 def _uses(session: Session, participant: Participant, prover: Prover,
           entitlements: Sequence[Entitlement]) -> list[Use]:
     datasets = participant.datasets
@@ -206,7 +220,8 @@ def _uses(session: Session, participant: Participant, prover: Prover,
                 continue
         uses.append(Use(line_id=event.id or 0, at=at, kind=kind, action=event.action, dataset_id=event.dataset_id,
                         actor=event.actor, approval=approval.request_id if approval else None,
-                        summary=_summary(event, mine), proof=prover.prove(event)))
+                        summary=_summary(event, mine), file=_text(event.details.get("file")),
+                        region=_region(event), samples=tuple(mine), proof=prover.prove(event)))
         if len(uses) >= MAX_USES:
             break
     return uses
@@ -227,6 +242,19 @@ def _decisions(session: Session, participant: Participant, prover: Prover,
         decisions.append(Decision(permit=permit, line_id=line.id if line else None,
                                   proof=prover.prove(line) if line else None, unaffected_by_opt_out=unaffected))
     return decisions
+
+
+def line_proof(session: Session, participant: Participant, line: int) -> LineProof:
+    """The proof of one line of the participant's page: NotFound for a line not on it, or not yet covered by a
+    signed checkpoint (a worker signs one every few minutes)."""
+    data = my_data(session, participant)
+    proofs = [u.proof for u in data.uses if u.line_id == line] + [d.proof for d in data.decisions if d.line_id == line]
+    if not proofs:
+        raise NotFound(f"line {line} is not on your page", field="line")
+    if proofs[0] is None:
+        raise NotFound(f"line {line} is not yet covered by a signed checkpoint; try again in a few minutes",
+                       field="line")
+    return proofs[0]
 
 
 def my_data(session: Session, participant: Participant) -> MyData:
