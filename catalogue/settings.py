@@ -253,6 +253,11 @@ class Settings(BaseSettings):
             raise ValueError("give EU country codes of three capital letters (ISO 3166-1 alpha-3), e.g. SWE,NOR")
         return value
 
+    # --- opt-outs (catalogue.services.opt_outs, ingest.opt_outs) ---
+    opt_out_apply_every_seconds: float = Field(
+        default=14_400, ge=60, le=43_200, description="how often the scheduled job applies requested opt-outs and "
+        "their undo (a recount of each dataset concerned); at most 12 hours, so that one takes effect within 24")
+
     # --- participants (participants/): linking people to their samples by a keyed hash, never in clear ---
     participant_key: str = Field(
         default=DEV_PARTICIPANT_KEY, min_length=1, max_length=500, description="node secret (32+ characters in "

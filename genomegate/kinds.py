@@ -9,5 +9,6 @@ def register_all() -> None:
     """Import every module that registers kinds of job, so that this process knows them all."""
     import access.tasks  # noqa: F401
     import beacon.privacy.tasks  # noqa: F401
+    import ingest.opt_outs  # noqa: F401
     import ingest.tasks  # noqa: F401
     import jobs.reaper  # noqa: F401

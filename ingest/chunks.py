@@ -34,8 +34,9 @@ from sqlmodel import Session, col
 from catalogue.assemblies import canonical_contig, check_contig_lengths
 from catalogue.database import DatabaseBusy, is_sqlite, session_scope
 from catalogue.errors import Conflict, InvalidInput, NotFound
-from catalogue.models import Dataset, utcnow
-from catalogue.services import index
+from catalogue.models import Dataset, Sample, utcnow
+from catalogue.services import index, opt_outs
+from catalogue.services.datasets import dataset_files
 from ingest.errors import IngestInputError, MalformedFile, SampleMismatch, WrongAssembly
 from ingest.layout import contig_layouts
 from ingest.models import IngestionChunk, IngestionJob, JobState, StagedVariant
@@ -127,6 +128,8 @@ def plan(engine: Engine, ingestion_id: str, *, store_root: Path, chunk_records: 
         dataset = session.get(Dataset, job.dataset_id)
         assert dataset is not None
         options, assembly = dict(job.options), dataset.assembly
+    if options.get("recount"):
+        return _plan_recount(engine, ingestion_id, chunk_records)
     sources = [Path(p) for p in options["files"]]
     for source in sources:
         if not source.is_file():
@@ -153,6 +156,7 @@ def plan(engine: Engine, ingestion_id: str, *, store_root: Path, chunk_records: 
                 warnings.extend(file.notes)
                 todo.append(file)
         chunks = _cut(ingestion_id, todo, chunk_records)
+        excluded = sorted(opt_outs.excluded_now(session, job.dataset_id))  # new files count without them too
         _drop_staged(session.connection(), ingestion_id)
         session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
         session.add_all(IngestionChunk(**asdict(c)) for c in chunks)
@@ -169,10 +173,69 @@ def plan(engine: Engine, ingestion_id: str, *, store_root: Path, chunk_records: 
             "samples": [asdict(sheet.get(s) or SampleMeta(sample_id=s)) for s in vcf_samples],
             "groups": sample_groups(sheet.values()) or None,
             "assembly": assembly,
+            "excluded": excluded,
         }
         session.add(job)
         session.commit()
     return chunks
+
+
+def _plan_recount(engine: Engine, ingestion_id: str, chunk_records: int) -> list[Chunk]:
+    """Plan counting a dataset's stored files again without the samples whose opt-out is wanted (the opt-out
+    job's ingestion): every file, read with the options it was ingested with, its samples' groups taken from
+    the catalogue. Publishing replaces the dataset's variants and records the exclusion as applied."""
+    with session_scope(engine) as session:
+        _lock_unfinished(session, ingestion_id)
+        job = _job(session, ingestion_id)
+        dataset = session.get(Dataset, job.dataset_id)
+        assert dataset is not None
+        files = dataset_files(session, job.dataset_id)
+        read_with = _ingested_with(session, job.dataset_id)
+        samples = session.execute(select(Sample).where(col(Sample.dataset_id) == job.dataset_id)).scalars().all()
+        groups = sample_groups(SampleMeta(sample_id=s.sample_id, sex=s.sex, population=s.population)
+                               for s in samples)
+        stored = [StoredFile(name=f.name, path=Path(f.uri), index_path=Path(f.index_uri or f"{f.uri}.csi"),
+                             format=f.format, size=f.size, md5=f.md5, sha256=f.sha256) for f in files]
+        missing = [f.name for f in stored if not f.path.is_file()]
+        if missing:
+            raise MalformedFile(missing[0], "is missing from the file store; it cannot be counted again")
+        chunks = _cut(ingestion_id, stored, chunk_records)
+        _drop_staged(session.connection(), ingestion_id)
+        session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
+        session.add_all(IngestionChunk(**asdict(c)) for c in chunks)
+        job.state = JobState.running
+        job.started_at = job.started_at or utcnow()
+        job.records_total = sum(c.records for c in chunks) or None
+        job.records_done = 0
+        job.warnings = []
+        job.plan = {
+            "files": [{"name": f.name, "path": str(f.path), "index_path": str(f.index_path), "format": f.format,
+                       "size": f.size, "md5": f.md5, "sha256": f.sha256,
+                       "chunks": [c.number for c in chunks if c.path == str(f.path)],
+                       **read_with.get(f.sha256, {})} for f in stored],
+            "files_unchanged": 0,
+            "samples": [],  # the catalogue's samples stay as they are
+            "groups": groups or None,
+            "assembly": dataset.assembly,
+            "excluded": sorted(opt_outs.wanted_exclusion(session, job.dataset_id)),
+        }
+        session.add(job)
+        session.commit()
+    return chunks
+
+
+def _ingested_with(session: Session, dataset_id: str) -> dict[str, dict[str, Any]]:
+    """The reading options (pass_only, reference) each stored file (by sha256) was last ingested with."""
+    found: dict[str, dict[str, Any]] = {}
+    jobs = session.execute(select(IngestionJob).where(
+        col(IngestionJob.dataset_id) == dataset_id, col(IngestionJob.state) == JobState.succeeded.value,
+    ).order_by(col(IngestionJob.created_at))).scalars().all()
+    for earlier in jobs:
+        for f in (earlier.provenance or {}).get("files", []):
+            if "sha256" in f:
+                found[f["sha256"]] = {"pass_only": bool(earlier.options.get("pass_only", True)),
+                                      "reference": earlier.options.get("reference")}
+    return found
 
 
 def _cut(ingestion_id: str, files: Sequence[StoredFile], chunk_records: int) -> list[Chunk]:
@@ -247,11 +310,14 @@ def stage(engine: Engine, ingestion_id: str, chunk: int, *, progress: Progress |
         if row is None:
             raise NotFound(f"ingestion {ingestion_id} has no chunk {chunk}")
         part, plan_ = Chunk.of(row), job.plan
-        options = job.options
+        options = dict(job.options)
+    # a recount reads each file with the options it was ingested with (recorded in its plan entry)
+    options.update(next((f for f in plan_["files"] if f["path"] == part.path and "pass_only" in f), {}))
     wanted = canonical_contig(part.contig, plan_["assembly"]) if part.contig else None
     reader = read_variants(part.path, assembly=plan_["assembly"], pass_only=bool(options.get("pass_only", True)),
                            reference=options.get("reference"), sample_groups=plan_.get("groups"),
-                           region=part.region, records_before=part.records_before if part.start <= 1 else 0)
+                           region=part.region, records_before=part.records_before if part.start <= 1 else 0,
+                           exclude_samples=plan_.get("excluded") or ())
     rows: list[tuple[Any, ...]] = []
     spilled = 0
     try:
@@ -395,6 +461,9 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         }
         job.state, job.finished_at = JobState.succeeded, utcnow()
         session.add(job)
+        if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
+            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
+                                    at=job.finished_at)
         if load is not None:
             try:  # last: from the swap to the commit, the dataset's readers wait (PostgreSQL)
                 index.finish_variant_load(session, load)

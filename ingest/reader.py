@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,6 +286,11 @@ class _Counter:
         return results
 
 
+    def nobody(self, n_alt: int) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
+        """The counts of a record none of whose samples is counted (every one left out)."""
+        groups = np.zeros((4, len(self.keys))) if self.keys else None
+        return [(0, 0, 0, 0, 0, groups) for _ in range(n_alt)]
+
     def _dense(
         self, gt: np.ndarray, k: int, ac: int, an: int, group_an: np.ndarray | None
     ) -> tuple[int, int, int, int, int, np.ndarray | None]:
@@ -377,8 +382,10 @@ class VariantReader:
         region: str | None = None,
         records_before: int = 0,
         batch_size: int = 10_000,
+        exclude_samples: Collection[str] = (),
     ) -> None:
         self.path = os.fspath(path)
+        self.exclude_samples = frozenset(exclude_samples)
         self.assembly = assembly
         self.pass_only = pass_only
         self.reference = None if reference is None else os.fspath(reference)
@@ -407,6 +414,14 @@ class VariantReader:
         path, summary = self.path, self.summary
         _check_container(path)
         vcf = _open(path)
+        everyone_left_out = False
+        if self.exclude_samples and self.exclude_samples.intersection(vcf.samples):
+            # htslib drops the samples' columns as it decodes each record (what `bcftools view -s ^S` reads),
+            # so everything below counts the others exactly as it counts a file without those samples
+            kept = [s for s in vcf.samples if s not in self.exclude_samples]
+            vcf.close()
+            vcf = _open(path, samples=kept)
+            everyone_left_out = not kept
         contigs = _header_contigs(vcf.raw_header)
         problems = check_contig_lengths(contigs, self.assembly)
         if problems:
@@ -416,7 +431,7 @@ class VariantReader:
             (str(h["ID"]), str(h.info().get("Description", ""))) for h in vcf.header_iter() if h.type == "INFO")
         samples = list(vcf.samples)
         summary.samples = samples
-        counter = _Counter(samples, self.sample_groups) if samples else None
+        counter = _Counter(samples, self.sample_groups) if samples or everyone_left_out else None
         group_keys = counter.keys if counter else []
         reference = _Reference(self.reference, self.assembly) if self.reference else None
         records: Iterator[Any] = iter(vcf)
@@ -645,6 +660,8 @@ class VariantReader:
     ) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
         if counter is not None:
             genotype = variant.genotype
+            if genotype is None and not self.summary.samples:  # every sample left out: nobody is counted
+                return counter.nobody(n_alt)
             if genotype is not None:
                 gt = genotype.array()
                 # The phase column holds only 0/1, so the maximum over everything is the top allele.
@@ -678,6 +695,7 @@ def read_variants(
     region: str | None = None,
     records_before: int = 0,
     batch_size: int = 10_000,
+    exclude_samples: Collection[str] = (),
 ) -> VariantReader:
     """Stream a VCF/BCF as batches of VariantRow; see VariantReader. Errors are IngestInputError.
 
@@ -685,7 +703,8 @@ def read_variants(
     reads the records whose POS lies in it through the index (not those that start before it and
     overlap it: cutting a contig into regions gives each record to exactly one), and `records_before`
     (the file's records before that slice) makes errors number records as a reader of the whole file
-    would; `reference` is an indexed FASTA that REF must match and indels are left-aligned against.
+    would; `reference` is an indexed FASTA that REF must match and indels are left-aligned against;
+    `exclude_samples` are left out of every count (opted-out samples), as if the file did not hold them.
     """
     return VariantReader(
         path,
@@ -696,4 +715,5 @@ def read_variants(
         region=region,
         records_before=records_before,
         batch_size=batch_size,
+        exclude_samples=exclude_samples,
     )
