@@ -27,7 +27,8 @@ MAX_SHEET_BYTES = 1_000_000
 router = APIRouter(prefix="/api/participants/me", tags=["participants"])
 sheets_router = APIRouter(prefix="/api/datasets", tags=["participants"], responses=problems(403))
 register_router = APIRouter(prefix="/api/register", tags=["participants"])
-_ID = Path(max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+DatasetId = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+FileId = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def participant_of(request: Request, session: SessionDep, settings: SettingsDep, caller: SignedInDep) -> Participant:
@@ -56,14 +57,14 @@ def read_sheet(upload: UploadFile) -> bytes:
 def upload_link_sheet(session: SessionDep, settings: SettingsDep, caller: SignedInDep,
                       sheet: Annotated[UploadFile, File(description="CSV or TSV with a header naming the columns "
                                                                      "sample_id and participant_id")],
-                      dataset_id: str = _ID) -> LinkSheetPublic:
+                      dataset_id: DatasetId) -> LinkSheetPublic:
     return links.upload_sheet(session, caller, dataset_id=dataset_id, content=read_sheet(sheet),
                               key=settings.participant_key)
 
 
 @sheets_router.get("/{dataset_id}/link-sheets", responses=problems(404),
                    summary="A dataset's link sheets, the one in force and their history (stewards of its organisation)")
-def list_link_sheets(session: SessionDep, caller: SignedInDep, dataset_id: str = _ID) -> list[LinkSheetPublic]:
+def list_link_sheets(session: SessionDep, caller: SignedInDep, dataset_id: DatasetId) -> list[LinkSheetPublic]:
     return links.list_sheets(session, caller, dataset_id)
 
 
@@ -107,7 +108,7 @@ def vcf_response(download: actions.OwnDownload) -> StreamingResponse:
 
 @router.get("/genotypes/{file_id}", responses=problems(404), response_class=StreamingResponse,
             summary="My column of one file as VCF, audited (the linked participant only)")
-def download_own(session: SessionDep, participant: ParticipantDep, file_id: str = _ID,
+def download_own(session: SessionDep, participant: ParticipantDep, file_id: FileId,
                  sample: Annotated[str | None, Query(max_length=200)] = None) -> StreamingResponse:
     return vcf_response(actions.download_own(session, participant, file_id=file_id, sample_id=sample))
 
