@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 from typing import Any
 
 import pysam
 import pytest
+from crypt4gh import sodium
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -42,6 +44,13 @@ def _use_the_data(world: World) -> str:
     ticket = world.api("GET", f"/htsget/variants/{world.dataset}", RESEARCHER, params={"format": "VCF"})
     assert ticket.status_code == 200, ticket.text
     assert _fetch(world, ticket.json())
+    secret = os.urandom(32)
+    pem = ("-----BEGIN CRYPT4GH PUBLIC KEY-----\n" + base64.b64encode(bytes(sodium.derive_pk(secret))).decode()
+           + "\n-----END CRYPT4GH PUBLIC KEY-----\n")
+    assert world.api("POST", "/api/access/keys", RESEARCHER, json={"public_key": pem}).status_code == 201
+    download = world.api("GET", f"/api/release/{world.dataset}/files/{world.file.id}", RESEARCHER,
+                         params={"encryption": "crypt4gh"})
+    assert download.status_code == 200, download.text
     variant = world.carried_variant(world.anna_sample)
     answer = world.api("GET", f"/beacon/v2/g_variants/{variant}/individuals", RESEARCHER,
                        params={"requestedGranularity": "record"})
@@ -98,7 +107,7 @@ def test_a_participant_sees_exactly_their_datasets_approvals_and_uses_each_with_
         request_id, RESEARCHER, "University of Utrecht", "active")
     assert permit["lay_summary"] == "Which variants change the heart's rhythm?" and permit["purpose"] == ["DUO:0000042"]
     actions = [u["action"] for u in data["uses"]]
-    assert "release.ticket" in actions and "release.block" in actions and "beacon.record_query" in actions
+    assert {"release.ticket", "release.block", "release.download", "beacon.record_query"} <= set(actions)
     assert all(u["approval"] == request_id for u in data["uses"])
     beacon = next(u for u in data["uses"] if u["action"] == "beacon.record_query")
     assert beacon["samples"] == [world.anna_sample]

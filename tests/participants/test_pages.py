@@ -42,7 +42,7 @@ def test_my_data_is_the_participants_page_only(world: World) -> None:
     text = _text(page)
     assert "Heart cohort" in text and "Second cohort" not in text and request_id in text, text
     assert "University of Utrecht" in text and "Which variants change the heart's rhythm?" in text
-    assert re.search(rf'href="/my-data/proofs/\d+\.json"', page.text)
+    assert re.search(r'href="/my-data/proofs/\d+\.json"', page.text)
     for who in (STEWARD, ADMIN, RESEARCHER):
         assert _Browser(world, who).client.get("/my-data").status_code == 404
     assert _Browser(world, None).client.get("/my-data").status_code == 401
@@ -64,6 +64,7 @@ def test_the_register_page_is_public_and_names_no_participant(world: World) -> N
     assert page.status_code == 200
     text = _text(page)
     assert "Heart cohort" in text and "University of Utrecht" in text and "Heart rhythm genes" in text
+    assert request_id in text and "active" in text
     for personal in (RESEARCHER, world.anna_sample, ANNA):
         assert personal not in page.text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -57,7 +57,8 @@ def my_data_page(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 @router.get("/my-data/proofs/{line}.json")
-def proof_download(session: SessionDep, participant: ParticipantPageDep, line: int) -> JSONResponse:
+def proof_download(session: SessionDep, participant: ParticipantPageDep,
+                   line: Annotated[int, Path(ge=1, le=2**62)]) -> JSONResponse:
     proof = line_proof(session, participant, line)
     return JSONResponse(proof.model_dump(mode="json"), headers={
         "Content-Disposition": f'attachment; filename="genomegate-proof-{line}.json"'})
