@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from access.checkpointer import checkpoint_once
 from access.notifications import DELIVER, deliver_outbox
+from access.release.derived import make_for_dataset
 from access.services.entitlements import record_expiries, remind_expiring
 from catalogue.database import session_scope
 from jobs import registry
 from jobs.context import JobContext
 
-__all__ = ["checkpoint", "deliver", "expire", "remind"]
+__all__ = ["DERIVE", "checkpoint", "deliver", "derive", "expire", "remind"]
+
+DERIVE = "release.derive"
 
 
 @registry.periodic("audit.checkpoint", every=lambda settings: settings.audit_checkpoint_seconds)
@@ -39,3 +45,14 @@ def expire(ctx: JobContext) -> dict[str, int]:
     """Record each entitlement that ended: an audit line and a notice to its holder, once."""
     with session_scope(ctx.engine) as session:
         return {"recorded": record_expiries(session)}
+
+
+@registry.task(DERIVE)
+def derive(ctx: JobContext, payload: Mapping[str, Any]) -> dict[str, int]:
+    """Make the release copies without opted-out samples that permits issued from now on get (after the opt-out
+    job applied opt-outs to the dataset)."""
+    dataset = payload.get("dataset")
+    if not isinstance(dataset, str):
+        return {"copies": 0}
+    with session_scope(ctx.engine) as session:
+        return {"copies": make_for_dataset(session, dataset)}

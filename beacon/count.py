@@ -14,15 +14,17 @@ from beacon.granularity import Granularity, included, shown_granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan, Scoped
 from catalogue.services.lookup import (
+    WITHDRAWN,
     PublishedDataset,
     VariantHit,
+    VariantSearch,
     VariantTally,
     annotations_of,
     find_variants,
     tally_variants,
 )
 
-__all__ = ["count_variants", "dataset_result", "group_tally"]
+__all__ = ["count_variants", "dataset_result", "group_tally", "withdrawn_tally"]
 
 R = TypeVar("R")
 
@@ -45,6 +47,12 @@ def count_variants(session: Session, plan: Plan, admitted: Admitted,
     """
     counts = _count(session, plan, admitted.datasets)
     charged = admitted.budgeted
+    for item in admitted.datasets:
+        d = item.dataset
+        if d.id in charged and plan.scan is None and not counts.tallies.get(d.id, _NOTHING).variants:
+            ghost = withdrawn_tally(session, d, plan.searches[d.assembly], plan.group)
+            if ghost is not None:
+                counts.tallies[d.id] = ghost
     return tuple([_result(session, plan, item, counts, request, item.dataset.id in charged)
                   for item in admitted.datasets])
 
@@ -105,6 +113,18 @@ def _records(session: Session, plan: Plan, d: PublishedDataset, counts: _Counts,
     annotations = annotations_of(session, hits) if d.annotated else [()] * len(hits)
     return tuple(VariantRecord(d.assembly, hit, carriers, notes)
                  for hit, carriers, notes in zip(hits, carriers_of(session, d, hits), annotations, strict=True))
+
+
+def withdrawn_tally(session: Session, dataset: PublishedDataset, search: VariantSearch,
+                    group: str | None) -> VariantTally | None:
+    """The match among the alleles opt-outs withdrew from the dataset (of one index group, if given), or None.
+
+    A budgeted (yes/no) answer that finds nothing carried now says "yes" when such an allele matches: it was
+    carried when the caller may first have asked, and a yes turned no would tell someone who knows a genome that
+    its owner was a member and opted out, which no price the budget charges covers (README, Opt-out)."""
+    if group is None:
+        return tally_variants(session, [dataset], search, table=WITHDRAWN).get(dataset.id)
+    return group_tally(find_variants(session, [dataset], search, table=WITHDRAWN), group).get(dataset.id)
 
 
 def group_tally(hits: Sequence[VariantHit], group: str) -> dict[str, VariantTally]:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from beacon.answers import DatasetResult, Exclusion, Reason, VariantRecord
 from beacon.audit import audit_records
-from beacon.count import dataset_result
+from beacon.count import dataset_result, withdrawn_tally
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
 from beacon.gate import admit
@@ -138,6 +138,9 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
                         if (s := samples.get(c.sample_id)) is not None
                         and selection.matches(s.sex, s.population, s.diseases)]
             n = len(carriers)
+        if d.id in admitted.budgeted and not n:  # yes/no: alleles opt-outs withdrew still answer yes (count.py)
+            group = f"sex:{selection.sex}" if selection.sex else None
+            n = 1 if withdrawn_tally(reader, d, search, group) is not None else 0
         page = partial(tuple, carriers[request.skip:request.skip + request.limit])
         results.append(dataset_result(item, n, page, include=None,  # listed whatever is asked
                                       limited_by=Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None))

@@ -21,6 +21,7 @@ from catalogue.services.lookup import (
     find_variants,
     samples_of,
 )
+from catalogue.services.opt_outs import excluded_now
 
 __all__ = [
     "COPIES", "Carrier", "MAX_SCANNED", "MAX_STREAMED", "ZYGOSITY", "AlleleKey", "VariantFiles", "carriers_of",
@@ -130,16 +131,22 @@ def open_files(assembly: str) -> Iterator[VariantFiles]:
 
 def file_carriers(session: Session, dataset: PublishedDataset,
                   hits: Sequence[VariantHit]) -> Iterator[tuple[int, VariantHit, list[Carrier]]]:
-    """(index in `hits`, hit, its carriers) for each of the dataset's files in turn, then each hit."""
+    """(index in `hits`, hit, its carriers) for each of the dataset's files in turn, then each hit; samples whose
+    opt-out is in effect are never carriers (catalogue.services.opt_outs)."""
+    left_out = excluded_now(session, dataset.id)
     with open_files(dataset.assembly) as reader:
         for f in dataset_file(session, dataset.id):
             for i, hit in enumerate(hits):
-                yield i, hit, reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end)
+                found = reader.carriers(f.uri, hit.chrom, hit.pos, hit.ref, hit.alt, hit.end)
+                yield i, hit, [c for c in found if c.sample_id not in left_out] if left_out else found
 
 
 def sample_alleles(session: Session, dataset: PublishedDataset,
                    sample_id: str) -> Iterator[tuple[AlleleKey, Carrier]]:
-    """Every allele one sample carries in the dataset's files (each file read through once)."""
+    """Every allele one sample carries in the dataset's files (each file read through once); none for a sample
+    whose opt-out is in effect."""
+    if sample_id in excluded_now(session, dataset.id):
+        return
     with open_files(dataset.assembly) as reader:
         for f in dataset_file(session, dataset.id):
             yield from reader.sample_alleles(f.uri, sample_id)

@@ -16,7 +16,7 @@ __all__ = [
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
     "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant",
-    "VariantAnnotation", "as_utc", "utcnow",
+    "VariantAnnotation", "VariantWithdrawn", "as_utc", "utcnow",
 ]
 
 
@@ -439,3 +439,28 @@ class SampleExclusion(SQLModel, table=True):
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
     sample_id: str = Field(primary_key=True, max_length=200)
     since: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class VariantWithdrawn(SQLModel, table=True):
+    """An allele (or its presence in a sample group) that applying opt-outs took out of the dataset's counts: what
+    was carried before and no longer is. Budgeted Beacon answers (yes/no) still say "yes" for it, so that a
+    yes/no answer never changes because someone opted out (catalogue.services.opt_outs; the README's Opt-out).
+
+    `ac` is 1 when the allele was carried at all; `groups` holds [1, 0, 0, 0] for each group it left.
+    """
+
+    __tablename__ = "catalogue_variant_withdrawn"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    chrom: str = Field(primary_key=True, max_length=8)
+    pos: int = Field(primary_key=True)
+    ref: str = Field(primary_key=True)
+    alt: str = Field(primary_key=True)
+    end: int
+    variant_type: str = Field(max_length=8)
+    length: int
+    ac: int
+    an: int = 0
+    het: int = 0
+    hom_alt: int = 0
+    hemi_alt: int = 0
+    groups: dict[str, list[int]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

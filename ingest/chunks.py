@@ -434,11 +434,16 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         merged = _merge_spills(session, ingestion_id, [Chunk.of(p) for p in parts], job.plan["assembly"])
         totals["rows"] -= merged
         totals["rows_merged"] += merged
+        if job.options.get("recount"):  # before the old counts are replaced: what the recount withdraws
+            index.withdraw_alleles(session, job.dataset_id, _withdrawn(session, job))
         per_file, load = _write_files(session, job, parts)
         samples = [SampleMeta(**{**s, "phenotypes": tuple(s["phenotypes"]), "diseases": tuple(s["diseases"])})
                    for s in job.plan["samples"]]
         if samples:
             index.upsert_samples(session, job.dataset_id, samples)
+        if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
+            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
+                                    at=utcnow())
         stats = index.refresh_statistics(session, job.dataset_id, load=load)
         _drop_staged(session.connection(), ingestion_id)
         session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
@@ -461,9 +466,6 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         }
         job.state, job.finished_at = JobState.succeeded, utcnow()
         session.add(job)
-        if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
-            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
-                                    at=job.finished_at)
         if load is not None:
             try:  # last: from the swap to the commit, the dataset's readers wait (PostgreSQL)
                 index.finish_variant_load(session, load)
@@ -520,6 +522,29 @@ def _write_files(session: Session, job: IngestionJob,
         index.write_annotations(session, job.dataset_id, file.id,
                                 ((*row[:4], [tuple(a) for a in json.loads(row[4] or "[]")]) for row in annotated))
     return per_file, load
+
+
+def _withdrawn(session: Session, job: IngestionJob) -> list[index.Withdrawal]:
+    """The alleles (and their groups) carried in the dataset's index now that the staged recount no longer counts
+    as carried: each old row whose AC the recount lowered, compared with its staged row."""
+    rows = session.connection().execute(text(
+        'SELECT v.chrom, v.pos, v.ref, v.alt, v."end", v.variant_type, v.length, v.ac, v.groups, s.ac, s.groups '
+        "FROM catalogue_variant v JOIN ingest_staged_variant s ON s.ingestion_id = :ingestion AND s.chrom = v.chrom "
+        "AND s.pos = v.pos AND s.ref = v.ref AND s.alt = v.alt WHERE v.dataset_id = :dataset AND s.ac < v.ac"),
+        {"ingestion": job.id, "dataset": job.dataset_id})
+    found: list[index.Withdrawal] = []
+    for chrom, pos, ref, alt, end, vtype, length, old_ac, old_groups, new_ac, new_groups in rows:
+        before = _decoded(old_groups)
+        after = _decoded(new_groups)
+        groups = sorted(g for g, counts in before.items() if counts[0] > 0 and after.get(g, [0])[0] <= 0)
+        if new_ac <= 0 < old_ac or groups:
+            found.append(index.Withdrawal(chrom, pos, ref, alt, end, vtype, length, tuple(groups)))
+    return found
+
+
+def _decoded(groups: Any) -> dict[str, list[int]]:
+    value = json.loads(groups) if isinstance(groups, str) else groups
+    return dict(value or {})
 
 
 def _twice(dataset_id: str, names: str) -> InvalidInput:

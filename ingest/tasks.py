@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from access.tasks import DERIVE
 from catalogue.database import session_scope
 from catalogue.errors import Conflict, DomainError, InvalidInput
 from ingest import chunks
@@ -121,4 +122,9 @@ def publish(ctx: JobContext, payload: Mapping[str, Any]) -> Mapping[str, Any] | 
         raise
     except InvalidInput as exc:  # two files holding the same variants: the input, not the moment
         raise GiveUp(exc.message) from None
+    if done.options.get("recount"):  # opt-outs applied: the release copies that new permits get
+        with session_scope(ctx.engine) as session:
+            ledger.submit(session, DERIVE, {"dataset": done.dataset_id}, dedupe_key=f"{DERIVE}:{ingestion}",
+                          parent_id=ctx.job_id)
+            session.commit()
     return {"variants": done.counts.get("dataset_variants")}

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from access import audit
-from access.release import at_rest
+from access.release import at_rest, derived
 from access.release.crypt4gh import encrypt_stream, encrypted_size, fingerprint, parse_public_key
 from access.release.grants import ReleaseContext, grant_for
 from access.release.keys import download_key, key_bytes
@@ -109,12 +109,15 @@ def prepare_download(session: Session, caller: Caller, ctx: ReleaseContext, *, d
         raise NotFound(f"dataset {dataset.id} has no file {file_id}", field="file_id")
     recipient = _recipient(session, caller, key_id, public_key)
     check_rate(session, grant.who, ctx.rate, now=utcnow())
-    reencrypted = _reencrypted(file, recipient, ctx.node_key_path)
+    # under a permit issued after an opt-out took effect: the copy without the sample, encrypted as it streams
+    stored = file
+    file = derived.released_file(session, stored, grant.grounds, caller.subject)
+    reencrypted = _reencrypted(file, recipient, ctx.node_key_path) if file is stored else None
     audit.append(session, actor=grant.who.actor, action="release.download", dataset_id=dataset.id,
                  client=grant.who.client, visa_jti=grant.visa_jti, details={
         "file": file.id, "bytes": file.size, "sha256": file.sha256, "encryption": "crypt4gh",
         "key": recipient.key_id, "fingerprint": recipient.fingerprint, "reencrypted": reencrypted is not None,
-        "grounds": grant.grounds.value})
+        "grounds": grant.grounds.value, "samples_left_out": file is not stored})
     session.commit()
     size = reencrypted.size if reencrypted is not None else encrypted_size(file.size)
     return Download(Path(file.uri), f"{file.name}.c4gh", file.size, size, recipient, reencrypted)

@@ -13,7 +13,7 @@ from typing import IO
 from sqlmodel import Session
 
 from access import audit
-from access.release import bgzf, slicing
+from access.release import bgzf, derived, slicing
 from access.release.convert import converted_header, converted_records
 from access.release.errors import UnsupportedFormat, WrongToken
 from access.release.grants import ReleaseContext, block_requester, check_block_grounds, grant_for
@@ -76,8 +76,11 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
     """
     dataset = get_dataset(session, caller, dataset_id)
     grant = grant_for(session, caller, dataset, secret=ctx.secret, client=client)
-    file = _choose_file(session, dataset.id, file_id, query.format)
+    stored_file = _choose_file(session, dataset.id, file_id, query.format)
     check_rate(session, grant.who, ctx.rate, now=utcnow())
+    # under a permit issued after an opt-out took effect: the copy without the sample (same id, its own bytes)
+    file = derived.released_file(session, stored_file, grant.grounds, caller.subject)
+    variant = None if file is stored_file else file.sha256
     source = _source(file)
     stored = file.format.upper()
     converting = stored != query.format
@@ -94,7 +97,8 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
     def url_for(part: Part) -> tuple[str, str]:
         claims = BlockGrant(subject=grant.who.actor, dataset_id=dataset.id, file_id=file.id, part=part.part,
                             contig=part.contig, start=part.start, end=part.end, expires_at=expires,
-                            visa_jti=grant.visa_jti, grounds=grant.grounds.value, convert=part.convert)
+                            visa_jti=grant.visa_jti, grounds=grant.grounds.value, convert=part.convert,
+                            variant=variant)
         return ctx.base_url + block_path(dataset.id, file.id, part), sign_block_token(ctx.secret, claims, now=now)
 
     ticket = ticket_json(query.format, parts, url_for)
@@ -104,7 +108,7 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
         "regions": [p.region_text for p in parts if p.part == "body"],
         "whole_file": not query.regions and not query.header_only, "expires": expires,
         "ignored": list(query.ignored), "grounds": grant.grounds.value,
-        "converted_from": stored if converting else None})
+        "converted_from": stored if converting else None, "samples_left_out": variant is not None})
     session.commit()
     return ticket
 
@@ -139,6 +143,8 @@ def authorise_block(session: Session, ctx: ReleaseContext, *, token: str, presen
     file = session.get(DatasetFile, file_id)
     if file is None or file.dataset_id != dataset_id:
         raise NotFound(f"dataset {dataset_id} has no file {file_id}", field="file_id")
+    if grant.variant is not None:  # the ticket's copy without opted-out samples
+        file = derived.for_variant(file, grant.variant)
     who = block_requester(grant, client, secret=ctx.secret)
     check_rate(session, who, ctx.rate, now=utcnow())
     return Block(grant, file, who)

@@ -37,6 +37,7 @@ class BlockGrant:
     visa_jti: str | None = None  # set when a GA4GH visa, not an entitlement, granted the ticket
     grounds: str = "entitlement"  # access.release.policy.Grounds: what each block checks again
     convert: str | None = None  # the format a header or body is converted to, when not the file's own
+    variant: str | None = None  # sha256 of the copy without opted-out samples it serves (access.release.derived)
 
 
 def _key(secret: str) -> OctKey:
@@ -81,6 +82,6 @@ def read_block_token(secret: str, token: str, *, now: int) -> BlockGrant:
                           file_id=str(claims["file_id"]), part=str(claims["part"]), contig=claims.get("contig"),
                           start=claims.get("start"), end=claims.get("end"), expires_at=expires,
                           visa_jti=claims.get("visa_jti"), grounds=str(claims.get("grounds") or _old_grounds(claims)),
-                          convert=claims.get("convert"))
+                          convert=claims.get("convert"), variant=claims.get("variant"))
     except KeyError:
         raise TokenRefused("the block token lacks a claim") from None

@@ -18,21 +18,30 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import case, column, delete, func, insert, table, update
+from sqlalchemy import case, column, delete, exists, func, insert, table, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
 from catalogue.annotations import gene_key
 from catalogue.database import is_sqlite
 from catalogue.errors import Conflict
-from catalogue.models import Dataset, DatasetFile, Sample, Variant, VariantAnnotation, utcnow
+from catalogue.models import (
+    Dataset,
+    DatasetFile,
+    Sample,
+    SampleExclusion,
+    Variant,
+    VariantAnnotation,
+    VariantWithdrawn,
+    utcnow,
+)
 from catalogue.services import partitions
 
 __all__ = [
     "AnnotationRecord", "SampleRecord", "VariantLoad", "VariantRecord", "begin_variant_load", "file_by_name",
     "file_by_checksum", "finish_variant_load", "refresh_statistics", "register_file", "remove_file",
     "replace_dataset_variants", "replace_file", "retire_dataset_variants", "upsert_samples", "variant_values",
-    "write_annotations", "write_values", "write_variants",
+    "Withdrawal", "withdraw_alleles", "write_annotations", "write_values", "write_variants",
 ]
 
 _COLUMNS = ("dataset_id", "file_id", "chrom", "pos", "ref", "alt", "end", "variant_type", "length",
@@ -255,7 +264,11 @@ def upsert_samples(session: Session, dataset_id: str, samples: Iterable[SampleRe
 def refresh_statistics(session: Session, dataset_id: str, *, load: VariantLoad | None = None) -> dict[str, Any]:
     """Recount samples, variants, per-chromosome and per-type variants from the index itself (or from the
     load that is about to replace the dataset's variants: counted before the swap, which then ends soon)."""
-    samples = session.exec(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)).one()
+    # samples whose opt-out is in effect are not counted, as a fresh ingest of the files without them would not
+    samples = session.exec(select(func.count()).select_from(Sample).where(
+        Sample.dataset_id == dataset_id, ~exists().where(col(SampleExclusion.dataset_id) == dataset_id,
+                                                         col(SampleExclusion.sample_id) == col(Sample.sample_id)))
+    ).one()
     v = table(load.table if load is not None else Variant.__tablename__,
               column("dataset_id"), column("chrom"), column("variant_type"), column("pos"), column("end"),
               column("ac"), column("an"), column("het"), column("hom_alt"), column("hemi_alt"))
@@ -351,9 +364,44 @@ def replace_dataset_variants(session: Session, dataset_id: str,
 
 
 def retire_dataset_variants(session: Session, dataset_id: str) -> None:
-    """Remove every variant of the dataset from the index (PostgreSQL: detach and drop its partition)."""
+    """Remove every variant of the dataset from the index (PostgreSQL: detach and drop its partition), and the
+    alleles opt-outs withdrew from it."""
+    session.execute(delete(VariantWithdrawn).where(col(VariantWithdrawn.dataset_id) == dataset_id))
     if is_sqlite(session.connection().engine):
         session.execute(delete(Variant).where(col(Variant.dataset_id) == dataset_id))
         return
     partitions.lock_dataset(session, dataset_id)
     partitions.drop_dataset_partition(session, dataset_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """An allele applying opt-outs took out of the counts: no longer carried at all, or no longer by `groups`."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    end: int
+    variant_type: str
+    length: int
+    groups: tuple[str, ...]
+
+
+def withdraw_alleles(session: Session, dataset_id: str, withdrawals: Iterable[Withdrawal]) -> int:
+    """Remember alleles (and group presences) the dataset's counts no longer show, added to those remembered before
+    (catalogue_variant_withdrawn: budgeted yes/no answers keep answering yes for them). Does not commit."""
+    count = 0
+    for w in withdrawals:
+        key = (dataset_id, w.chrom, w.pos, w.ref, w.alt)
+        row = session.get(VariantWithdrawn, key)
+        groups = {g: [1, 0, 0, 0] for g in w.groups}
+        if row is None:
+            row = VariantWithdrawn(dataset_id=dataset_id, chrom=w.chrom, pos=w.pos, ref=w.ref, alt=w.alt, end=w.end,
+                                   variant_type=w.variant_type, length=w.length, ac=1, groups=groups or None)
+        else:
+            row.groups = {**(row.groups or {}), **groups} or None
+        session.add(row)
+        count += 1
+    session.flush()
+    return count

@@ -9,22 +9,23 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, exists
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
 from catalogue.annotations import Annotation
 from catalogue.counts import allele_counts_known, carriers_known
 from catalogue.database import ScopeSession, busy_error
-from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample
+from catalogue.models import Dataset, DatasetFile, DatasetStatus, Gene, Sample, SampleExclusion
 
 __all__ = [
     "PublishedDataset", "VariantHit", "VariantSearch", "VariantTally", "annotations_of",
     "dataset_file", "find_gene", "find_variants", "published_datasets", "published_for_queries",
-    "reference_frequency", "sample_datasets", "sample_traits", "samples_of", "tally_variants",
+    "INDEX", "WITHDRAWN", "reference_frequency", "sample_datasets", "sample_traits", "samples_of", "tally_variants",
 ]
 
 _COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
+INDEX, WITHDRAWN = "catalogue_variant", "catalogue_variant_withdrawn"  # the tables variants are looked up in
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,18 +255,20 @@ def _annotated(search: VariantSearch, params: dict[str, Any]) -> str:
             f"FROM catalogue_variant_annotation WHERE {' AND '.join(where)})")
 
 
-def _source(search: VariantSearch, span: int | None) -> tuple[str, dict[str, Any]]:
+def _source(search: VariantSearch, span: int | None, table: str = INDEX) -> tuple[str, dict[str, Any]]:
     """`FROM ... WHERE ...` of the rows of datasets `:ids` matching a search: a gene's region and its annotated
-    variants are two index look-ups whose rows are put together (UNION ALL, the second without the first's)."""
+    variants are two index look-ups whose rows are put together (UNION ALL, the second without the first's).
+    `table`: the variant index, or the alleles opt-outs withdrew from it (WITHDRAWN)."""
+    assert table in (INDEX, WITHDRAWN)
     if not search.gene_region:
         clauses, params = _where(search, span)
-        return f"FROM catalogue_variant WHERE dataset_id IN :ids AND {' AND '.join(clauses)}", params
+        return f"FROM {table} WHERE dataset_id IN :ids AND {' AND '.join(clauses)}", params
     region, params = _location(search, span)
     common = " AND ".join(_common(search, params))
     annotated = _annotated(replace(search, amino_acid=None), params)
     inside = " AND ".join(region)
-    return (f"FROM (SELECT * FROM catalogue_variant WHERE dataset_id IN :ids AND {inside} AND {common} "
-            f"UNION ALL SELECT * FROM catalogue_variant WHERE dataset_id IN :ids AND {annotated} AND {common} "
+    return (f"FROM (SELECT {_COLUMNS} FROM {table} WHERE dataset_id IN :ids AND {inside} AND {common} "
+            f"UNION ALL SELECT {_COLUMNS} FROM {table} WHERE dataset_id IN :ids AND {annotated} AND {common} "
             f"AND NOT ({inside})) AS v", params)
 
 
@@ -347,11 +350,12 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
 
 
 def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset], search: VariantSearch, *,
-                  limit: int | None = None, offset: int = 0) -> list[VariantHit]:
-    """Carried variants (AC > 0) of `datasets` matching `search`, in (dataset, pos, ref, alt) order."""
+                  limit: int | None = None, offset: int = 0, table: str = INDEX) -> list[VariantHit]:
+    """Carried variants (AC > 0) of `datasets` matching `search`, in (dataset, pos, ref, alt) order (of the
+    withdrawn alleles with `table=WITHDRAWN`)."""
     if not datasets:
         return []
-    source, params = _source(search, _span(session, datasets, search))
+    source, params = _source(search, _span(session, datasets, search), table)
     params["ids"] = [d.id for d in datasets]
     order = "dataset_id, pos, ref, alt" if search.chrom else "dataset_id, chrom, pos, ref, alt"
     sql = f"SELECT {_COLUMNS} {source} ORDER BY {order}"
@@ -366,11 +370,12 @@ def find_variants(session: Session, datasets: Sequence[Dataset | PublishedDatase
 
 
 def tally_variants(session: Session, datasets: Sequence[Dataset | PublishedDataset],
-                   search: VariantSearch) -> dict[str, VariantTally]:
-    """Per dataset with a match: the number of carried variants matching `search`, ΣAC and Σcarriers."""
+                   search: VariantSearch, *, table: str = INDEX) -> dict[str, VariantTally]:
+    """Per dataset with a match: the number of carried variants matching `search`, ΣAC and Σcarriers (of the
+    withdrawn alleles with `table=WITHDRAWN`)."""
     if not datasets:
         return {}
-    source, params = _source(search, _span(session, datasets, search))
+    source, params = _source(search, _span(session, datasets, search), table)
     params["ids"] = [d.id for d in datasets]
     sql = f"SELECT dataset_id, COUNT(*), SUM(ac), SUM(het + hom_alt + hemi_alt) {source} GROUP BY dataset_id"
     rows = _run(session, sql, params)
@@ -421,11 +426,14 @@ def dataset_file(session: Session, dataset_id: str, chrom: str | None = None) ->
 
 def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str | None = None,
                limit: int | None = None, offset: int = 0) -> list[Sample]:
-    """Samples of the datasets (optionally one sample id), in (dataset, sample) order."""
+    """Samples of the datasets (optionally one sample id), in (dataset, sample) order; those whose opt-out is in
+    effect are left out (catalogue.services.opt_outs)."""
     ids = list(dataset_ids)
     if not ids:
         return []
-    query = select(Sample).where(col(Sample.dataset_id).in_(ids))
+    query = select(Sample).where(col(Sample.dataset_id).in_(ids), ~exists().where(
+        col(SampleExclusion.dataset_id) == col(Sample.dataset_id),
+        col(SampleExclusion.sample_id) == col(Sample.sample_id)))
     if sample_id is not None:
         query = query.where(Sample.sample_id == sample_id)
     query = query.order_by(col(Sample.dataset_id), col(Sample.sample_id)).offset(offset)
@@ -435,9 +443,10 @@ def samples_of(session: Session, dataset_ids: Iterable[str], *, sample_id: str |
 
 
 def sample_traits(session: Session, dataset_id: str) -> list[tuple[str, str | None, list[str]]]:
-    """(sex, population, diseases) of each of the dataset's samples: one plain SELECT, no ORM objects."""
-    rows = _run(session, "SELECT sex, population, diseases FROM catalogue_sample WHERE dataset_id = :d",
-                {"d": dataset_id})
+    """(sex, population, diseases) of each of the dataset's samples (not those opted out): one plain SELECT."""
+    rows = _run(session, "SELECT sex, population, diseases FROM catalogue_sample s WHERE dataset_id = :d AND NOT "
+                         "EXISTS (SELECT 1 FROM catalogue_sample_exclusion x WHERE x.dataset_id = s.dataset_id "
+                         "AND x.sample_id = s.sample_id)", {"d": dataset_id})
     return [(r[0], r[1], json.loads(r[2]) if isinstance(r[2], str) else list(r[2] or [])) for r in rows]
 
 

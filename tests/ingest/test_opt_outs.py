@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from catalogue.identity import Caller
-from catalogue.models import Dataset, Sample, Variant, utcnow
+from catalogue.models import Dataset, Sample, Variant, VariantWithdrawn, utcnow
 from catalogue.runtime import Runtime
 from catalogue.services import opt_outs
 from ingest.models import IngestionJob, JobState
@@ -108,6 +108,7 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
         runtime: Runtime, session: Session, cohort: SimulatedCohort, ingested: str, tmp_path: Path) -> None:
     out = left_out(cohort)
     original = _index(runtime, ingested)
+    original_groups = _groups(runtime, ingested)
     _assert_like_bcftools(runtime, ingested, cohort, tmp_path, ())
     statistics = session.get(Dataset, ingested).statistics  # type: ignore[union-attr]
 
@@ -123,8 +124,17 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
     assert opt_outs.excluded_now(session, ingested) == set(out)
     assert all(not s.pending and s.in_effect for s in opt_outs.opt_out_states(session, ingested, list(out)))
     # an allele only the opted-out samples carried is kept at AC 0, as a fresh ingest of the file keeps it
-    vanished = [k for k, c in _index(runtime, ingested).items() if c[0] == 0 and original[k][0] > 0]
+    now = _index(runtime, ingested)
+    vanished = {k for k, c in now.items() if c[0] == 0 and original[k][0] > 0}
     assert vanished
+    # ... and remembered as withdrawn, with each group it left (budgeted yes/no answers keep saying yes for them)
+    left_groups = {(k, g) for g, counts in _groups(runtime, ingested).items() for k, c in counts.items()
+                   if c[0] == 0 and original_groups[g][k][0] > 0}
+    assert left_groups
+    with Session(runtime.engine) as s:
+        withdrawn = s.exec(select(VariantWithdrawn).where(VariantWithdrawn.dataset_id == ingested)).all()
+    assert {(w.chrom, w.pos, w.ref, w.alt) for w in withdrawn} == vanished | {k for k, _ in left_groups}
+    assert {((w.chrom, w.pos, w.ref, w.alt), g) for w in withdrawn for g in (w.groups or {})} == left_groups
     with Session(runtime.engine) as s:  # the catalogue's samples stay (they may opt back in)
         assert len(s.exec(select(Sample).where(Sample.dataset_id == ingested)).all()) == len(cohort.samples)
         recount = s.exec(select(IngestionJob).where(IngestionJob.requested_by == "opt-out job")).one()

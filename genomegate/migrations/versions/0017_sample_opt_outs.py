@@ -1,9 +1,10 @@
-"""sample opt-outs: each sample's opt-out and opt-in requests, and the samples whose opt-out is in effect
+"""sample opt-outs: each sample's opt-out and opt-in requests, the samples whose opt-out is in effect, and the
+alleles applying them withdrew from the counts
 
 Revision ID: 0017
 Revises: 0015
 
-Both tables start empty: no sample was opted out before.
+The tables start empty: no sample was opted out before.
 """
 
 from __future__ import annotations
@@ -39,8 +40,27 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['dataset_id'], ['catalogue_dataset.id'], ),
     sa.PrimaryKeyConstraint('dataset_id', 'sample_id')
     )
+    op.create_table('catalogue_variant_withdrawn',
+    sa.Column('dataset_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('chrom', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('pos', sa.Integer(), nullable=False),
+    sa.Column('ref', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('alt', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('end', sa.Integer(), nullable=False),
+    sa.Column('variant_type', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('length', sa.Integer(), nullable=False),
+    sa.Column('ac', sa.Integer(), nullable=False),
+    sa.Column('an', sa.Integer(), nullable=False),
+    sa.Column('het', sa.Integer(), nullable=False),
+    sa.Column('hom_alt', sa.Integer(), nullable=False),
+    sa.Column('hemi_alt', sa.Integer(), nullable=False),
+    sa.Column('groups', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['dataset_id'], ['catalogue_dataset.id'], ),
+    sa.PrimaryKeyConstraint('dataset_id', 'chrom', 'pos', 'ref', 'alt')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('catalogue_variant_withdrawn')
     op.drop_table('catalogue_sample_exclusion')
     op.drop_table('catalogue_sample_opt_out')
