@@ -43,7 +43,7 @@ lint: install
 # The pages' translations: extract the messages of web/ (keywords as in web/i18n.py EXTRACT_KEYWORDS) and merge
 # them into each language's web/locale/<lang>/LC_MESSAGES/messages.po; then translate the new entries there.
 messages: install
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords translate:2 --keywords translate_plural:2,3 \
+	$(BIN)/pybabel extract --mapping-file babel.cfg \
 	  --keywords N_ --no-location --sort-output --omit-header --output-file web/locale/messages.pot web
 	$(BIN)/pybabel update --input-file web/locale/messages.pot --output-dir web/locale --domain messages \
 	  --no-fuzzy-matching --ignore-obsolete --omit-header

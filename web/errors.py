@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalogue.errors import DomainError
 from catalogue.problems import status_for
-from web.i18n import N_, translate
+from web.i18n import N_, translator
 from web.session import is_page_path
 from web.templating import render
 
@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
 
 def error_page(request: Request, status: int, message: str, title: str | None = None) -> Response:
     """An error as a page in the request's language (`title`, if given, is an English message of the catalogue)."""
-    heading = translate(request, title or _TITLES.get(status, N_("Error")))
+    heading = translator(request).gettext(title or _TITLES.get(status, N_("Error")))
     return render(request, "error.html", {"status": status, "title": heading, "message": message},
                   status_code=status)
 
@@ -71,8 +71,8 @@ class HtmlRoute(APIRoute):
                 response = error_page(request, exc.status_code, str(exc.detail))
             except Exception:
                 log.exception("unhandled error on page %s %s", request.method, request.url.path)
-                response = error_page(request, 500, translate(
-                    request, "The server failed; the error was logged. Please try again later."))
+                response = error_page(request, 500, translator(request).gettext(
+                    "The server failed; the error was logged. Please try again later."))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

@@ -15,14 +15,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
-from fastapi import Request
+from fastapi import Request, Response
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 __all__ = [
     "DEFAULT_LANGUAGE", "EXTRACT_KEYWORDS", "LANGUAGES", "LANGUAGE_COOKIE", "LANGUAGE_PARAM", "LOCALE_DIR",
-    "LanguageChoice", "N_", "accepted_languages", "install_i18n", "language_links", "language_of", "negotiate",
-    "remember_language", "translate", "translate_plural", "translations",
+    "LanguageChoice", "N_", "Translator", "accepted_languages", "install_i18n", "language_links", "language_of",
+    "negotiate", "remember_language", "translations", "translator",
 ]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -33,10 +33,9 @@ LANGUAGES = ("en", "nl", "fr")
 LANGUAGE_PARAM = "lang"  # ?lang=nl on any page switches, and the choice is kept in this cookie:
 LANGUAGE_COOKIE = "genomegate_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
-# What marks a message for extraction besides Babel's defaults (_, gettext, ngettext, ...): Python code translates
-# with translate(request, "...") and translate_plural(request, "...", "...", n), and marks messages kept in
-# constants with N_("..."). `make messages` passes the same keywords to pybabel.
-EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {"translate": (2,), "translate_plural": (2, 3), "N_": None}
+# What marks a message for extraction besides Babel's defaults (_, gettext, ngettext, ...): N_("...") marks a
+# message kept in a constant, translated where it is shown. `make messages` passes the same keywords to pybabel.
+EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {"N_": None}
 _MAX_HEADER = 1000  # characters of Accept-Language read
 _MAX_RANGES = 20  # language ranges of Accept-Language considered
 _STATE = "language"
@@ -101,24 +100,37 @@ def language_of(request: Request) -> str:
     return str(chosen)
 
 
-def remember_language(request: Request, response: Any) -> None:
-    """Keep a language chosen with the switcher for the next pages (a cookie: it outlives signing in and out)."""
+def remember_language(request: Request, response: Response, *, secure: bool) -> None:
+    """Say the page's language (Content-Language; it varies with Accept-Language and the cookie), and keep a language
+    chosen with the switcher for the next pages: a cookie, so that it outlives signing in and out."""
+    response.headers["Content-Language"] = language_of(request)
+    response.headers.add_vary_header("Accept-Language")
+    response.headers.add_vary_header("Cookie")
     chosen = _supported(request.query_params.get(LANGUAGE_PARAM))
     if chosen and chosen != request.cookies.get(LANGUAGE_COOKIE):
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_SECONDS, path="/", samesite="lax",
-                            httponly=True, secure=request.url.scheme == "https")
+                            httponly=True, secure=secure)
 
 
-def translate(request: Request, message: str, **variables: Any) -> str:
-    """`message` in the request's language, with %(name)s placeholders filled from `variables`."""
-    text = translations(language_of(request)).gettext(message)
-    return text % variables if variables else text
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """Messages in one language, for Python code that puts text on pages: `_ = translator(request).gettext`,
+    then `_("Signed in as %(name)s.", name=subject)` (placeholders are filled from the keywords)."""
+
+    language: str
+
+    def gettext(self, message: str, **variables: Any) -> str:
+        text = translations(self.language).gettext(message)
+        return text % variables if variables else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> str:
+        """The singular or plural form for `n`; %(num)s is `n` unless given."""
+        return translations(self.language).ngettext(singular, plural, n) % {"num": n, **variables}
 
 
-def translate_plural(request: Request, singular: str, plural: str, n: int, **variables: Any) -> str:
-    """The singular or plural form for `n` in the request's language; %(num)s is `n`."""
-    text = translations(language_of(request)).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+def translator(request: Request) -> Translator:
+    """The request's language, to translate with."""
+    return Translator(language_of(request))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from catalogue.errors import Unauthenticated
 from catalogue.identity import Caller, Principal
 from catalogue.services.roles import caller_for
 from catalogue.settings import Settings
+from web.i18n import translator
 
 __all__ = [
     "SESSION_COOKIE", "SESSION_SECONDS", "PageCallerDep", "SignedInPageDep", "WebSessionMiddleware", "is_page_path",
@@ -87,9 +88,9 @@ def page_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> C
     return caller
 
 
-async def signed_in_page(caller: Annotated[Caller, Depends(page_caller)]) -> Caller:
+async def signed_in_page(request: Request, caller: Annotated[Caller, Depends(page_caller)]) -> Caller:
     if not caller.authenticated:
-        raise Unauthenticated("sign in to see this page")
+        raise Unauthenticated(translator(request).gettext("sign in to see this page"))
     return caller
 
 

@@ -18,7 +18,7 @@ from catalogue.errors import InvalidInput
 from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 from web.csrf import CSRF_FIELD, csrf_token
-from web.i18n import install_i18n, language_links, language_of, remember_language
+from web.i18n import N_, install_i18n, language_links, language_of, remember_language, translations
 
 __all__ = ["flash", "render", "templates"]
 
@@ -49,6 +49,35 @@ def _size(context: Context, n: int) -> str:
     return str(n)
 
 
+# The words for the values that pages show (states of datasets, requests and jobs, history events, security levels,
+# an ingestion's counts), translated in the catalogues. A value not listed is shown as it is.
+_LABELS = {
+    "PUBLIC": N_("PUBLIC"), "REGISTERED": N_("REGISTERED"), "CONTROLLED": N_("CONTROLLED"),
+    "draft": N_("draft"), "published": N_("published"), "retired": N_("retired"),
+    "submitted": N_("submitted"), "returned": N_("returned"), "approved": N_("approved"), "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"), "closed": N_("closed"), "active": N_("active"), "new": N_("new"),
+    "queued": N_("queued"), "running": N_("running"), "succeeded": N_("succeeded"), "failed": N_("failed"),
+    "create": N_("create"), "submit": N_("submit"), "return": N_("return"), "approve": N_("approve"),
+    "reject": N_("reject"), "withdraw": N_("withdraw"), "close": N_("close"), "comment": N_("comment"),
+    "vote": N_("vote"), "recuse": N_("recuse"), "revoke": N_("revoke"), "renew": N_("renew"),
+    "abstain": N_("abstain"), "deny": N_("deny"),
+    # an ingestion's counts
+    "records_read": N_("records read"), "records_kept": N_("records kept"),
+    "records_skipped_filter": N_("records skipped (filter)"), "records_skipped_other": N_("records skipped (other)"),
+    "alleles_skipped": N_("alleles skipped"), "variants_written": N_("variants written"),
+    "variants_merged": N_("variants merged"), "files_ingested": N_("files ingested"),
+    "files_unchanged": N_("files unchanged"), "samples": N_("samples"), "dataset_variants": N_("dataset variants"),
+    "chunks": N_("chunks"),
+}
+
+
+@pass_context
+def _label(context: Context, value: object) -> str:
+    text = str(getattr(value, "value", value))
+    msgid = _LABELS.get(text)
+    return translations(context.get("lang") or "en").gettext(msgid) if msgid else text
+
+
 def _duo_label(curie: str) -> str:
     try:
         term = duo_term(curie)
@@ -57,7 +86,7 @@ def _duo_label(curie: str) -> str:
     return f"{term.label} ({term.shorthand or term.id})"
 
 
-templates.env.filters.update(when=_when, day=_day, size=_size, duo_label=_duo_label)
+templates.env.filters.update(when=_when, day=_day, size=_size, duo_label=_duo_label, label=_label)
 templates.env.globals.update(DUO_TERMS=DUO_TERMS, CSRF_FIELD=CSRF_FIELD)
 
 
@@ -84,5 +113,5 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
     }
     response = templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code,
                                           headers=headers)
-    remember_language(request, response)
+    remember_language(request, response, secure=runtime.settings.public_base_url.startswith("https://"))
     return response

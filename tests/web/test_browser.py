@@ -290,3 +290,25 @@ def test_with_javascript_the_form_shows_the_duo_verdict_as_the_purpose_is_chosen
     live.get_by_text("needs a DAC member's judgement").wait_for()
     me.shot("19-request-form-live-verdict")
     me.close()
+
+
+def test_a_dutch_browser_reads_dutch_and_the_switcher_changes_the_language(chromium: Any, node: Node) -> None:
+    """The browser's language picks the pages' language; the switcher's links (no JavaScript) change it for good."""
+    reader = Person(chromium, node, locale="nl-BE")
+    reader.go("/")
+    assert reader.page.get_attribute("html", "lang") == "nl"
+    assert "3 datasets" in reader.text()
+    reader.page.fill("#q", "cardiomyopathy")
+    reader.page.get_by_role("button", name="Zoeken").click()
+    assert "1 dataset" in reader.text() and "Filters toepassen" in reader.text()
+    reader.shot("20-catalogue-nl")
+    reader.page.get_by_test_id("language-switcher").get_by_role("link", name="Français").click()
+    assert reader.page.get_attribute("html", "lang") == "fr"
+    assert "1 jeu de données" in reader.text() and "q=cardiomyopathy" in reader.page.url  # the same search
+    reader.sign_in("researcher", then="/requests")
+    assert reader.page.get_attribute("html", "lang") == "fr"
+    assert "Connecté en tant que" in reader.text() and "Mes demandes d’accès" in reader.text()
+    reader.go("/variants")
+    assert reader.page.get_by_role("button", name="Rechercher").count() == 1
+    reader.shot("21-lookup-fr")
+    reader.close()

@@ -20,6 +20,7 @@ from catalogue.services import registry
 from catalogue.services.search import DatasetQuery, search_datasets
 from catalogue.services.statistics import allele_frequency_spectrum
 from web.charts import bar_chart
+from web.i18n import translator
 from web.routing import page_router
 from web.session import PageCallerDep
 from web.templating import render
@@ -67,16 +68,22 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
         per_type = list(stats.get("per_type", {}).items())
         spectrum = allele_frequency_spectrum(session, dataset.id)
         bins = len(spectrum)
+        _ = translator(request).gettext
         charts = [chart for chart in [
-            ("Variants per chromosome", bar_chart(
-                per_chrom, title="Variants per chromosome",
-                description=", ".join(f"chromosome {c}: {n}" for c, n in per_chrom))),
-            ("Variant types", bar_chart(per_type, title="Variant types",
-                                        description=", ".join(f"{t}: {n}" for t, n in per_type))),
-            ("Allele-frequency spectrum (alleles per frequency bin)", bar_chart(
-                [(f"{i / bins:.1f}", n) for i, n in enumerate(spectrum)], title="Allele-frequency spectrum",
-                description=f"alleles per allele-frequency bin of width {1 / bins:.1f}, from 0 to 1: "
-                            + ", ".join(str(n) for n in spectrum))) if allele_counts_known(stats) else None,
+            (_("Variants per chromosome"), bar_chart(
+                per_chrom, title=_("Variants per chromosome"),
+                description=", ".join(_("chromosome %(name)s: %(count)s", name=c, count=n)
+                                      for c, n in per_chrom))),
+            (_("Variant types"), bar_chart(
+                per_type, title=_("Variant types"),
+                description=", ".join(f"{t}: {n}" for t, n in per_type))),
+            (_("Allele-frequency spectrum (alleles per frequency bin)"), bar_chart(
+                [(f"{i / bins:.1f}", n) for i, n in enumerate(spectrum)],
+                title=_("Allele-frequency spectrum"),
+                description=_(
+                    "alleles per allele-frequency bin of width %(width)s, from 0 to 1: %(counts)s",
+                    width=format(1 / bins, ".1f"), counts=", ".join(str(n) for n in spectrum))))
+            if allele_counts_known(stats) else None,
         ] if chart is not None]
     mine = []
     if caller.authenticated and dataset.dac_id:
@@ -88,17 +95,18 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
         "conditions": [duo_term(c) for c in dataset.duo], "stats": stats, "charts": charts,
         "entitlements": [e for e in mine if e.active],
         "requestable": dataset.security == SecurityLevel.CONTROLLED and dataset.status == DatasetStatus.published,
-        "privacy": _privacy(dataset),
+        "privacy": _privacy(request, dataset),
     })
 
 
-def _privacy(dataset: Dataset) -> str:
+def _privacy(request: Request, dataset: Dataset) -> str:
     """How the Beacon answers about this dataset, in words."""
+    _ = translator(request).gettext
     if dataset.privacy_p <= 0:
-        return "no privacy budget: answers at the dataset's granularity"
+        return _("no privacy budget: answers at the dataset's granularity")
     if not allele_counts_known(dataset.statistics or {}):
-        return "presence only (some files give no allele counts): answered yes or no, freely"
+        return _("presence only (some files give no allele counts): answered yes or no, freely")
     if not (dataset.statistics or {}).get("samples"):
-        return "allele counts only, no genotypes behind them: answered freely"
-    return (f"yes/no answers within a privacy budget per account: no membership test has power above "
-            f"{power_bound(0.05, dataset.privacy_p):.2f} at 5% false positives")
+        return _("allele counts only, no genotypes behind them: answered freely")
+    return _("yes/no answers within a privacy budget per account: no membership test has power above %(bound)s at "
+             "5%% false positives", bound=format(power_bound(0.05, dataset.privacy_p), ".2f"))

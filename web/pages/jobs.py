@@ -13,6 +13,7 @@ from catalogue.services.roles import require_admin
 from jobs import ledger
 from jobs.models import JobState
 from web.forms import attempt
+from web.i18n import translator
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -39,4 +40,4 @@ def retry(job_id: int, request: Request, session: SessionDep, caller: SignedInPa
     if not 1 <= job_id <= MAX_ID:
         job_id = 0  # answered as a job that does not exist
     return attempt(request, lambda: ledger.retry(session, job_id, actor=caller.subject or "admin"),
-                   done=f"Job {job_id} is queued again.", back="/admin/jobs")
+                   done=translator(request).gettext("Job %(id)s is queued again.", id=job_id), back="/admin/jobs")

@@ -21,6 +21,7 @@ from catalogue.errors import DomainError, InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import Dataset, SecurityLevel
 from catalogue.services.datasets import get_dataset
+from web.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from web.routing import page_router
 from web.session import PageCallerDep
 from web.templating import render
@@ -78,12 +79,13 @@ class LookupForm:
 
 @dataclass(slots=True)
 class DatasetAnswer:
-    """One dataset's answer as the page shows it."""
+    """One dataset's answer as the page shows it (its words in the page's language)."""
 
     dataset: Dataset
     granularity: str  # none, boolean, count or record
     exists: bool | None
     explanation: str
+    level_words: str  # the granularity as the page says it
     count: int | None = None
     allele_count: int | None = None
     carriers: int | None = None
@@ -91,28 +93,41 @@ class DatasetAnswer:
     sign_in: bool = False
     request_access: bool = False
 
-    @property
-    def level_words(self) -> str:
-        """The granularity as the page says it."""
-        return _LEVEL_WORDS[self.granularity]
+
+_LEVEL_WORDS = {"none": N_("not answered"), "boolean": N_("yes/no answer"), "count": N_("counts"),
+                "record": N_("record-level answer")}
+# Why a dataset gave no answer, in other languages than English (in English the page gives the Beacon's own words,
+# Exclusion.text, which these follow).
+_EXCLUDED = {
+    Reason.OTHER_ASSEMBLY: N_("its assembly %(assembly)s is not the query's (%(asked)s)"),
+    Reason.SIGN_IN_REQUIRED: N_("it answers signed-in callers only"),
+    Reason.RECORD_RIGHTS_REQUIRED: N_("it does not answer Beacon queries without record-level rights"),
+    Reason.NOT_ANNOTATED: N_("its variants carry no annotations (VEP CSQ or SnpEff ANN) to answer this question"),
+    Reason.GENOTYPES_SIGN_IN_REQUIRED: N_("it holds individuals' genotypes and answers signed-in callers only, "
+                                          "within a privacy budget"),
+    Reason.PRIVACY_REFUSED: N_("this question alone could reveal whether one person is in the cohort"),
+    Reason.BUDGET_SPENT: N_("your privacy budget for this dataset is spent"),
+    Reason.INDIVIDUAL_RECORD_RIGHTS_REQUIRED: N_("an individual's genotypes need record-level rights"),
+    Reason.COUNT_BELOW_THRESHOLD: N_("its count is below the threshold for showing counts"),
+    Reason.PRIVACY_BUDGETED: N_("it holds individuals' genotypes: it answers yes or no, within a privacy budget"),
+}
 
 
-_LEVEL_WORDS = {"none": "not answered", "boolean": "yes/no answer", "count": "counts",
-                "record": "record-level answer"}
-
-
-def explain(answer: VariantAnswer, caller: Caller, datasets: dict[str, Dataset]) -> list[DatasetAnswer]:
+def explain(answer: VariantAnswer, caller: Caller, datasets: dict[str, Dataset],
+            t: Translator) -> list[DatasetAnswer]:
     """Each dataset's answer, with why it is given at that granularity, and why the others gave none."""
     anonymous = not caller.authenticated
-    shown = [_answered(r, datasets[r.dataset.id], anonymous) for r in answer.results]
-    shown += [_excluded(e, datasets[e.dataset_id], anonymous) for e in answer.excluded]
+    shown = [_answered(r, datasets[r.dataset.id], anonymous, t) for r in answer.results]
+    shown += [_excluded(e, datasets[e.dataset_id], anonymous, t) for e in answer.excluded]
     return sorted(shown, key=lambda a: a.dataset.id)
 
 
-def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous: bool) -> DatasetAnswer:
+def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous: bool,
+              t: Translator) -> DatasetAnswer:
     controlled = dataset.security == SecurityLevel.CONTROLLED
     level = result.granularity
-    shown = DatasetAnswer(dataset, level.label, result.exists, _explanation(result, dataset),
+    shown = DatasetAnswer(dataset, level.label, result.exists, _explanation(result, dataset, t),
+                          t.gettext(_LEVEL_WORDS[level.label]),
                           sign_in=anonymous and level is not Granularity.RECORD,
                           request_access=controlled and level is not Granularity.RECORD)
     if result.listed and result.tally is not None:
@@ -123,45 +138,56 @@ def _answered(result: DatasetResult[VariantRecord], dataset: Dataset, anonymous:
     return shown
 
 
-def _explanation(result: DatasetResult[VariantRecord], dataset: Dataset) -> str:
+def _explanation(result: DatasetResult[VariantRecord], dataset: Dataset, t: Translator) -> str:
+    _ = t.gettext
     if not allele_counts_known(dataset.statistics):
-        return ("Present or absent only: this dataset's files say which variants are present but give no allele "
-                "counts, so there are no counts or carriers to show.")
+        return _("Present or absent only: this dataset's files say which variants are present but give no allele "
+                 "counts, so there are no counts or carriers to show.")
     if result.granularity is Granularity.RECORD:
-        return "Record level: your approved access shows each variant and its carriers."
+        return _("Record level: your approved access shows each variant and its carriers.")
     if result.count_hidden:
-        return (f"Present, but the count is hidden below {dataset.count_threshold}: small numbers are shown only "
-                "with record-level access.")
+        return _("Present, but the count is hidden below %(threshold)s: small numbers are shown only with "
+                 "record-level access.", threshold=dataset.count_threshold)
     controlled = dataset.security == SecurityLevel.CONTROLLED
     budgeted = result.limited_by is Reason.PRIVACY_BUDGETED
     if budgeted and not controlled:
-        return ("Present or absent only: this dataset holds individuals' genotypes, and counts could reveal who "
-                "is in it. Each new question is charged to your privacy budget; record-level data needs an "
-                "approved access request.")
+        return _("Present or absent only: this dataset holds individuals' genotypes, and counts could reveal who "
+                 "is in it. Each new question is charged to your privacy budget; record-level data needs an "
+                 "approved access request.")
     if result.granularity is Granularity.COUNT:
-        who = "anyone" if dataset.security == SecurityLevel.PUBLIC else "signed-in users"
-        return f"Counts are shown to {who}." + (" Record-level data needs an approved access request."
-                                                 if controlled else "")
-    return ("This controlled dataset only says whether the variant is present; records need an approved access "
-            "request." + (" Each new question is charged to your privacy budget." if budgeted else ""))
+        shown = (_("Counts are shown to anyone.") if dataset.security == SecurityLevel.PUBLIC
+                 else _("Counts are shown to signed-in users."))
+        return shown + (" " + _("Record-level data needs an approved access request.") if controlled else "")
+    return (_("This controlled dataset only says whether the variant is present; records need an approved access "
+              "request.") + (" " + _("Each new question is charged to your privacy budget.") if budgeted else ""))
 
 
-def _excluded(exclusion: Exclusion, dataset: Dataset, anonymous: bool) -> DatasetAnswer:
+def _excluded(exclusion: Exclusion, dataset: Dataset, anonymous: bool, t: Translator) -> DatasetAnswer:
     sign_in = anonymous and exclusion.reason.sign_in_helps
-    return DatasetAnswer(dataset, "none", None, f"Not answered: {exclusion.text}.", sign_in=sign_in,
+    reason = (exclusion.text if t.language == DEFAULT_LANGUAGE else
+              t.gettext(_EXCLUDED[exclusion.reason], assembly=exclusion.assembly, asked=", ".join(exclusion.asked)))
+    return DatasetAnswer(dataset, "none", None, t.gettext("Not answered: %(reason)s.", reason=reason),
+                         t.gettext(_LEVEL_WORDS["none"]), sign_in=sign_in,
                          request_access=dataset.security == SecurityLevel.CONTROLLED and not sign_in)
 
 
-def refusal_message(error: DomainError) -> str:
-    """What the page says when the Beacon refuses a query; the error's message is meant for people."""
+_ENGLISH = Translator(DEFAULT_LANGUAGE)
+
+
+def refusal_message(error: DomainError, t: Translator = _ENGLISH) -> str:
+    """What the page says when the Beacon refuses a query; other errors' messages (meant for people, from the
+    services) are shown as they are."""
     if isinstance(error, BudgetExhausted):
-        when = (f"until {error.renews_at:%Y-%m-%d %H:%M} UTC" if error.renews_at is not None
-                else "for good (budgets here do not renew)")
-        return (f"Your privacy budget for this dataset is spent {when}: new questions about it are refused, "
-                "questions you asked before are still answered. Request access for record-level answers.")
+        if error.renews_at is not None:
+            return t.gettext("Your privacy budget for this dataset is spent until %(when)s UTC: new questions about "
+                             "it are refused, questions you asked before are still answered. Request access for "
+                             "record-level answers.", when=error.renews_at.strftime("%Y-%m-%d %H:%M"))
+        return t.gettext("Your privacy budget for this dataset is spent for good (budgets here do not renew): new "
+                         "questions about it are refused, questions you asked before are still answered. Request "
+                         "access for record-level answers.")
     if isinstance(error, TooRevealing):
-        return ("This question alone could reveal whether one person is in the cohort (no public reference shows "
-                "the allele to be common), so it is answered only with record-level access.")
+        return t.gettext("This question alone could reveal whether one person is in the cohort (no public reference "
+                         "shows the allele to be common), so it is answered only with record-level access.")
     return error.message
 
 
@@ -186,7 +212,8 @@ def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, se
             answered = answer_variants(session, caller, parsed, gate=Gate.for_caller(caller, settings),
                                        references=_references(request), reads=reads)
             ids = [r.dataset.id for r in answered.results] + [e.dataset_id for e in answered.excluded]
-            answers = explain(answered, caller, {i: get_dataset(session, caller, i) for i in ids})
+            answers = explain(answered, caller, {i: get_dataset(session, caller, i) for i in ids},
+                              translator(request))
         except DomainError as exc:
-            refusal = refusal_message(exc)
+            refusal = refusal_message(exc, translator(request))
     return render(request, "lookup.html", {"form": form, "answers": answers, "refusal": refusal})

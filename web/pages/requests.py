@@ -20,6 +20,7 @@ from catalogue.identity import Caller
 from catalogue.models import utcnow
 from catalogue.services.datasets import get_dataset
 from web.forms import attempt, split_list
+from web.i18n import translator
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -78,15 +79,16 @@ def create_request(request: Request, session: SessionDep, caller: SignedInPageDe
                    institution: Annotated[str, Form(max_length=300)] = "", for_profit: Annotated[bool, Form()] = False,
                    co_applicants: Text = "") -> RedirectResponse:
     back = "/requests/new?" + "&".join(f"dataset={d}" for d in datasets)
+    _ = translator(request).gettext
 
     def create() -> AccessRequest:
         if not project_title.strip():
-            raise InvalidInput("give the project a title", field="project_title")
+            raise InvalidInput(_("give the project a title"), field="project_title")
         data = RequestCreate(datasets=datasets, **_fields(project_title, lay_summary, purpose or [], disease_terms,
                                                           institution, for_profit, co_applicants))
         return requests.create_request(session, caller, data)
 
-    return attempt(request, create, done="Draft saved. Check the DUO verdict, accept the agreement, then submit.",
+    return attempt(request, create, done=_("Draft saved. Check the DUO verdict, accept the agreement, then submit."),
                    back=back, then=lambda r: f"/requests/{r.id}")
 
 
@@ -127,7 +129,7 @@ def edit_request(request_id: str, request: Request, session: SessionDep, caller:
     data = RequestUpdate(**_fields(project_title, lay_summary, purpose or [], disease_terms, institution, for_profit,
                                    co_applicants))
     return attempt(request, lambda: requests.update_request(session, caller, request_id, data),
-                   done="Changes saved.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Changes saved."), back=f"/requests/{request_id}")
 
 
 @router.post("/requests/{request_id}/agreements")
@@ -135,9 +137,11 @@ def accept_agreements(request_id: str, request: Request, session: SessionDep, ca
                       accept: Annotated[list[str] | None, Form()] = None) -> RedirectResponse:
     # Each checkbox carries "<dataset>@<agreement version>": the version the applicant read on the page.
     chosen = dict(value.rsplit("@", 1) for value in accept or [] if "@" in value)
+    _ = translator(request).gettext
     return attempt(request, lambda: requests.update_request(session, caller, request_id,
                                                             RequestUpdate(accept_agreements=chosen)),
-                   done="Agreement accepted." if chosen else "No agreement was ticked.", back=f"/requests/{request_id}")
+                   done=_("Agreement accepted.") if chosen else _("No agreement was ticked."),
+                   back=f"/requests/{request_id}")
 
 
 @router.post("/requests/{request_id}/attachments")
@@ -148,7 +152,8 @@ async def add_attachment(request_id: str, request: Request, session: SessionDep,
     return await run_in_threadpool(attempt, request, lambda: attachments.add_attachment(
         session, caller, request_id, filename=file.filename or "attachment", content_type=file.content_type or "",
         data=data, root=settings.data_dir / "attachments", max_bytes=limit),
-        done=f"Attached {file.filename}.", back=f"/requests/{request_id}")
+        done=translator(request).gettext("Attached %(name)s.", name=file.filename or "attachment"),
+        back=f"/requests/{request_id}")
 
 
 @router.get("/requests/{request_id}/attachments/{attachment_id}")
@@ -161,20 +166,21 @@ def download_attachment(request_id: str, attachment_id: str, session: SessionDep
 @router.post("/requests/{request_id}/submit")
 def submit_request(request_id: str, request: Request, session: SessionDep, caller: SignedInPageDep) -> RedirectResponse:
     return attempt(request, lambda: review.submit_request(session, caller, request_id),
-                   done="Submitted to the data access committee.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Submitted to the data access committee."),
+                   back=f"/requests/{request_id}")
 
 
 @router.post("/requests/{request_id}/withdraw")
 def withdraw_request(request_id: str, request: Request, session: SessionDep,
                      caller: SignedInPageDep) -> RedirectResponse:
     return attempt(request, lambda: review.withdraw_request(session, caller, request_id),
-                   done="Request withdrawn.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Request withdrawn."), back=f"/requests/{request_id}")
 
 
 @router.post("/requests/{request_id}/renew")
 def renew_request(request_id: str, request: Request, session: SessionDep, caller: SignedInPageDep) -> RedirectResponse:
     return attempt(request, lambda: review.renew_request(session, caller, request_id),
-                   done="Renewal drafted from the approved request: check it and submit.",
+                   done=translator(request).gettext("Renewal drafted from the approved request: check it and submit."),
                    back=f"/requests/{request_id}", then=lambda r: f"/requests/{r.id}")
 
 
@@ -183,4 +189,4 @@ def add_comment(request_id: str, request: Request, session: SessionDep, caller: 
                 message: Annotated[str, Form(max_length=10_000)] = "",
                 internal: Annotated[bool, Form()] = False) -> RedirectResponse:
     return attempt(request, lambda: review.comment(session, caller, request_id, message, internal=internal),
-                   done="Comment added.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Comment added."), back=f"/requests/{request_id}")

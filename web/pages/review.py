@@ -14,6 +14,7 @@ from catalogue.deps import SessionDep, SettingsDep
 from catalogue.errors import Forbidden
 from catalogue.identity import Caller
 from web.forms import attempt
+from web.i18n import N_, translator
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -22,18 +23,21 @@ __all__ = ["router"]
 
 router = page_router()
 Reason = Annotated[str, Form(max_length=5_000)]
+_CHOICES = {VoteChoice.approve: N_("approve"), VoteChoice.reject: N_("reject")}
+_DECIDED = {Command.approve: N_("Approved: the applicants are entitled."), Command.reject: N_("Rejected."),
+            Command.return_: N_("Returned to the applicant for changes.")}
 
 
-def _desk_member(caller: Caller) -> None:
+def _desk_member(request: Request, caller: Caller) -> None:
     # The services would answer a non-member with empty lists; the desk says plainly that it is not theirs.
     if not (caller.roles.dac_member_of or caller.is_admin):
-        raise Forbidden("the review desk is for members of a data access committee")
+        raise Forbidden(translator(request).gettext("the review desk is for members of a data access committee"))
 
 
 @router.get("/dac", response_class=HTMLResponse)
 def queue(request: Request, session: SessionDep, caller: SignedInPageDep,
           state: Annotated[str, Query(max_length=16)] = RequestState.submitted.value) -> HTMLResponse:
-    _desk_member(caller)
+    _desk_member(request, caller)
     chosen = RequestState(state) if state in {s.value for s in RequestState} else None  # anything else: all
     rows = [requests.request_public(session, r)
             for r in requests.list_requests(session, caller, scope="dac", state=chosen)]
@@ -45,7 +49,9 @@ def queue(request: Request, session: SessionDep, caller: SignedInPageDep,
 def vote(request_id: str, request: Request, session: SessionDep, caller: SignedInPageDep,
          choice: Annotated[VoteChoice, Form()], reason: Reason = "") -> RedirectResponse:
     return attempt(request, lambda: review.vote(session, caller, request_id, choice, reason),
-                   done=f"Your vote ({choice.value}) is recorded.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Your vote (%(choice)s) is recorded.",
+                                                    choice=translator(request).gettext(_CHOICES[choice])),
+                   back=f"/requests/{request_id}")
 
 
 def _end_of(day: date | None) -> datetime | None:
@@ -57,8 +63,7 @@ def _end_of(day: date | None) -> datetime | None:
 def decide(request_id: str, request: Request, session: SessionDep, caller: SignedInPageDep, settings: SettingsDep,
            decision: Annotated[Command, Form()], reason: Reason = "",
            access_end: Annotated[date | None, Form()] = None) -> RedirectResponse:
-    done = {Command.approve: "Approved: the applicants are entitled.", Command.reject: "Rejected.",
-            Command.return_: "Returned to the applicant for changes."}.get(decision, "Decided.")
+    done = translator(request).gettext(_DECIDED.get(decision, N_("Decided.")))
     return attempt(request, lambda: review.decide(session, caller, request_id, decision, reason=reason,
                                                   access_end=_end_of(access_end),
                                                   default_days=settings.access_days),
@@ -69,13 +74,14 @@ def decide(request_id: str, request: Request, session: SessionDep, caller: Signe
 def close(request_id: str, request: Request, session: SessionDep, caller: SignedInPageDep,
           reason: Reason = "") -> RedirectResponse:
     return attempt(request, lambda: review.close_request(session, caller, request_id, reason),
-                   done="Request closed; its entitlements are revoked.", back=f"/requests/{request_id}")
+                   done=translator(request).gettext("Request closed; its entitlements are revoked."),
+                   back=f"/requests/{request_id}")
 
 
 @router.get("/dac/entitlements", response_class=HTMLResponse)
 def dac_entitlements(request: Request, session: SessionDep, caller: SignedInPageDep,
                      dataset: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
-    _desk_member(caller)
+    _desk_member(request, caller)
     rows = [entitlements.entitlement_public(e)
             for e in entitlements.list_entitlements(session, caller, scope="dac", dataset_id=dataset or None)]
     return render(request, "dac_entitlements.html", {"entitlements": rows, "dataset": dataset or ""})
@@ -85,7 +91,8 @@ def dac_entitlements(request: Request, session: SessionDep, caller: SignedInPage
 def revoke(entitlement_id: int, request: Request, session: SessionDep, caller: SignedInPageDep,
            reason: Reason = "") -> RedirectResponse:
     return attempt(request, lambda: entitlements.revoke_entitlement(session, caller, entitlement_id, reason),
-                   done=f"Entitlement {entitlement_id} revoked.", back="/dac/entitlements")
+                   done=translator(request).gettext("Entitlement %(id)s revoked.", id=entitlement_id),
+                   back="/dac/entitlements")
 
 
 @router.get("/dac/audit", response_class=HTMLResponse)

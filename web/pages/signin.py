@@ -14,6 +14,7 @@ from catalogue.runtime import Runtime
 from catalogue.settings import Environment
 from web.errors import error_page
 from web.forms import redirect
+from web.i18n import translator
 from web.oidc import CALLBACK_PATH, OAuthError, oidc_client, session_token
 from web.routing import page_router
 from web.session import PageCallerDep, sign_in, sign_out
@@ -53,7 +54,7 @@ def signin_local(request: Request, runtime: RuntimeDep, subject: Annotated[str, 
     name = subject.strip()
     # An e-mail address as subject also names the account's organisation (its domain) for the privacy budget.
     sign_in(request, runtime.issuer.issue(name, email=name if "@" in name else None))
-    flash(request, f"Signed in as {subject.strip()}.", "success")
+    flash(request, translator(request).gettext("Signed in as %(subject)s.", subject=name), "success")
     return redirect(_local_path(next))
 
 
@@ -72,20 +73,20 @@ async def signin_callback(request: Request, runtime: RuntimeDep) -> Response:
     try:
         token = await client.authorize_access_token(request)
     except OAuthError as exc:
-        return error_page(request, 400, f"Signing in failed: {exc.description or exc.error}. Please try again.",
-                          "Sign-in failed")
+        return error_page(request, 400, translator(request).gettext(
+            "Signing in failed: %(reason)s. Please try again.", reason=exc.description or exc.error), "Sign-in failed")
     target = _local_path(request.session.get(_NEXT))
     try:
         kept = await run_in_threadpool(session_token, runtime, token)  # may fetch an issuer's keys
     except Unauthenticated as exc:
         return error_page(request, 401, exc.message, "Sign-in failed")
     sign_in(request, kept)
-    flash(request, "Signed in.", "success")
+    flash(request, translator(request).gettext("Signed in."), "success")
     return redirect(target)
 
 
 @router.post("/signout")
 def signout(request: Request) -> RedirectResponse:
     sign_out(request)
-    flash(request, "Signed out.", "success")
+    flash(request, translator(request).gettext("Signed out."), "success")
     return redirect("/")

@@ -15,6 +15,7 @@ from catalogue.services.search import DatasetQuery, search_datasets
 from ingest import services as ingestions
 from ingest.models import IngestionCreate, IngestionJob, JobState
 from web.forms import attempt
+from web.i18n import translator
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -31,7 +32,7 @@ def steward_page(request: Request, session: SessionDep, caller: SignedInPageDep,
     organisations = (registry.list_organisations(session) if caller.is_admin
                      else [registry.get_organisation(session, o) for o in sorted(caller.roles.steward_of)])
     if not organisations and not caller.is_admin:
-        raise Forbidden("these pages are for the stewards of an organisation")
+        raise Forbidden(translator(request).gettext("these pages are for the stewards of an organisation"))
     every_status = [DatasetStatus.draft, DatasetStatus.published, DatasetStatus.retired]
     sections = []
     for org in organisations:
@@ -58,10 +59,11 @@ def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageD
                     pass_only: Annotated[bool, Form()] = False) -> RedirectResponse:
     """Ingest files of the import directory, as the ingestion API does; the job's page follows its progress."""
     names = [n for n in files.replace(",", "\n").splitlines() if n.strip()]
+    _ = translator(request).gettext
 
     def start() -> IngestionJob:
         if not names:
-            raise InvalidInput("name at least one file of the import directory", field="files")
+            raise InvalidInput(_("name at least one file of the import directory"), field="files")
         data = IngestionCreate(files=[n.strip() for n in names], samples=samples.strip() or None,
                                reference=reference.strip() or None, pass_only=pass_only)
         try:
@@ -72,5 +74,5 @@ def start_ingestion(request: Request, session: SessionDep, caller: SignedInPageD
             raise InvalidInput(exc.message, field="files") from None
         return job  # a worker runs it (ingest/tasks.py)
 
-    return attempt(request, start, done="Ingestion started.", back="/steward",
+    return attempt(request, start, done=_("Ingestion started."), back="/steward",
                    then=lambda job: f"/steward/ingestions/{job.id}")
