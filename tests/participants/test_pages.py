@@ -72,6 +72,7 @@ def test_the_register_page_is_public_and_names_no_participant(world: World) -> N
 def test_stewards_upload_link_sheets_from_their_page(world: World) -> None:
     steward = _Browser(world, STEWARD)
     url = f"/steward/datasets/{world.dataset}/participants"
+    assert f'href="{url}"' in steward.client.get("/steward").text
     assert "No link sheet yet." in _text(steward.client.get(url))
     bad = steward.post(url, files={"sheet": ("links.csv", b"sample_id,participant_id\nNOPE,x\n", "text/csv")})
     assert bad.status_code == 303

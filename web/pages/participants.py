@@ -21,7 +21,7 @@ from participants.mydata import line_proof, my_data, own_files
 from participants.permits import public_register
 from participants.proofs import check_proof
 from web.forms import attempt
-from web.i18n import translate
+from web.i18n import translator
 from web.routing import page_router
 from web.session import SignedInPageDep
 from web.templating import render
@@ -79,15 +79,17 @@ def _chosen(dataset: str) -> list[str] | None:
 @router.post("/my-data/opt-out")
 def opt_out(request: Request, session: SessionDep, participant: ParticipantPageDep,
             dataset: Annotated[str, Form(max_length=16)] = _ALL) -> RedirectResponse:
+    _ = translator(request).gettext
     return attempt(request, lambda: actions.opt_out(session, participant, _chosen(dataset)), back="/my-data",
-                   done=translate(request, "Your opt-out is recorded. It takes effect at the next scheduled run."))
+                   done=_("Your opt-out is recorded. It takes effect at the next scheduled run."))
 
 
 @router.post("/my-data/opt-in")
 def opt_in(request: Request, session: SessionDep, participant: ParticipantPageDep,
            dataset: Annotated[str, Form(max_length=16)] = _ALL) -> RedirectResponse:
+    _ = translator(request).gettext
     return attempt(request, lambda: actions.opt_in(session, participant, _chosen(dataset)), back="/my-data",
-                   done=translate(request, "Your return is recorded. It takes effect at the next scheduled run."))
+                   done=_("Your return is recorded. It takes effect at the next scheduled run."))
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -114,5 +116,6 @@ async def upload_link_sheet(request: Request, session: SessionDep, settings: Set
         return links.upload_sheet(session, caller, dataset_id=dataset_id[:16], content=content,
                                   key=settings.participant_key)
 
+    _ = translator(request).gettext
     return await run_in_threadpool(attempt, request, upload, back=back,
-                                   done=translate(request, "The link sheet is stored; it replaces the one before."))
+                                   done=_("The link sheet is stored; it replaces the one before."))
