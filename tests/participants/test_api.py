@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import os
 import subprocess
 from typing import Any
@@ -287,3 +289,29 @@ def _csrf(world: World) -> str:
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', world.client.get("/signin").text)
     assert match
     return match.group(1)
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append({"message": record.getMessage(), **getattr(record, "fields", {})})
+
+
+def test_the_access_log_names_a_participant_by_hash(world: World) -> None:
+    assert world.upload(link_sheet(world)).status_code == 201
+    handler = _Lines()
+    access_log = logging.getLogger("genomegate.http")
+    access_log.addHandler(handler)
+    try:
+        assert world.api("GET", "/api/participants/me", ANNA).status_code == 200
+        assert world.api("GET", f"/api/participants/me/genotypes/{world.file.id}", ANNA).status_code == 200
+    finally:
+        access_log.removeHandler(handler)
+    requests = [entry for entry in handler.lines if entry["message"] == "request"]
+    assert len(requests) == 2
+    digest = participant_hash(world.runtime.settings.participant_key, ANNA)
+    assert {entry["subject"] for entry in requests} == {f"participant:{digest}"}
+    assert all(ANNA not in json.dumps(entry) for entry in handler.lines)
