@@ -12,3 +12,4 @@ def register_all() -> None:
     import ingest.opt_outs  # noqa: F401
     import ingest.tasks  # noqa: F401
     import jobs.reaper  # noqa: F401
+    import participants.tasks  # noqa: F401

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from catalogue.deps import SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
 from catalogue.problems import problems
-from participants import actions, links
+from participants import actions, links, notices
 from participants.genotypes import own_column
 from participants.links import Participant
 from participants.models import LinkSheetPublic
@@ -137,6 +137,36 @@ def post_opt_out(session: SessionDep, participant: ParticipantDep, choice: Datas
 def post_opt_in(session: SessionDep, participant: ParticipantDep, choice: DatasetChoice) -> OptOutChange:
     return OptOutChange(datasets=actions.opt_in(session, participant, choice.datasets),
                         note="takes effect at the next run of the opt-out job")
+
+
+class NoticeChoice(BaseModel):
+    email: str = Field(min_length=3, max_length=notices.MAX_ADDRESS, description="where to be told (kept encrypted)")
+
+
+class NoticeState(BaseModel):
+    subscribed: bool
+
+
+@router.get("/notices", responses=problems(404),
+            summary="Whether I get e-mail notices of new approvals covering my data (the linked participant only)")
+def get_notices(session: SessionDep, participant: ParticipantDep) -> NoticeState:
+    return NoticeState(subscribed=notices.subscribed(session, participant))
+
+
+@router.put("/notices", responses=problems(404),
+            summary="Get an e-mail when a new approval covers my data; the address is kept encrypted (the linked "
+                    "participant only)")
+def put_notices(session: SessionDep, settings: SettingsDep, participant: ParticipantDep,
+                choice: NoticeChoice) -> NoticeState:
+    notices.subscribe(session, participant, choice.email, key=settings.participant_key)
+    return NoticeState(subscribed=True)
+
+
+@router.delete("/notices", responses=problems(404),
+               summary="No more e-mail notices; the address is deleted (the linked participant only)")
+def delete_notices(session: SessionDep, participant: ParticipantDep) -> NoticeState:
+    notices.unsubscribe(session, participant)
+    return NoticeState(subscribed=False)
 
 
 # --- the open register ------------------------------------------------------------------------------------------

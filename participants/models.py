@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
 
-__all__ = ["LinkSheet", "LinkSheetPublic", "ParticipantLink"]
+__all__ = ["LinkSheet", "LinkSheetPublic", "NoticeSubscription", "ParticipantLink"]
 
 
 class LinkSheet(SQLModel, table=True):
@@ -47,3 +47,14 @@ class LinkSheetPublic(SQLModel):
     uploaded_at: UtcDatetime
     superseded_at: UtcDatetime | None
     in_force: bool
+
+
+class NoticeSubscription(SQLModel, table=True):
+    """A participant's wish to be told by e-mail of new approvals covering their data; the address is sealed
+    (catalogue.sealed, under the participant key), never kept in clear."""
+
+    __tablename__ = "participants_notice"
+    participant_hash: str = Field(primary_key=True, max_length=64)
+    address: str = Field(max_length=320, description="the sealed address")
+    after_line: int = Field(description="approvals logged after this audit line are still to be told")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

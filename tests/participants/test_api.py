@@ -21,10 +21,13 @@ from catalogue.settings import Settings
 from ingest.opt_outs import start_recounts
 from participants.keys import participant_hash
 from participants.models import LinkSheet, ParticipantLink
+from participants.notices import queue_notices
 from participants.proofs import LineProof, check_proof
 from tests.factories import client_with
 from tests.participants.conftest import ADMIN, ANNA, BEN, OTHER_STEWARD, RESEARCHER, STEWARD, World, link_sheet
 from tests.workers import run_queued
+
+ADDRESS = "anna.private@mail.example"
 
 
 def _fetch(world: World, ticket: dict[str, Any]) -> bytes:
@@ -249,6 +252,8 @@ def test_identifiers_appear_nowhere_in_the_database(world: World, session: Sessi
     assert world.api("GET", "/api/participants/me", ANNA).status_code == 200
     assert world.api("GET", f"/api/participants/me/genotypes/{world.file.id}", ANNA).status_code == 200
     assert world.api("POST", "/api/participants/me/opt-out", ANNA, json={}).status_code == 200
+    assert world.api("PUT", "/api/participants/me/notices", ANNA, json={"email": ADDRESS}).status_code == 200
+    assert queue_notices(session) == 0 and world.approve() and queue_notices(session) == 1
     browser = world.client
     assert browser.post("/signin/local", data={"subject": ANNA, "next": "/my-data",
                                                 "csrf_token": _csrf(world)}).status_code in (200, 303)
@@ -265,7 +270,7 @@ def test_identifiers_appear_nowhere_in_the_database(world: World, session: Sessi
             except FileNotFoundError:
                 continue
         assert raw and world.anna_sample.encode() in raw  # the search reads the data
-        for identifier in (ANNA, BEN):
+        for identifier in (ANNA, BEN, ADDRESS):
             assert identifier.encode() not in raw and identifier.encode("utf-16-le") not in raw
     else:
         url = engine.url
@@ -273,13 +278,16 @@ def test_identifiers_appear_nowhere_in_the_database(world: World, session: Sessi
                                "-U", url.username or "postgres", "-d", url.database or ""],
                               check=True, capture_output=True).stdout
         assert world.anna_sample.encode() in dump
-        for identifier in (ANNA, BEN):
+        for identifier in (ANNA, BEN, ADDRESS):
             assert identifier.encode() not in dump
         with Session(engine) as fresh:
             tables = fresh.exec(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()  # type: ignore[call-overload]
             for (table,) in tables:
                 hits = fresh.exec(text(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE :needle'),  # type: ignore[call-overload]
                                   params={"needle": f"%{ANNA}%"}).one()
+                assert hits[0] == 0, table
+                hits = fresh.exec(text(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE :needle'),  # type: ignore[call-overload]
+                                  params={"needle": f"%{ADDRESS}%"}).one()
                 assert hits[0] == 0, table
 
 

@@ -13,7 +13,7 @@ from access.checkpoints import node_signer
 from catalogue.deps import SessionDep, SettingsDep
 from catalogue.errors import InvalidInput
 from catalogue.models import Dataset
-from participants import actions, links
+from participants import actions, links, notices
 from participants.api import MAX_SHEET_BYTES
 from participants.genotypes import own_column
 from participants.links import Participant
@@ -53,7 +53,7 @@ def my_data_page(request: Request, session: SessionDep, settings: SettingsDep,
                      if d.proof is not None and d.line_id is not None})
     return render(request, "my_data.html", {
         "data": data, "files": own_files(session, participant), "verified": verified,
-        "base_url": settings.public_base_url})
+        "base_url": settings.public_base_url, "subscribed": notices.subscribed(session, participant)})
 
 
 @router.get("/my-data/proofs/{line}.json")
@@ -90,6 +90,21 @@ def opt_in(request: Request, session: SessionDep, participant: ParticipantPageDe
     _ = translator(request).gettext
     return attempt(request, lambda: actions.opt_in(session, participant, _chosen(dataset)), back="/my-data",
                    done=_("Your return is recorded. It takes effect at the next scheduled run."))
+
+
+@router.post("/my-data/notices")
+def notices_on(request: Request, session: SessionDep, settings: SettingsDep, participant: ParticipantPageDep,
+               email: Annotated[str, Form(max_length=notices.MAX_ADDRESS)]) -> RedirectResponse:
+    _ = translator(request).gettext
+    return attempt(request, lambda: notices.subscribe(session, participant, email, key=settings.participant_key),
+                   back="/my-data", done=_("You will get an e-mail when a new approval covers your data."))
+
+
+@router.post("/my-data/notices/off")
+def notices_off(request: Request, session: SessionDep, participant: ParticipantPageDep) -> RedirectResponse:
+    _ = translator(request).gettext
+    return attempt(request, lambda: notices.unsubscribe(session, participant), back="/my-data",
+                   done=_("No more e-mails; your address is deleted."))
 
 
 @router.get("/register", response_class=HTMLResponse)

@@ -1,4 +1,4 @@
-"""participant links: link sheets per dataset (versioned) and each sample's keyed hash of its participant
+"""participant links: link sheets per dataset (versioned), each sample's keyed hash of its participant, notices
 
 Revision ID: 0018
 Revises: 0017
@@ -44,8 +44,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('participants_link', schema=None) as batch_op:
         batch_op.create_index('ix_participants_link_hash_sheet', ['participant_hash', 'sheet_id'], unique=False)
+    op.create_table('participants_notice',
+    sa.Column('participant_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('after_line', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('participant_hash')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('participants_notice')
     op.drop_table('participants_link')
     op.drop_table('participants_link_sheet')
