@@ -20,6 +20,9 @@ from participants.sheets import parse_sheet
 
 __all__ = ["Participant", "linked_samples", "list_sheets", "participant_for", "upload_sheet"]
 
+_NOT_LINKED = ("no sample held here is linked to you; if you took part in a study whose data are held here, ask "
+               "its data steward to link your samples, and sign in with the account the study knows you by")
+
 
 def _stewarded(session: Session, caller: Caller, dataset_id: str) -> Dataset:
     require_authenticated(caller)
@@ -121,10 +124,6 @@ def participant_for(session: Session, caller: Caller, key: str) -> Participant:
     if caller.principal is None:
         raise Unauthenticated("sign in to see your data")
     identifier = caller.principal.participant_id
-    if not identifier:
-        raise NotAParticipant("no sample is linked to you here")
-    digest = participant_hash(key, identifier)
-    samples = linked_samples(session, digest)
-    if not samples:
-        raise NotAParticipant("no sample is linked to you here")
+    if not identifier or not (samples := linked_samples(session, digest := participant_hash(key, identifier))):
+        raise NotAParticipant(_NOT_LINKED)
     return Participant(digest, tuple(samples))
