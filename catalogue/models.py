@@ -16,7 +16,7 @@ __all__ = [
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
     "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant",
-    "VariantAnnotation", "VariantWithdrawn", "as_utc", "utcnow",
+    "VariantAnnotation", "WithdrawnAllele", "as_utc", "utcnow",
 ]
 
 
@@ -441,7 +441,7 @@ class SampleExclusion(SQLModel, table=True):
     since: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class VariantWithdrawn(SQLModel, table=True):
+class WithdrawnAllele(SQLModel, table=True):
     """An allele (or its presence in a sample group) that applying opt-outs took out of the dataset's counts: what
     was carried before and no longer is. Budgeted Beacon answers (yes/no) still say "yes" for it, so that a
     yes/no answer never changes because someone opted out (catalogue.services.opt_outs; the README's Opt-out).
@@ -449,7 +449,7 @@ class VariantWithdrawn(SQLModel, table=True):
     `ac` is 1 when the allele was carried at all; `groups` holds [1, 0, 0, 0] for each group it left.
     """
 
-    __tablename__ = "catalogue_variant_withdrawn"
+    __tablename__ = "catalogue_withdrawn_allele"
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
     chrom: str = Field(primary_key=True, max_length=8)
     pos: int = Field(primary_key=True)

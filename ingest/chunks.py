@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from access import audit
 from catalogue.assemblies import canonical_contig, check_contig_lengths
 from catalogue.database import DatabaseBusy, is_sqlite, session_scope
 from catalogue.errors import Conflict, InvalidInput, NotFound
@@ -442,8 +443,10 @@ def publish(engine: Engine, ingestion_id: str) -> IngestionJob:
         if samples:
             index.upsert_samples(session, job.dataset_id, samples)
         if job.options.get("recount"):  # the opt-out job's: its exclusion takes effect with its counts
-            opt_outs.record_applied(session, job.dataset_id, frozenset(job.plan.get("excluded") or ()),
-                                    at=utcnow())
+            excluded = frozenset(job.plan.get("excluded") or ())
+            opt_outs.record_applied(session, job.dataset_id, excluded, at=utcnow())
+            audit.append(session, actor=job.requested_by, action="dataset.opt_outs_applied", dataset_id=job.dataset_id,
+                         details={"ingestion": job.id, "samples_left_out": len(excluded)})
         stats = index.refresh_statistics(session, job.dataset_id, load=load)
         _drop_staged(session.connection(), ingestion_id)
         session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))

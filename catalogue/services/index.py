@@ -32,7 +32,7 @@ from catalogue.models import (
     SampleExclusion,
     Variant,
     VariantAnnotation,
-    VariantWithdrawn,
+    WithdrawnAllele,
     utcnow,
 )
 from catalogue.services import partitions
@@ -366,7 +366,7 @@ def replace_dataset_variants(session: Session, dataset_id: str,
 def retire_dataset_variants(session: Session, dataset_id: str) -> None:
     """Remove every variant of the dataset from the index (PostgreSQL: detach and drop its partition), and the
     alleles opt-outs withdrew from it."""
-    session.execute(delete(VariantWithdrawn).where(col(VariantWithdrawn.dataset_id) == dataset_id))
+    session.execute(delete(WithdrawnAllele).where(col(WithdrawnAllele.dataset_id) == dataset_id))
     if is_sqlite(session.connection().engine):
         session.execute(delete(Variant).where(col(Variant.dataset_id) == dataset_id))
         return
@@ -390,14 +390,14 @@ class Withdrawal:
 
 def withdraw_alleles(session: Session, dataset_id: str, withdrawals: Iterable[Withdrawal]) -> int:
     """Remember alleles (and group presences) the dataset's counts no longer show, added to those remembered before
-    (catalogue_variant_withdrawn: budgeted yes/no answers keep answering yes for them). Does not commit."""
+    (catalogue_withdrawn_allele: budgeted yes/no answers keep answering yes for them). Does not commit."""
     count = 0
     for w in withdrawals:
         key = (dataset_id, w.chrom, w.pos, w.ref, w.alt)
-        row = session.get(VariantWithdrawn, key)
+        row = session.get(WithdrawnAllele, key)
         groups = {g: [1, 0, 0, 0] for g in w.groups}
         if row is None:
-            row = VariantWithdrawn(dataset_id=dataset_id, chrom=w.chrom, pos=w.pos, ref=w.ref, alt=w.alt, end=w.end,
+            row = WithdrawnAllele(dataset_id=dataset_id, chrom=w.chrom, pos=w.pos, ref=w.ref, alt=w.alt, end=w.end,
                                    variant_type=w.variant_type, length=w.length, ac=1, groups=groups or None)
         else:
             row.groups = {**(row.groups or {}), **groups} or None

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 _COLUMNS = 'dataset_id, chrom, pos, ref, alt, "end", variant_type, length, ac, an, het, hom_alt, hemi_alt, groups'
-INDEX, WITHDRAWN = "catalogue_variant", "catalogue_variant_withdrawn"  # the tables variants are looked up in
+INDEX, WITHDRAWN = "catalogue_variant", "catalogue_withdrawn_allele"  # the tables variants are looked up in
 
 
 @dataclass(frozen=True, slots=True)

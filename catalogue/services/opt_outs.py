@@ -30,7 +30,10 @@ commit, the readers do not write):
         Of those, the samples whose opt-out took effect at or before `granted_at`: a release under an
         entitlement granted then leaves them out; one granted earlier is unaffected.
 
-For the job: `pending_datasets`, `wanted_exclusion` and `record_applied`.
+    requested_samples(session, dataset_id) -> list[str]
+        The samples with any request (what `genomegate opt-outs status` lists).
+
+For the job (ingest.opt_outs): `pending_datasets`, `wanted_exclusion` and `record_applied`.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from catalogue.models import Dataset, Sample, SampleExclusion, SampleOptOut, as_
 __all__ = [
     "MAX_SAMPLES_PER_REQUEST", "OptOutAction", "OptOutEvent", "OptOutState", "excluded_for_release",
     "excluded_now", "opt_out_states", "pending_datasets", "record_applied", "request_opt_in", "request_opt_out",
-    "wanted_exclusion",
+    "requested_samples", "wanted_exclusion",
 ]
 
 MAX_SAMPLES_PER_REQUEST = 10_000
@@ -174,6 +177,11 @@ def opt_out_states(session: Session, dataset_id: str, sample_ids: Sequence[str])
             history=tuple(OptOutEvent(OptOutAction(e.action), as_utc(e.requested_at),
                                       as_utc(e.applied_at) if e.applied_at else None) for e in events)))
     return states
+
+
+def requested_samples(session: Session, dataset_id: str) -> list[str]:
+    """The dataset's samples with any opt-out or opt-in request, in id order."""
+    return sorted(_events(session, dataset_id))
 
 
 def excluded_now(session: Session, dataset_id: str) -> frozenset[str]:

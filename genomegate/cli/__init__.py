@@ -10,6 +10,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     catalogue_commands,
     ingest_commands,
     jobs_commands,
+    opt_out_commands,
     participants_commands,
     privacy_commands,
     release_commands,

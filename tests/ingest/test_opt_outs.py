@@ -10,16 +10,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from access.models import AuditEvent
 from catalogue.identity import Caller
-from catalogue.models import Dataset, Sample, Variant, VariantWithdrawn, utcnow
+from catalogue.models import Dataset, Sample, Variant, WithdrawnAllele, utcnow
 from catalogue.runtime import Runtime
 from catalogue.services import opt_outs
+from catalogue.settings import Settings
+from genomegate.kinds import register_all
 from ingest.models import IngestionJob, JobState
-from ingest.opt_outs import start_recounts
+from ingest.opt_outs import APPLY, start_recounts
 from ingest.services import start_ingestion
 from ingest.synthetic import SimulatedCohort, simulate_cohort, write_sample_sheet
+from jobs.registry import periodics
 from tests.factories import make_dataset, make_organisation
 from tests.ingest._tools import Counts, Key, assert_counts_equal, bcftools, bcftools_counts
 from tests.workers import run_queued
@@ -132,7 +137,7 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
                    if c[0] == 0 and original_groups[g][k][0] > 0}
     assert left_groups
     with Session(runtime.engine) as s:
-        withdrawn = s.exec(select(VariantWithdrawn).where(VariantWithdrawn.dataset_id == ingested)).all()
+        withdrawn = s.exec(select(WithdrawnAllele).where(WithdrawnAllele.dataset_id == ingested)).all()
     assert {(w.chrom, w.pos, w.ref, w.alt) for w in withdrawn} == vanished | {k for k, _ in left_groups}
     assert {((w.chrom, w.pos, w.ref, w.alt), g) for w in withdrawn for g in (w.groups or {})} == left_groups
     with Session(runtime.engine) as s:  # the catalogue's samples stay (they may opt back in)
@@ -140,6 +145,9 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
         recount = s.exec(select(IngestionJob).where(IngestionJob.requested_by == "opt-out job")).one()
         assert recount.state == JobState.succeeded
     assert start_recounts(session) == []  # nothing pending any more
+    with Session(runtime.engine) as s:  # audited, without naming anyone
+        line = s.exec(select(AuditEvent).where(AuditEvent.action == "dataset.opt_outs_applied")).one()
+    assert (line.dataset_id, line.details["samples_left_out"]) == (ingested, 2)
 
     opt_outs.request_opt_in(session, ingested, list(out), at=utcnow() + timedelta(seconds=1))
     assert start_recounts(session)
@@ -148,3 +156,26 @@ def test_the_job_recounts_without_the_opted_out_samples_exactly_as_bcftools_and_
     assert opt_outs.excluded_now(session, ingested) == frozenset()
     session.expire_all()
     assert session.get(Dataset, ingested).statistics == statistics  # type: ignore[union-attr]
+
+
+def test_a_file_ingested_after_an_opt_out_took_effect_is_counted_without_the_sample(
+        runtime: Runtime, session: Session, cohort: SimulatedCohort, ingested: str, tmp_path: Path) -> None:
+    out = left_out(cohort)[:1]
+    opt_outs.request_opt_out(session, ingested, list(out), at=utcnow())
+    start_recounts(session)
+    run_queued(runtime.engine, runtime.settings)
+    more = simulate_cohort(tmp_path / "chr2.vcf.gz", samples=16, variants_per_contig=150, contigs=("2",), seed=8)
+    assert more.samples == cohort.samples
+    start_ingestion(session, OPERATOR, ingested, files=[more.path])
+    run_queued(runtime.engine, runtime.settings)
+    on_chr2 = {k: c for k, c in _index(runtime, ingested).items() if k[0] == "2"}
+    assert_counts_equal(on_chr2, bcftools_counts(_without(more, tmp_path, out), tmp_path))
+
+
+def test_the_job_is_scheduled_by_the_setting_which_keeps_it_within_a_day() -> None:
+    register_all()
+    scheduled = {p.name: p for p in periodics()}[APPLY]
+    assert scheduled.every(Settings()) == 4 * 3600
+    assert scheduled.every(Settings(opt_out_apply_every_seconds=600)) == 600
+    with pytest.raises(ValidationError, match="less than or equal to 43200"):
+        Settings(opt_out_apply_every_seconds=86_400)

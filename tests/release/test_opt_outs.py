@@ -84,6 +84,9 @@ def test_a_release_under_a_later_permit_is_bcftools_view_without_the_sample_and_
     assert _releases(released, fmt, LATER, secret) == original
 
     _apply(released, session)
+    # the job made the copy new permits get, before anyone asked for it
+    copies = Path(released.files[fmt].uri).parent / "without"
+    assert [p.name for p in copies.iterdir()] and all((p / "derived.json").is_file() for p in copies.iterdir())
     session.execute(delete(Entitlement).where(col(Entitlement.subject) == LATER))
     session.commit()
     make_entitlement(session, LATER, dataset)  # issued again, after the opt-out took effect

@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['dataset_id'], ['catalogue_dataset.id'], ),
     sa.PrimaryKeyConstraint('dataset_id', 'sample_id')
     )
-    op.create_table('catalogue_variant_withdrawn',
+    op.create_table('catalogue_withdrawn_allele',
     sa.Column('dataset_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('chrom', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('pos', sa.Integer(), nullable=False),
@@ -61,6 +61,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('catalogue_variant_withdrawn')
+    op.drop_table('catalogue_withdrawn_allele')
     op.drop_table('catalogue_sample_exclusion')
     op.drop_table('catalogue_sample_opt_out')
