@@ -21,8 +21,8 @@ from jinja2.runtime import Context
 
 __all__ = [
     "DEFAULT_LANGUAGE", "EXTRACT_KEYWORDS", "LANGUAGES", "LANGUAGE_COOKIE", "LANGUAGE_PARAM", "LOCALE_DIR",
-    "LanguageChoice", "N_", "Translator", "accepted_languages", "install_i18n", "language_links", "language_of",
-    "negotiate", "remember_language", "translations", "translator",
+    "LanguageChoice", "N_", "Translator", "accepted_languages", "format_number", "install_i18n", "language_links",
+    "language_of", "negotiate", "remember_language", "translations", "translator",
 ]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -41,8 +41,9 @@ _MAX_RANGES = 20  # language ranges of Accept-Language considered
 _STATE = "language"
 
 
-def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
-    """Marks a message for extraction where it is defined; it is translated where it is shown (translate)."""
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined (a constant); it is translated where it is shown, with
+    translator(request).gettext(message) or _(message) in a template."""
     return message
 
 
@@ -127,6 +128,10 @@ class Translator:
         """The singular or plural form for `n`; %(num)s is `n` unless given."""
         return translations(self.language).ngettext(singular, plural, n) % {"num": n, **variables}
 
+    def number(self, value: int | float, decimals: int | None = None) -> str:
+        """A number as the language writes it (1,234.5 / 1.234,5 / 1 234,5)."""
+        return format_number(value, self.language, decimals)
+
 
 def translator(request: Request) -> Translator:
     """The request's language, to translate with."""
@@ -146,8 +151,11 @@ class LanguageChoice:
 def language_links(request: Request) -> list[LanguageChoice]:
     """The switcher: this page (with its query) in each language, as plain links that work without JavaScript."""
     current = language_of(request)
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_PARAM]
-    return [LanguageChoice(code, _native_name(code), f"{request.url.path}?{urlencode([*kept, (LANGUAGE_PARAM, code)])}",
+    if request.method in ("GET", "HEAD"):
+        path, kept = request.url.path, [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_PARAM]
+    else:
+        path, kept = "/", []  # a page answering a form (an error): its URL takes no GET, so switch on the catalogue
+    return [LanguageChoice(code, _native_name(code), f"{path}?{urlencode([*kept, (LANGUAGE_PARAM, code)])}",
                            code == current) for code in LANGUAGES]
 
 
@@ -180,13 +188,17 @@ def _template_npgettext(context: Context, msgctxt: str, singular: str, plural: s
     return translations(_language_in(context)).npgettext(msgctxt, singular, plural, n)
 
 
-@pass_context
-def _number(context: Context, value: int | float, decimals: int | None = None) -> str:
-    """A number as the page's language writes it (1,234.5 / 1.234,5 / 1 234,5)."""
+def format_number(value: int | float, language: str, decimals: int | None = None) -> str:
+    """`value` with the language's digit grouping and decimal sign; `decimals` fixes the digits after it."""
     pattern = None
     if decimals is not None:
         pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=_language_in(context))
+    return format_decimal(value, format=pattern, locale=language)
+
+
+@pass_context
+def _number(context: Context, value: int | float, decimals: int | None = None) -> str:
+    return format_number(value, _language_in(context), decimals)
 
 
 def _language_in(context: Context) -> str:

@@ -38,16 +38,18 @@ UNTRANSLATED_LITERALS = frozenset({
 
 # --- (a) the catalogues are complete ---------------------------------------------------------------------------
 
-def _extracted() -> dict[str, Message]:
+Key = tuple[str, str]  # (context or "", message): pgettext("variant", "Not found") is not _("Not found")
+
+
+def _extracted() -> dict[Key, Message]:
     """The messages of the pages, extracted as `make messages` does (babel.cfg, the same keywords)."""
     with (ROOT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
-    found: dict[str, Message] = {}
-    for filename, _lineno, message, _comments, context in extract_from_dir(
+    found: dict[Key, Message] = {}
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
             str(WEB), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **i18n.EXTRACT_KEYWORDS}):
-        assert context is None, f"{filename}: message contexts are not used here"
-        key = message if isinstance(message, str) else message[0]
-        found[key] = Message(message)
+        entry = Message(message, context=context)
+        found[_key(entry)] = entry
     return found
 
 
@@ -56,8 +58,8 @@ def _catalog(language: str) -> Catalog:
         return read_po(po, locale=language)
 
 
-def _key(message: Message) -> str:
-    return message.id if isinstance(message.id, str) else message.id[0]
+def _key(message: Message) -> Key:
+    return message.context or "", message.id if isinstance(message.id, str) else message.id[0]
 
 
 def _translated(message: Message) -> bool:
@@ -68,7 +70,8 @@ def _translated(message: Message) -> bool:
 def test_the_pages_have_messages_to_translate() -> None:
     extracted = _extracted()
     # both the templates and the Python code of the pages are read
-    assert "Variant lookup" in extracted and "Signed out." in extracted and "Not found" in extracted
+    assert {("", "Variant lookup"), ("", "Signed out."), ("", "Not found"), ("variant", "Not found")} <= set(
+        extracted)
     assert len(extracted) > 300
 
 
@@ -109,7 +112,9 @@ def test_the_catalogue_is_what_the_pages_use(language: str) -> None:
     compiled = translations(language)
     for message in catalog:
         if message.id and isinstance(message.id, str):
-            assert compiled.gettext(message.id) == message.string
+            found = (compiled.pgettext(message.context, message.id) if message.context
+                     else compiled.gettext(message.id))
+            assert found == message.string
 
 
 class _Literals(HTMLParser):
@@ -295,6 +300,12 @@ def test_the_switcher_overrides_the_browser_and_is_remembered(world: World) -> N
     # and back to English with the switcher
     assert _html_lang(_get(browser.client, "/?lang=en", "nl")) == "en"
     assert _html_lang(_get(browser.client, "/", "nl")) == "en"
+
+
+def test_the_switcher_of_a_page_answering_a_form_leads_to_a_page(world: World) -> None:
+    refused = world.browser(RESEARCHER).post("/requests", {"project_title": "x"}, headers={"Accept-Language": "fr"})
+    assert refused.status_code == 422 and _html_lang(refused) == "fr"
+    assert _switcher(refused)["nl"] == ("/?lang=nl", False)
 
 
 def test_an_unknown_language_in_the_switcher_is_ignored(world: World) -> None:

@@ -68,7 +68,8 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
         per_type = list(stats.get("per_type", {}).items())
         spectrum = allele_frequency_spectrum(session, dataset.id)
         bins = len(spectrum)
-        _ = translator(request).gettext
+        t = translator(request)
+        _ = t.gettext
         charts = [chart for chart in [
             (_("Variants per chromosome"), bar_chart(
                 per_chrom, title=_("Variants per chromosome"),
@@ -78,11 +79,11 @@ def dataset_page(dataset_id: str, request: Request, session: SessionDep, caller:
                 per_type, title=_("Variant types"),
                 description=", ".join(f"{t}: {n}" for t, n in per_type))),
             (_("Allele-frequency spectrum (alleles per frequency bin)"), bar_chart(
-                [(f"{i / bins:.1f}", n) for i, n in enumerate(spectrum)],
+                [(t.number(i / bins, 1), n) for i, n in enumerate(spectrum)],
                 title=_("Allele-frequency spectrum"),
                 description=_(
                     "alleles per allele-frequency bin of width %(width)s, from 0 to 1: %(counts)s",
-                    width=format(1 / bins, ".1f"), counts=", ".join(str(n) for n in spectrum))))
+                    width=t.number(1 / bins, 1), counts=", ".join(str(n) for n in spectrum))))
             if allele_counts_known(stats) else None,
         ] if chart is not None]
     mine = []
@@ -109,4 +110,4 @@ def _privacy(request: Request, dataset: Dataset) -> str:
     if not (dataset.statistics or {}).get("samples"):
         return _("allele counts only, no genotypes behind them: answered freely")
     return _("yes/no answers within a privacy budget per account: no membership test has power above %(bound)s at "
-             "5%% false positives", bound=format(power_bound(0.05, dataset.privacy_p), ".2f"))
+             "5%% false positives", bound=translator(request).number(power_bound(0.05, dataset.privacy_p), 2))
