@@ -20,12 +20,13 @@ from participants.permits import Permit, permits
 from participants.proofs import LineProof, Prover
 
 __all__ = [
-    "BEACON_ACTION", "MAX_USES", "RELEASE_ACTIONS", "Condition", "Decision", "Holding", "MyData", "OptOutView", "Use",
-    "line_proof", "my_data", "own_files",
+    "APPLIED_ACTION", "BEACON_ACTION", "MAX_USES", "RELEASE_ACTIONS", "Condition", "Decision", "Holding", "MyData",
+    "OptOutView", "Use", "line_proof", "my_data", "own_files",
 ]
 
 RELEASE_ACTIONS = ("release.ticket", "release.block", "release.download")
 BEACON_ACTION = "beacon.record_query"
+APPLIED_ACTION = "dataset.opt_outs_applied"  # the opt-out job's run that applied what was asked
 MAX_USES = 1_000  # the newest lines shown; the API pages are bounded by it too
 
 
@@ -44,6 +45,7 @@ class OptOutView:
     in_effect: bool  # applied by the scheduled job
     pending: bool  # asked, not yet applied
     since: datetime | None
+    first_asked: datetime | None = None  # their first opt-out or opt-in request here, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,7 @@ class Use:
 
     line_id: int
     at: datetime
-    kind: str  # release, beacon, own
+    kind: str  # release, beacon, own, applied (the opt-out job applied what was asked)
     action: str
     dataset_id: str | None
     actor: str
@@ -114,8 +116,10 @@ def _conditions(dataset: Dataset) -> tuple[Condition, ...]:
 def _opt_out(session: Session, dataset_id: str, samples: Sequence[str]) -> OptOutView:
     states = opt_out_states(session, dataset_id, samples)
     since = [s.since for s in states if s.since is not None]
+    asked = [e.requested_at for s in states for e in s.history]
     return OptOutView(opted_out=any(s.opted_out for s in states), in_effect=any(s.in_effect for s in states),
-                      pending=any(s.pending for s in states), since=min(since) if since else None)
+                      pending=any(s.pending for s in states), since=min(since) if since else None,
+                      first_asked=min(asked) if asked else None)
 
 
 def _holdings(session: Session, participant: Participant) -> list[Holding]:
@@ -177,6 +181,8 @@ def _summary(event: AuditEvent, samples: Sequence[str]) -> str:
         return f"Crypt4GH download of file {d.get('file')}"
     if event.action == BEACON_ACTION:
         return f"Beacon answer showing the genotypes of {', '.join(samples)}"
+    if event.action == APPLIED_ACTION:
+        return "the opt-out job applied the opt-outs and returns asked for"
     return event.action
 
 
@@ -191,8 +197,8 @@ def _region(event: AuditEvent) -> str | None:
     return _text(d.get("region"))
 
 
-def _uses(session: Session, participant: Participant, prover: Prover,
-          entitlements: Sequence[Entitlement]) -> list[Use]:
+def _uses(session: Session, participant: Participant, prover: Prover, entitlements: Sequence[Entitlement],
+          asked: dict[str, datetime]) -> list[Use]:
     datasets = participant.datasets
     files: dict[str, list[str]] = {}
     for file, sample in own_files(session, participant):
@@ -200,7 +206,8 @@ def _uses(session: Session, participant: Participant, prover: Prover,
     query = (select(AuditEvent)
              .where(or_(col(AuditEvent.actor) == participant.actor,
                         col(AuditEvent.dataset_id).in_(datasets)
-                        & col(AuditEvent.action).in_([*RELEASE_ACTIONS, BEACON_ACTION])))
+                        & col(AuditEvent.action).in_([*RELEASE_ACTIONS, BEACON_ACTION]),
+                        col(AuditEvent.dataset_id).in_(list(asked)) & (AuditEvent.action == APPLIED_ACTION)))
              .order_by(col(AuditEvent.id).desc()).limit(MAX_USES * 5))
     uses: list[Use] = []
     for event in session.exec(query):
@@ -208,6 +215,10 @@ def _uses(session: Session, participant: Participant, prover: Prover,
         approval = _approval(entitlements, event.actor, event.dataset_id, at)
         if event.actor == participant.actor:
             kind, mine = "own", participant.samples_of(event.dataset_id or "")
+        elif event.action == APPLIED_ACTION:
+            if at < asked[event.dataset_id or ""]:
+                continue
+            kind, mine = "applied", participant.samples_of(event.dataset_id or "")
         elif event.action in RELEASE_ACTIONS:
             kind, mine = "release", files.get(str(event.details.get("file")), [])
             if not mine or not _included(session, event.dataset_id or "", mine,
@@ -261,7 +272,9 @@ def my_data(session: Session, participant: Participant) -> MyData:
     """Everything the participant's page shows, each audit line with its proof against the latest checkpoint."""
     prover = Prover(session)
     holdings = _holdings(session, participant)
+    asked = {h.dataset_id: h.opt_out.first_asked for h in holdings if h.opt_out.first_asked is not None}
     entitlements = list(session.exec(select(Entitlement).where(
         col(Entitlement.dataset_id).in_(participant.datasets))))
     return MyData(datasets=tuple(holdings), decisions=tuple(_decisions(session, participant, prover, holdings)),
-                  uses=tuple(_uses(session, participant, prover, entitlements)), checkpoint=prover.checkpoint)
+                  uses=tuple(_uses(session, participant, prover, entitlements, asked)),
+                  checkpoint=prover.checkpoint)

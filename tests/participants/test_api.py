@@ -199,6 +199,14 @@ def test_opt_out_pending_then_applied_earlier_permits_unaffected_and_opting_in_r
     state = data["datasets"][0]["opt_out"]
     assert (state["opted_out"], state["pending"], state["in_effect"]) == (True, False, True)
     assert [d["unaffected_by_opt_out"] for d in data["decisions"]] == [True]  # granted before: unaffected
+    (applied,) = [u for u in data["uses"] if u["action"] == "dataset.opt_outs_applied"]
+    assert applied["kind"] == "applied" and applied["dataset_id"] == world.dataset
+    world.checkpoint()
+    proof = world.api("GET", f"/api/participants/me/proofs/{applied['line_id']}", ANNA).json()
+    assert check_proof(LineProof.model_validate(proof), _key(world)).ok
+    # Ben asked for nothing: the job's run is not on his page
+    assert not [u for u in world.api("GET", "/api/participants/me", BEN).json()["uses"]
+                if u["action"] == "dataset.opt_outs_applied"]
     later = world.approve()
     decisions = {d["permit"]["request_id"]: d["unaffected_by_opt_out"]
                  for d in world.api("GET", "/api/participants/me", ANNA).json()["decisions"]}
