@@ -50,3 +50,20 @@ def test_a_proof_from_the_page_verifies_with_only_the_public_key_and_fails_once_
     unknown = cli.invoke(app, ["audit", "prove", "999999"])
     assert unknown.exit_code == 1 and "no audit line" in unknown.output
     assert world.api("GET", f"/api/datasets/{world.dataset}/link-sheets", STEWARD).status_code == 200
+
+
+def test_the_operator_links_a_sheet_from_the_command_line(world: World, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENOMEGATE_DATA_DIR", str(world.runtime.settings.data_dir))
+    monkeypatch.setenv("GENOMEGATE_DATABASE_URL", world.runtime.settings.database_url)
+    sheet = tmp_path / "links.tsv"
+    sheet.write_text(link_sheet(world, "\t"))
+    cli = CliRunner()
+    linked = cli.invoke(app, ["participants", "link", world.dataset, str(sheet)])
+    assert linked.exit_code == 0 and "version 1" in linked.output and "2 samples" in linked.output, linked.output
+    listed = cli.invoke(app, ["participants", "sheets", world.dataset, "--json"])
+    assert [(s["version"], s["links"], s["in_force"]) for s in json.loads(listed.stdout)] == [(1, 2, True)]
+    assert world.api("GET", "/api/participants/me", ANNA).status_code == 200
+    sheet.write_text("sample_id\tparticipant_id\nNOT-A-SAMPLE\tx\n")
+    refused = cli.invoke(app, ["participants", "link", world.dataset, str(sheet)])
+    assert refused.exit_code == 1 and "error (sheet)" in refused.output and "Traceback" not in refused.output
