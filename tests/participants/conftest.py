@@ -75,13 +75,15 @@ class World:
         assert decided.status_code == 200, decided.text
         return str(request_id)
 
-    def carried_variant(self, sample: str) -> str:
-        """The Beacon id of a variant (SNV) the sample carries."""
+    def carried_variant(self, sample: str, not_by: str | None = None) -> str:
+        """The Beacon id of a variant (SNV) the sample carries (and `not_by` does not)."""
         with pysam.VariantFile(str(self.cohort.path)) as vcf:
             for record in vcf:
                 gt = record.samples[sample]["GT"]
+                other = record.samples[not_by]["GT"] if not_by else ()
                 alts = record.alts or ()
-                if len(alts) == 1 and len(record.ref) == 1 and len(alts[0]) == 1 and any(a == 1 for a in gt):
+                snv = len(alts) == 1 and len(record.ref) == 1 and len(alts[0]) == 1
+                if snv and any(a == 1 for a in gt) and not any(a == 1 for a in other):
                     return f"GRCh38:{record.chrom.removeprefix('chr')}:{record.pos}:{record.ref}:{alts[0]}"
         raise AssertionError(f"{sample} carries no SNV")
 
