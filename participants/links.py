@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from access import audit
-from catalogue.errors import Forbidden, NotFound, Unauthenticated
+from catalogue.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample, utcnow
 from catalogue.services.roles import require_authenticated
@@ -64,8 +65,13 @@ def upload_sheet(session: Session, caller: Caller, *, dataset_id: str, content: 
     sheet = LinkSheet(dataset_id=dataset.id, version=(last or 0) + 1, links=len(rows),
                       sha256=hashlib.sha256(content).hexdigest(), uploaded_by=caller.subject or "operator",
                       uploaded_at=now)
-    session.add(sheet)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(sheet)
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another link sheet of {dataset.id} was stored meanwhile; upload yours again",
+                       field="sheet") from None
     assert sheet.id is not None
     session.add_all([ParticipantLink(sheet_id=sheet.id, sample_id=r.sample_id, dataset_id=dataset.id,
                                      participant_hash=participant_hash(key, r.identifier)) for r in rows])

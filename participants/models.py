@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
@@ -16,6 +16,7 @@ class LinkSheet(SQLModel, table=True):
     """One upload of a dataset's link sheet; the newest (not superseded) one is in force, older ones are history."""
 
     __tablename__ = "participants_link_sheet"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)  # two uploads at once cannot both be version n
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", max_length=16, index=True)
     version: int = Field(description="1 for a dataset's first sheet, then one more for each")

@@ -338,3 +338,16 @@ def test_the_access_log_names_a_participant_by_hash(world: World) -> None:
     digest = participant_hash(world.runtime.settings.participant_key, ANNA)
     assert {entry["subject"] for entry in requests} == {f"participant:{digest}"}
     assert all(ANNA not in json.dumps(entry) for entry in handler.lines)
+
+
+def test_sheets_uploaded_at_once_get_distinct_versions_or_a_conflict(world: World, session: Session) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sheet = link_sheet(world)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: world.upload(sheet).status_code, range(4)))
+    assert set(statuses) <= {201, 409, 503} and 201 in statuses, statuses
+    versions = [s.version for s in session.exec(select(LinkSheet)).all()]
+    assert sorted(versions) == list(range(1, statuses.count(201) + 1))
+    in_force = world.api("GET", f"/api/datasets/{world.dataset}/link-sheets", STEWARD).json()
+    assert [s["in_force"] for s in in_force].count(True) == 1

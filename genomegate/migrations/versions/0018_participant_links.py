@@ -30,7 +30,8 @@ def upgrade() -> None:
     sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['dataset_id'], ['catalogue_dataset.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dataset_id', 'version')
     )
     with op.batch_alter_table('participants_link_sheet', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participants_link_sheet_dataset_id'), ['dataset_id'], unique=False)
