@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -54,14 +55,17 @@ def upload_sheet(session: Session, caller: Caller, *, dataset_id: str, content: 
         raise BadLinkSheet(f"{len(unknown)} samples are not in dataset {dataset.id}, e.g. {unknown[0][:50]}",
                            field="sheet")
     now = utcnow()
-    current = session.exec(select(LinkSheet).where(LinkSheet.dataset_id == dataset.id,
-                                                   col(LinkSheet.superseded_at).is_(None))
-                           .with_for_update()).first()
+    session.commit()  # end the reads: what follows sees the latest committed sheets
+    # One upload per dataset at a time: PostgreSQL waits on the dataset's row lock, SQLite on its write lock (taken
+    # by the update); the next upload then supersedes this one's sheet.
+    session.exec(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update()).one()
+    current = session.exec(select(LinkSheet.id).where(LinkSheet.dataset_id == dataset.id,
+                                                      col(LinkSheet.superseded_at).is_(None))).first()
+    session.execute(update(LinkSheet).where(col(LinkSheet.dataset_id) == dataset.id,
+                                            col(LinkSheet.superseded_at).is_(None)).values(superseded_at=now)
+                    .execution_options(synchronize_session=False))
     last = session.exec(select(LinkSheet.version).where(LinkSheet.dataset_id == dataset.id)
                         .order_by(col(LinkSheet.version).desc()).limit(1)).first()
-    if current is not None:
-        current.superseded_at = now
-        session.add(current)
     sheet = LinkSheet(dataset_id=dataset.id, version=(last or 0) + 1, links=len(rows),
                       sha256=hashlib.sha256(content).hexdigest(), uploaded_by=caller.subject or "operator",
                       uploaded_at=now)
@@ -78,7 +82,7 @@ def upload_sheet(session: Session, caller: Caller, *, dataset_id: str, content: 
     audit.append(session, actor=caller.subject or "operator", action="participants.link_sheet",
                  dataset_id=dataset.id, details={"sheet": sheet.id, "version": sheet.version, "links": len(rows),
                                                  "sha256": sheet.sha256,
-                                                 "supersedes": current.id if current is not None else None})
+                                                 "supersedes": current})
     session.commit()
     return _public(sheet)
 
