@@ -16,13 +16,15 @@ from sqlmodel import Session, col, func, select
 
 from access.models import Notification
 from catalogue.models import utcnow
+from catalogue.sealed import is_sealed, unseal
 from catalogue.settings import Settings
 from jobs import ledger
 
-__all__ = ["CLAIM_SECONDS", "DELIVER", "Delivery", "deliver_outbox", "notify"]
+__all__ = ["ADDRESS_PURPOSE", "CLAIM_SECONDS", "DELIVER", "Delivery", "deliver_outbox", "notify"]
 
 MAX_ATTEMPTS = 5
 DELIVER = "access.notifications.deliver_outbox"
+ADDRESS_PURPOSE = "notice address"  # what sealed recipients (catalogue.sealed) are sealed for
 CLAIM_SECONDS = 300  # a delivery that died mid-send leaves its messages to another after this long
 
 # updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
@@ -33,7 +35,7 @@ def notify(session: Session, recipients: list[str], *, kind: str, subject: str, 
     """Queue an e-mail to every recipient that is an address (subjects that are not are skipped), and the job
     that delivers the outbox once the caller's transaction commits."""
     queued = 0
-    for recipient in dict.fromkeys(r for r in recipients if r and "@" in r and " " not in r):
+    for recipient in dict.fromkeys(r for r in recipients if r and (is_sealed(r) or ("@" in r and " " not in r))):
         session.add(Notification(recipient=recipient, subject=subject, body=body, kind=kind, request_id=request_id))
         queued += 1
     if queued:
@@ -95,10 +97,15 @@ def deliver_outbox(session: Session, settings: Settings, *, limit: int = 200) ->
             smtp.login(settings.smtp_user, settings.smtp_password or "")
         for note in queued:
             message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = settings.smtp_from, note.recipient, note.subject
+            # a sealed recipient (a participant's address, kept encrypted) is opened only to send
+            to = (unseal(settings.participant_key, ADDRESS_PURPOSE, note.recipient) if is_sealed(note.recipient)
+                  else note.recipient)
+            message["From"], message["To"], message["Subject"] = settings.smtp_from, to or "", note.subject
             message.set_content(note.body)
             note.attempts += 1
             try:
+                if to is None:
+                    raise smtplib.SMTPRecipientsRefused({"sealed": (550, b"cannot open: the participant key changed")})
                 smtp.send_message(message)
                 note.sent_at, note.last_error = utcnow(), None
                 sent += 1

@@ -8,12 +8,12 @@ from typing import Any
 from sqlmodel import Session
 
 from access import audit as access_audit
-from beacon.answers import VariantAnswer
+from beacon.answers import VariantAnswer, VariantRecord
 from beacon.granularity import Granularity
 from beacon.present import query_info
 from catalogue.identity import Caller
 
-__all__ = ["audit_records", "audit_variant_answer"]
+__all__ = ["audit_records", "audit_variant_answer", "shown_samples"]
 
 
 def audit_records(session: Session, caller: Caller, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -34,4 +34,10 @@ def audit_variant_answer(session: Session, caller: Caller, answer: VariantAnswer
     query = query_info(answer.plan)
     request = answer.request
     audit_records(session, caller, [(r.dataset.id, {"query": query, "records": len(r.records), "skip": request.skip,
-                                                     "limit": request.limit}) for r in shown])
+                                                     "limit": request.limit, "samples": shown_samples(r.records)})
+                                    for r in shown])
+
+
+def shown_samples(records: Sequence[VariantRecord]) -> list[str]:
+    """The samples whose genotypes (case-level data) a page of records showed: their participants' pages list it."""
+    return sorted({c.sample_id for record in records for c in record.carriers})

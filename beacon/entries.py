@@ -144,7 +144,9 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
         page = partial(tuple, carriers[request.skip:request.skip + request.limit])
         results.append(dataset_result(item, n, page, include=None,  # listed whatever is asked
                                       limited_by=Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None))
-    audit_records(session, caller, [(d, {"entity": "individual", "variant": variant}) for d in _recorded(results)])
+    shown = {r.dataset.id: sorted({s.sample_id for s, _ in r.records}) for r in results}
+    audit_records(session, caller, [(d, {"entity": "individual", "variant": variant, "samples": shown.get(d, [])})
+                                    for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded + admitted.excluded,
                            plain_result_sets(results, _carrier_doc))
 

@@ -16,6 +16,9 @@ class Principal:
     name: str | None = None
     email: str | None = None
     affiliation: str | None = None  # the home organisation the issuer vouches for (schac_home_organization)
+    # the value of the claim configured to identify participants (GENOMEGATE_PARTICIPANT_CLAIM, default sub):
+    # only ever kept as participants.keys' keyed hash
+    participant_id: str | None = field(default=None, repr=False)
 
     @property
     def organisation(self) -> str:

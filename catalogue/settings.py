@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
-    "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer", "TrustedVisaIssuer", "load_settings",
+    "DEV_PARTICIPANT_KEY", "DEV_SECRET", "Environment", "Settings", "SettingsError", "TrustedIssuer",
+    "TrustedVisaIssuer", "load_settings",
 ]
 
 DEV_SECRET = "dev-insecure-change-me"
+DEV_PARTICIPANT_KEY = "dev-participant-key-change-me"
 _BROKERS = ("redis://", "rediss://", "unix://", "postgresql://", "postgresql+psycopg://", "postgres://", "sqlite:///")
 
 
@@ -273,6 +275,22 @@ class Settings(BaseSettings):
     opt_out_apply_every_seconds: float = Field(
         default=14_400, ge=60, le=43_200, description="how often the scheduled job applies requested opt-outs and "
         "their undo (a recount of each dataset concerned); at most 12 hours, so that one takes effect within 24")
+
+    # --- participants (participants/): linking people to their samples by a keyed hash, never in clear ---
+    participant_key: str = Field(
+        default=DEV_PARTICIPANT_KEY, min_length=1, max_length=500, description="node secret (32+ characters in "
+        "production) keying the HMAC-SHA256 of participant identifiers; never stored in the database")
+    participant_claim: str = Field(
+        default="sub", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the token claim that identifies a participant (e.g. sub, or a national identity claim)")
+
+    @model_validator(mode="after")
+    def _participant_key_in_production(self) -> Settings:
+        if self.env is Environment.production and (self.participant_key == DEV_PARTICIPANT_KEY
+                                                    or len(self.participant_key) < 32):
+            raise ValueError("GENOMEGATE_PARTICIPANT_KEY: set it to 32+ random characters in production (the "
+                             "development default is refused; changing it later unlinks every participant)")
+        return self
 
 
 class SettingsError(Exception):

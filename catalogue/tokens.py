@@ -121,6 +121,7 @@ class TokenVerifier:
 
     def __init__(self, settings: Settings, local: LocalIssuer | None) -> None:
         self._issuers: dict[str, _IssuerKeys] = {}
+        self._participant_claim = settings.participant_claim
         if local is not None:
             self._issuers[local.issuer] = _IssuerKeys(
                 local.issuer, local.audience, keys=KeySet.import_key_set(local.jwks()))
@@ -166,6 +167,7 @@ class TokenVerifier:
             subject=str(claims["sub"]), issuer=source.issuer,
             name=claims.get("name"), email=claims.get("email"),
             affiliation=_text(claims.get("schac_home_organization")),
+            participant_id=_text(claims.get(self._participant_claim)),
         )
 
 

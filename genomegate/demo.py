@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from catalogue.identity import Caller
+from access.checkpoints import AuditSigner, make_checkpoint
+from access.models import AccessRequest, Command, RequestCreate, RequestUpdate
+from access.release.grants import ReleaseContext
+from access.release.services import issue_ticket
+from access.release.tickets import TicketQuery
+from access.services import requests, review
+from catalogue.identity import Caller, Principal
 from catalogue.models import (
     Assembly,
     Dac,
@@ -18,17 +25,22 @@ from catalogue.models import (
     OrganisationCreate,
     Role,
     RoleGrantCreate,
+    Sample,
     SecurityLevel,
 )
 from catalogue.services import datasets, registry, roles
+from participants import links
+from participants.models import LinkSheet
 
-__all__ = ["DEMO_FILES", "DEMO_PANEL", "DEMO_USERS", "DemoResult", "seed_demo"]
+__all__ = ["DEMO_FILES", "DEMO_PANEL", "DEMO_USERS", "DemoResult", "seed_demo", "seed_participant"]
 
 DEMO_USERS = {
     "admin": "admin@genomegate.example",
     "steward": "steward@biobank.example",
     "dac": "dac-chair@biobank.example",
     "researcher": "researcher@university.example",
+    # a person whose genome the demo cohorts hold: the link sheet names this identifier (the `sub` of their sign-in)
+    "participant": "demo-participant-0042",
 }
 # dataset title -> (data files, sample sheet, reference) as examples/make_example_data.py names them
 DEMO_FILES: dict[str, tuple[list[str], str | None, str | None]] = {
@@ -107,3 +119,48 @@ def seed_demo(session: Session, operator: Caller) -> DemoResult:
             datasets.publish_dataset(session, operator, existing.id)
         result.datasets[existing.title] = existing.id
     return result
+
+
+_LINKED = ("Demo cardiomyopathy cohort", "Demo population panel")
+_DEMO_PROJECT = "Demo: genes of inherited cardiomyopathy"
+
+
+def seed_participant(session: Session, operator: Caller, result: DemoResult, *, key: str,
+                     ctx: ReleaseContext, origin: str, signer: AuditSigner) -> list[str]:
+    """Link the demo participant to the first sample of the demo cohorts, and (once) let the researcher be
+    approved for the cardiomyopathy cohort and fetch its file, so the participant's page shows a use at once;
+    then sign a checkpoint so that its proofs are there too. Returns what it did."""
+    done: list[str] = []
+    subject = DEMO_USERS["participant"]
+    for title in _LINKED:
+        dataset_id = result.datasets.get(title)
+        if dataset_id is None or session.exec(select(LinkSheet).where(LinkSheet.dataset_id == dataset_id)).first():
+            continue
+        sample = session.exec(select(Sample.sample_id).where(Sample.dataset_id == dataset_id)
+                              .order_by(Sample.sample_id)).first()
+        if sample is None:
+            continue
+        links.upload_sheet(session, operator, dataset_id=dataset_id, key=key,
+                           content=f"sample_id\tparticipant_id\n{sample}\t{subject}\n".encode())
+        done.append(f"linked {subject} to {sample} of {dataset_id}")
+    cohort = result.datasets.get(_LINKED[0])
+    researcher = Caller(principal=Principal(subject=DEMO_USERS["researcher"], issuer="demo",
+                                            email=DEMO_USERS["researcher"]))
+    chair = Caller(principal=Principal(subject=DEMO_USERS["dac"], issuer="demo"),
+                   roles=roles.roles_of(session, DEMO_USERS["dac"]))
+    approved = session.exec(select(AccessRequest).where(AccessRequest.project_title == _DEMO_PROJECT)).first()
+    if cohort is not None and approved is None and session.exec(select(Sample).where(
+            Sample.dataset_id == cohort)).first() is not None:
+        request = requests.create_request(session, researcher, RequestCreate(
+            project_title=_DEMO_PROJECT, datasets=[cohort], purpose=["DS"], disease_terms=["MONDO:0004994"],
+            institution="Demo University Hospital", lay_summary="We look for inherited variants that cause heart "
+            "muscle disease, so that families can be tested early."))
+        requests.update_request(session, researcher, request.id, RequestUpdate(accept_agreements={cohort: "1.0"}))
+        review.submit_request(session, researcher, request.id)
+        review.decide(session, chair, request.id, Command.approve, reason="Ethics approval seen.")
+        issue_ticket(session, researcher, ctx, dataset_id=cohort, file_id=None, query=TicketQuery(format="VCF"),
+                     now=int(time.time()))
+        done.append(f"approved {request.id} for {DEMO_USERS['researcher']} and released {cohort} under it")
+    if make_checkpoint(session, signer, origin=origin) is not None:
+        done.append("signed an audit checkpoint")
+    return done

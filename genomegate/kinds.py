@@ -13,3 +13,4 @@ def register_all() -> None:
     import ingest.tasks  # noqa: F401
     import jobs.reaper  # noqa: F401
     import network.tasks  # noqa: F401
+    import participants.tasks  # noqa: F401

@@ -27,8 +27,11 @@ from access.release.tokens import is_block_token
 from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import DomainError, NotFound
 from catalogue.problems import ErrorFormat, problems, retry_headers, validation_errors
+from catalogue.settings import Settings
 
-__all__ = ["HTSGET_ERRORS", "htsget_error_response", "htsget_router", "keys_router", "release_router"]
+__all__ = [
+    "HTSGET_ERRORS", "htsget_error_response", "htsget_router", "keys_router", "release_context", "release_router",
+]
 
 log = logging.getLogger("genomegate.release")
 HTSGET_JSON = "application/vnd.ga4gh.htsget.v1.3.0+json"
@@ -82,7 +85,11 @@ class HtsgetRoute(APIRoute):
 
 async def get_release_context(runtime: RuntimeDep) -> ReleaseContext:
     """What release needs of the settings (tests override this dependency)."""
-    settings = runtime.settings
+    return release_context(runtime.settings)
+
+
+def release_context(settings: Settings) -> ReleaseContext:
+    """What release needs of the settings."""
     return ReleaseContext(secret=settings.secret_key, base_url=settings.public_base_url,
                           ticket_ttl=settings.release_ticket_ttl, file_block_bytes=settings.release_file_block_bytes,
                           spool_bytes=settings.release_spool_bytes,

@@ -12,6 +12,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     jobs_commands,
     network_commands,
     opt_out_commands,
+    participants_commands,
     privacy_commands,
     release_commands,
 )

@@ -289,9 +289,11 @@ def _show_dataset(d: DatasetPublic) -> None:
 def demo(examples: Annotated[Path | None, typer.Option(help="example data made by examples/make_example_data.py")]
          = None) -> None:
     """Set up the demo: a biobank, its DAC, example datasets (ingested) and users; safe to run again."""
+    from access.checkpoints import node_signer
+    from access.release.api import release_context
     from catalogue.models import Assembly
     from catalogue.services.reference_af import panel_summary
-    from genomegate.demo import DEMO_FILES, DEMO_PANEL, DEMO_USERS, seed_demo
+    from genomegate.demo import DEMO_FILES, DEMO_PANEL, DEMO_USERS, seed_demo, seed_participant
     from ingest.reference_af import load_reference_af
     from ingest.services import run_job, start_ingestion
 
@@ -313,7 +315,13 @@ def demo(examples: Annotated[Path | None, typer.Option(help="example data made b
         if examples is not None and not panel_summary(session).get(Assembly.GRCh38.value):
             count = load_reference_af(session, OPERATOR, [examples / n for n in DEMO_PANEL], assembly=Assembly.GRCh38)
             out.print(f"  reference panel (prices Beacon questions): {count:,} alleles of GRCh38")
-    out.print(f"web interface: {rt.settings.public_base_url}/ (sign in as a demo user at /signin)")
+        if examples is not None:
+            for line in seed_participant(session, OPERATOR, result, key=rt.settings.participant_key,
+                                         ctx=release_context(rt.settings), origin=rt.settings.public_base_url,
+                                         signer=node_signer(rt.settings.data_dir)):
+                out.print(f"  {line}", highlight=False)
+    out.print(f"web interface: {rt.settings.public_base_url}/ (sign in as a demo user at /signin; the participant "
+              "sees /my-data)")
     if rt.issuer is not None:
         out.print("demo users (tokens valid 8 h; send as 'Authorization: Bearer <token>'):")
         for label, subject in DEMO_USERS.items():
