@@ -40,6 +40,7 @@ __all__ = [
     "SignedCheckpoint",
     "audit_key_path",
     "checkpoint_note",
+    "checkpoint_verifies",
     "latest_checkpoint",
     "make_checkpoint",
     "node_signer",
@@ -178,6 +179,11 @@ def _signature_ok(checkpoint: SignedCheckpoint, key: AuditKey) -> bool:
     except ValueError:
         return False
     return checkpoint.note == expected and key.verifies(expected.encode(), signature)
+
+
+def checkpoint_verifies(checkpoint: SignedCheckpoint, key: AuditKey) -> bool:
+    """Whether the checkpoint's note is the text of its fields and its signature verifies with `key`."""
+    return _signature_ok(checkpoint, key)
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:

@@ -268,6 +268,10 @@ class Settings(BaseSettings):
     network_backoff_max_seconds: int = Field(default=900, ge=1, le=86_400, description="the longest a peer is "
                                              "backed off before it is tried again (the wait doubles from the "
                                              "health-check interval)")
+    # --- federation: witnessing the peers' audit logs (network/witness/) ---------------------------------------
+    witness_every_seconds: int = Field(default=300, ge=0, le=86_400, description="seconds between looks at each "
+                                       "GenomeGate peer's latest signed audit checkpoint, countersigned when it "
+                                       "extends the last one witnessed (0: never)")
 
 
 class SettingsError(Exception):

@@ -13,6 +13,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     network_commands,
     privacy_commands,
     release_commands,
+    witness_commands,
 )
 from genomegate.cli.common import app
 
