@@ -141,6 +141,7 @@ def test_witnesses_countersign_an_honest_log_and_catch_one_rewritten(
     assert f"does not extend the {second} lines witnessed before" in alarms[0]["message"]
     status = b.cli("network", "witness", "status")
     assert "ALARM" in status.stderr and a.url in status.stderr and "consistency proof fails" in status.stderr
+    assert f"witness alarms about {a.url}" in b.cli("network", "status").stderr
     logs = json.loads(b.cli("network", "witness", "status", "--json").stdout)
     assert [(w["origin"], w["size"], w["alarms"]) for w in logs] == [(a.url, second, 1)]
     page = Browser(create_app(runtime=b.runtime)).sign_in(f"admin@{b.name}.example").get("/admin/network/witness")
