@@ -241,3 +241,7 @@ def test_a_peer_whose_audit_key_changes_raises_an_alarm_until_an_operator_trusts
     assert "pinned" in trusted.stdout
     _observe(b)
     assert _countersigned(b, a) == [second, first]  # the new key's checkpoint still had to extend the old one
+    b.stop()  # no witness answers: the log cannot be vouched for
+    alone = a.cli("audit", "verify", "--witnesses", check=False)
+    assert alone.returncode == 2 and f"witness org-genomegate-b ({b.url}) could not be asked" in alone.stderr
+    assert "Traceback" not in alone.stderr
