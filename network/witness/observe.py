@@ -133,8 +133,12 @@ def _alarm(session: Session, peer: Peer, origin: str, kind: AlarmKind, message: 
                              root=root, evidence=evidence, first_seen=now, last_seen=now))
 
 
-def _judge(session: Session, peer: Peer, look: _Look, settings: Settings, now: datetime) -> Observation:
-    """Decide on one peer's look, in the caller's transaction: countersign, leave it, or raise an alarm."""
+def _judge(session: Session, peer: Peer, look: _Look, looked_after: Witnessed | None, settings: Settings,
+           now: datetime) -> Observation:
+    """Decide on one peer's look, in the caller's transaction: countersign, leave it, or raise an alarm.
+
+    `looked_after` is the checkpoint witnessed when the look began (its proof starts there); if another run
+    countersigned meanwhile, this look is stale and the next run judges afresh."""
     origin = normal_url(peer.node_url or "", "node_url")
     watched = session.get(WatchedLog, origin)
     if watched is not None:
@@ -154,7 +158,11 @@ def _judge(session: Session, peer: Peer, look: _Look, settings: Settings, now: d
     if watched is None:
         watched = WatchedLog(origin=origin, peer_id=peer.id, key_x=key.jwk()["x"], key_id=key.key_id,
                              pinned_at=now, checked_at=now)
-        session.add(watched)
+        try:
+            with session.begin_nested():
+                session.add(watched)
+        except IntegrityError:  # another run pinned it first: the next run judges against that pin
+            return Observation(peer.id, origin, Outcome.unchanged, checkpoint.size, "pinned by another run")
         log.info("witness: pinned the audit key %s of %s (first use)", key.key_id, origin)
     elif key.jwk()["x"] != watched.key_x:
         return alarm(AlarmKind.key_changed, f"its audit key is now {key.key_id}, not the {watched.key_id} pinned "
@@ -163,8 +171,9 @@ def _judge(session: Session, peer: Peer, look: _Look, settings: Settings, now: d
     if not checkpoint_verifies(checkpoint, key):
         return alarm(AlarmKind.bad_signature, f"its checkpoint of {checkpoint.size} lines does not verify with its "
                                               f"pinned key {watched.key_id}")
-    previous_row = last_witnessed(session, origin)
-    previous = _witnessed(previous_row)
+    previous = _witnessed(last_witnessed(session, origin))
+    if previous != looked_after:
+        return Observation(peer.id, origin, Outcome.unchanged, checkpoint.size, "witnessed by another run meanwhile")
     why = extends(previous, checkpoint.size, bytes.fromhex(checkpoint.root), look.proof)
     if why is not None:
         assert previous is not None
@@ -208,7 +217,7 @@ def observe_peers(engine: Engine, settings: Settings, *, force: bool = False) ->
         for seen, look in zip(peers, looks, strict=True):
             peer = session.get(Peer, seen.id)
             if peer is not None and peer.node_url:  # not removed meanwhile
-                observations.append(_judge(session, peer, look, settings, now))
+                observations.append(_judge(session, peer, look, previous[seen.id], settings, now))
         session.commit()
     return observations
 

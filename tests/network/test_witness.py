@@ -163,7 +163,8 @@ def pair(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
         yield a, b
 
 
-def test_a_worker_countersigns_an_honest_node_as_it_appends(pair: tuple[Node, Node], tmp_path: Path) -> None:
+def test_a_worker_countersigns_an_honest_node_as_it_appends_and_anyone_may_read_it(
+        pair: tuple[Node, Node], tmp_path: Path) -> None:
     a, b = pair
     _log(a, 2)
     first = _checkpoint(a)
@@ -186,18 +187,16 @@ def test_a_worker_countersigns_an_honest_node_as_it_appends(pair: tuple[Node, No
     assert latest["note"].startswith(f"genomegate countersignature v1\nwitness {b.url}\norigin {a.url}\n"
                                      f"size {second}\n")
     assert latest["checkpoint_note"].startswith(f"{a.url}\n{second}\n")  # A's own signed claim, kept as evidence
+    _who_may_read(a, b, first)
 
 
-def test_who_may_read_what_the_witness_recorded(pair: tuple[Node, Node]) -> None:
-    a, b = pair
-    _log(a, 1)
-    _checkpoint(a)
-    _observe(b)
+def _who_may_read(a: Node, b: Node, first: int) -> None:
+    """Anyone reads the countersignatures (bounded paging); only admins read the witness's logs and alarms."""
     url = f"{b.url}/api/network/witness"
     with httpx.Client() as http:
-        assert http.get(f"{url}/countersignatures", params={"origin": a.url}).json()["count"] == 1  # anyone
-        paged = http.get(f"{url}/countersignatures", params={"origin": a.url, "offset": 1}).json()
-        assert paged == {"data": [], "count": 1}
+        assert http.get(f"{url}/countersignatures", params={"origin": a.url}).json()["count"] == 2  # anyone
+        paged = http.get(f"{url}/countersignatures", params={"origin": a.url, "offset": 1, "limit": 1}).json()
+        assert [c["size"] for c in paged["data"]] == [first] and paged["count"] == 2
         for params, field in (({"origin": a.url, "limit": 101}, "limit"), ({}, "origin"),
                               ({"origin": "http://" + "x" * 600}, "origin"), ({"origin": a.url, "offset": -1},
                                                                                "offset")):
@@ -214,6 +213,8 @@ def test_who_may_read_what_the_witness_recorded(pair: tuple[Node, Node]) -> None
         assert [(w["origin"], w["peer_id"], w["alarms"]) for w in logs] == [(a.url, "org-genomegate-a", 0)]
     page = Browser(create_app(runtime=b.runtime)).sign_in("someone@example.org").get("/admin/network/witness")
     assert page.status_code == 403
+    page = Browser(create_app(runtime=b.runtime)).sign_in(f"admin@{b.name}.example").get("/admin/network/witness")
+    assert page.status_code == 200 and "No alarms." in page.text and f'data-log="{a.url}"' in page.text
 
 
 def test_a_peer_whose_audit_key_changes_raises_an_alarm_until_an_operator_trusts_it(pair: tuple[Node, Node]) -> None:

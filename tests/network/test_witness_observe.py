@@ -6,7 +6,7 @@ rest raise alarms (counted when seen again); a peer that cannot be read raises n
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class Forger:
     origin: str | None = None  # default: its own URL
     proofs: str = "honest"  # honest, garbage, refused
     down: bool = False  # every answer a 503
+    meanwhile: Callable[[], None] | None = None  # run once while a checkpoint is asked for (another worker's run)
 
     def checkpoint(self) -> dict[str, Any]:
         size, root = len(self.leaves), tree_hash(self.leaves)
@@ -71,6 +72,9 @@ def forger(tmp_path: Path) -> Iterator[Forger]:
 
     @app.get("/.well-known/genomegate/audit-checkpoint")
     def audit_checkpoint() -> dict[str, Any]:
+        if peer.meanwhile is not None:
+            hook, peer.meanwhile = peer.meanwhile, None
+            hook()
         return peer.checkpoint()
 
     @app.get("/api/access/audit/proofs/consistency")
@@ -183,3 +187,20 @@ def test_a_peer_that_cannot_be_read_raises_no_alarm_and_nothing_is_countersigned
     session.expire_all()
     assert session.get(WatchedLog, forger.url).last_error is None  # type: ignore[union-attr]
     assert _alarms(session) == [] and _countersigned(session) == [4, 6]
+
+
+def test_a_look_overtaken_by_another_run_is_left_to_the_next(
+        engine: Engine, session: Session, witness: Settings, forger: Forger) -> None:
+    """Two workers may look at once: one that began before the other countersigned judges nothing (its proof, if
+    any, starts from a checkpoint that is no longer the last), and the next run countersigns."""
+
+    def another_run() -> None:
+        assert _look(engine, witness).outcome == Outcome.countersigned  # it countersigns the 4 lines
+        forger.leaves = _leaves(6)  # and the log grows before the first run's answer is sent
+
+    forger.meanwhile = another_run
+    overtaken = _look(engine, witness)
+    assert (overtaken.outcome, overtaken.detail) == (Outcome.unchanged, "witnessed by another run meanwhile")
+    assert _alarms(session) == [] and _countersigned(session) == [4]
+    assert _look(engine, witness).outcome == Outcome.countersigned
+    assert _countersigned(session) == [4, 6]
