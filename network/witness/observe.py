@@ -127,8 +127,9 @@ def _alarm(session: Session, peer: Peer, origin: str, kind: AlarmKind, message: 
         known.last_seen, known.times = now, known.times + 1
         session.add(known)
         return
-    if checkpoint is not None:
-        evidence = {"checkpoint": checkpoint.model_dump(), **evidence}
+    if checkpoint is not None:  # what the peer signed, each text cut short: a peer chooses their lengths
+        evidence = {"checkpoint": {k: v[:2_000] if isinstance(v, str) else v
+                                   for k, v in checkpoint.model_dump().items()}, **evidence}
     session.add(WitnessAlarm(origin=origin, peer_id=peer.id, kind=kind.value, message=message[:1_000], size=size,
                              root=root, evidence=evidence, first_seen=now, last_seen=now))
 
@@ -188,7 +189,7 @@ def _judge(session: Session, peer: Peer, look: _Look, looked_after: Witnessed | 
                            witness=settings.public_base_url.rstrip("/"), time=time, made_at=now,
                            key_id=node_signer(settings.data_dir).public.key_id, note=signed.note,
                            signature=signed.signature, checkpoint_note=checkpoint.note,
-                           checkpoint_signature=checkpoint.signature, checkpoint_key_id=checkpoint.key_id)
+                           checkpoint_signature=checkpoint.signature, checkpoint_key_id=key.key_id)
     try:
         with session.begin_nested():
             session.add(row)

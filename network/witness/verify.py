@@ -71,10 +71,12 @@ def judge_countersignatures(found: Sequence[CountersignaturePublic], *, key: Aud
     mismatched = []
     matching: int | None = None
     for cs in sorted(genuine, key=lambda c: c.size, reverse=True):
-        if cs.size > len(leaves):
+        if cs.size < 1:
+            mismatched.append(f"it countersigned a log of {cs.size} lines, which no checkpoint has")
+        elif cs.size > len(leaves):
             mismatched.append(f"it countersigned {cs.size} lines ({cs.time}); the log has {len(leaves)}: "
                               f"{cs.size - len(leaves)} were removed")
-        elif roots[cs.size].hex() != cs.root:
+        elif roots[cs.size] != bytes.fromhex(cs.root):
             mismatched.append(f"it countersigned {cs.size} lines with root {cs.root[:16]}… ({cs.time}); the log's "
                               f"first {cs.size} lines now hash to {roots[cs.size].hex()[:16]}…: a line among them "
                               "was rewritten or removed")
