@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -44,7 +45,9 @@ log = logging.getLogger("genomegate.witness")
 MAX_PROOF = 64  # hashes in a consistency proof of a tree of up to 2**31 leaves, with room to spare
 
 
-class Outcome:
+class Outcome(StrEnum):
+    """What one look at a peer came to."""
+
     countersigned = "countersigned"
     unchanged = "unchanged"  # the peer's latest checkpoint is the one witnessed already
     alarm = "alarm"
@@ -55,7 +58,7 @@ class Outcome:
 class Observation:
     peer_id: str
     origin: str
-    outcome: str
+    outcome: Outcome
     size: int | None = None
     detail: str = ""
 

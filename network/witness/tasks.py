@@ -13,5 +13,4 @@ __all__ = ["observe"]
 def observe(ctx: JobContext) -> dict[str, int]:
     """Countersign each GenomeGate peer's latest audit checkpoint that extends the last witnessed; alarm otherwise."""
     seen = observe_peers(ctx.engine, ctx.settings)
-    return {outcome: sum(1 for o in seen if o.outcome == outcome)
-            for outcome in (Outcome.countersigned, Outcome.unchanged, Outcome.alarm, Outcome.unreachable)}
+    return {outcome.value: sum(1 for o in seen if o.outcome == outcome) for outcome in Outcome}
