@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EMPTY_ROOT",
@@ -11,6 +11,7 @@ __all__ = [
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
+    "prefix_roots",
     "root_from_inclusion_proof",
     "tree_hash",
     "verify_consistency",
@@ -51,6 +52,31 @@ def _mth(hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
 def tree_hash(leaf_hashes: Sequence[bytes]) -> bytes:
     """MTH(D[n]) of the leaves whose leaf hashes are given (the SHA-256 of nothing for an empty tree)."""
     return _mth(leaf_hashes, 0, len(leaf_hashes)) if leaf_hashes else EMPTY_ROOT
+
+
+def prefix_roots(leaf_hashes: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
+    """MTH(D[m]) for each m of `sizes` (1 <= m <= len(leaf_hashes)), in one pass over the leaves.
+
+    The first m leaves split into perfect subtrees of decreasing size, one per bit of m; the stack holds their
+    roots as the leaves are read, and the prefix's root folds them from the right.
+    """
+    wanted = set(sizes)
+    if any(not 1 <= m <= len(leaf_hashes) for m in wanted):
+        raise ValueError(f"a prefix has 1 to {len(leaf_hashes)} leaves")
+    roots: dict[int, bytes] = {}
+    stack: list[tuple[int, bytes]] = []  # (leaves under it, root) of each perfect subtree, largest first
+    for count, leaf in enumerate(leaf_hashes, start=1):
+        node = (1, leaf)
+        while stack and stack[-1][0] == node[0]:
+            left = stack.pop()
+            node = (left[0] * 2, node_hash(left[1], node[1]))
+        stack.append(node)
+        if count in wanted:
+            root = stack[-1][1]
+            for _, left_root in reversed(stack[:-1]):
+                root = node_hash(left_root, root)
+            roots[count] = root
+    return roots
 
 
 def _path(m: int, hashes: Sequence[bytes], lo: int, hi: int) -> list[bytes]:

@@ -263,13 +263,17 @@ class Settings(BaseSettings):
                                             "deadline for one query: what arrived by then is answered")
     network_peer_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="a peer's time to answer a "
                                                 "health check or a harvest")
-    network_health_every_seconds: int = Field(default=60, ge=1, le=86_400,
-                                              description="seconds between health checks of the peers")
+    network_health_every_seconds: int = Field(default=60, ge=0, le=86_400, description="seconds between health "
+                                              "checks of the peers (0: never; the backed-off wait starts from it)")
     network_failures_to_open: int = Field(default=3, ge=1, le=100, description="consecutive failures after which "
                                           "a peer is backed off (its circuit opened)")
     network_backoff_max_seconds: int = Field(default=900, ge=1, le=86_400, description="the longest a peer is "
                                              "backed off before it is tried again (the wait doubles from the "
                                              "health-check interval)")
+    # --- federation: witnessing the peers' audit logs (network/witness/) ---------------------------------------
+    witness_every_seconds: int = Field(default=300, ge=0, le=86_400, description="seconds between looks at each "
+                                       "GenomeGate peer's latest signed audit checkpoint, countersigned when it "
+                                       "extends the last one witnessed (0: never)")
 
     # --- opt-outs (catalogue.services.opt_outs, ingest.opt_outs) ---
     opt_out_apply_every_seconds: float = Field(

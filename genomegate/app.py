@@ -38,6 +38,7 @@ from jobs import broker as brokers
 from jobs.api import router as jobs_router
 from network.api import registry_router
 from network.api import router as network_router
+from network.witness.api import router as witness_router
 from participants.api import register_router, sheets_router
 from participants.api import router as participants_router
 from web import install_web
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
     routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,
                release_router, htsget_router, privacy_router, jobs_router, network_router, registry_router,
-               sheets_router, participants_router, register_router]
+               sheets_router, participants_router, register_router, witness_router]
     for router in routers:
         # the privacy operators' view is for admins (its router is another area's: its 403 is documented here)
         app.include_router(router, responses=problems(403) if router is privacy_router else None)

@@ -13,4 +13,5 @@ def register_all() -> None:
     import ingest.tasks  # noqa: F401
     import jobs.reaper  # noqa: F401
     import network.tasks  # noqa: F401
+    import network.witness.tasks  # noqa: F401
     import participants.tasks  # noqa: F401

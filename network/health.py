@@ -43,7 +43,7 @@ class CheckReport:
 
 def policy(settings: Settings) -> breaker.Policy:
     return breaker.Policy(failures_to_open=settings.network_failures_to_open,
-                          first_wait=float(settings.network_health_every_seconds),
+                          first_wait=float(settings.network_health_every_seconds or 60),
                           max_wait=float(settings.network_backoff_max_seconds))
 
 

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from catalogue.runtime import Runtime
 from web.api_docs import install_api_docs
 from web.errors import install_html_errors
-from web.pages import catalogue, jobs, lookup, network, participants, requests, review, signin, steward
+from web.pages import catalogue, jobs, lookup, network, participants, requests, review, signin, steward, witness
 from web.session import WebSessionMiddleware
 
 __all__ = ["STATIC_PATH", "install_web"]
@@ -28,6 +28,6 @@ def install_web(app: FastAPI, runtime: Runtime, *, demo_users: Mapping[str, str]
     app.add_middleware(WebSessionMiddleware, settings=runtime.settings)
     install_api_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount(STATIC_PATH, StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (catalogue, lookup, signin, requests, review, steward, jobs, network, participants):
+    for module in (catalogue, lookup, signin, requests, review, steward, jobs, network, participants, witness):
         app.include_router(module.router)
     install_html_errors(app)

@@ -15,6 +15,7 @@ from genomegate.cli import (  # noqa: F401 (they register)
     participants_commands,
     privacy_commands,
     release_commands,
+    witness_commands,
 )
 from genomegate.cli.common import app
 

@@ -29,6 +29,7 @@ from access.services import entitlements, requests, review
 from catalogue.identity import Caller, Principal
 from catalogue.services.roles import caller_for
 from genomegate.cli.common import OPERATOR, Exit, JsonOpt, app, emit, err, friendly, operator_session, out
+from network.witness.verify import WitnessFinding, check_witnesses
 
 __all__ = ["audit_app", "entitlements_app", "notifications_app", "requests_app"]
 
@@ -176,8 +177,11 @@ def _read_checkpoint(path: Path) -> CheckpointFile:
 def audit_verify(
     checkpoint_file: Annotated[Path | None, typer.Option("--checkpoint", help="a checkpoint file written by "
                                                          "`audit checkpoint --out`; default the latest stored")] = None,
+    witnesses: Annotated[bool, typer.Option("--witnesses", help="also ask each GenomeGate peer what it "
+                                            "countersigned of this log, and check the log still matches it")] = False,
 ) -> None:
-    """Check the hash chain, and that the log still holds what a signed checkpoint covers; exit 1 on any failure."""
+    """Check the hash chain, and that the log still holds what a signed checkpoint covers (and, with --witnesses,
+    what the peers countersigned); exit 1 on any failure, 2 when no witness could be asked."""
     given = _read_checkpoint(checkpoint_file) if checkpoint_file else None
     with operator_session() as (session, rt):
         report = verify_chain(session)
@@ -194,6 +198,7 @@ def audit_verify(
             earlier = [signed(r) for r in session.exec(select(AuditCheckpoint))]
             result = verify_log(session, checkpoint, AuditSigner.load_or_create(key_path).public,
                                 given.leaves if given else None, earlier)
+        findings = check_witnesses(session, rt.settings) if witnesses else None
     failed = not report.ok
     if report.ok:
         out.print(f"audit log intact: {report.checked} lines verified")
@@ -209,8 +214,37 @@ def audit_verify(
         failed = True
         for problem in result.problems:
             err.print(f"[red]checkpoint failed[/red] ({source}): {problem}", highlight=False)
+    if findings is not None:
+        failed = _report_witnesses(findings) or failed
     if failed:
         raise typer.Exit(1)
+    if findings is not None and not any(f.error is None for f in findings):
+        raise typer.Exit(2)
+
+
+def _report_witnesses(findings: list[WitnessFinding]) -> bool:
+    """One line per witness, one per problem it found; whether any found a mismatch."""
+    if not findings:
+        err.print("[yellow]no witnesses[/yellow]: this node has no GenomeGate peers to ask (add them with "
+                  "`genomegate network add URL`)", highlight=False)
+    mismatch = False
+    for f in findings:
+        if f.error is not None:
+            err.print(f"[yellow]witness {f.peer_id} ({f.witness}) could not be asked[/yellow]: {f.error}",
+                      highlight=False)
+        elif not f.checked:
+            out.print(f"witness {f.peer_id} ({f.witness}) has countersigned nothing of this log yet", highlight=False)
+        elif f.ok:
+            out.print(f"witness {f.peer_id} ({f.witness}): the log matches all {f.checked} countersignatures checked "
+                      f"(of {f.total}; the latest covers {f.latest} lines; {f.key})", highlight=False)
+        else:
+            mismatch = True
+            still = f"the largest that still matches covers {f.matching} lines" if f.matching else "none still matches"
+            err.print(f"[red]witness {f.peer_id} ({f.witness}) disagrees[/red] ({f.checked} countersignatures "
+                      f"checked, {still}; {f.key}):", highlight=False)
+            for problem in f.problems:
+                err.print(f"  witness {f.peer_id}: {problem}", highlight=False)
+    return mismatch
 
 
 @notifications_app.command("send")

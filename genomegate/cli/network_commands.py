@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from catalogue.models import utcnow
-from genomegate.cli.common import OPERATOR, JsonOpt, app, emit, friendly, operator_session, out
+from genomegate.cli.common import OPERATOR, JsonOpt, app, emit, err, friendly, operator_session, out
 from network import health, peers
 from network.models import Forwarding, PeerCreate
+from network.witness import status as witness_status
 
 __all__ = ["network_app"]
 
@@ -56,8 +57,13 @@ def status(as_json: JsonOpt = False) -> None:
     """The peers' health as last checked: state, latency, consecutive failures, when a backed-off one is retried."""
     with operator_session() as (session, _):
         rows = [peers.peer_public(p) for p in peers.list_peers(session)]
+        alarms = witness_status.alarms(session, limit=witness_status.MAX_PAGE)
     emit(rows, ["id", "state", "latency_ms", "failures", "checked_at", "ok_at", "retry_at", "last_error"], as_json,
          title=f"Peers' health at {utcnow():%Y-%m-%d %H:%M:%S} UTC")
+    if alarms and not as_json:
+        logs = sorted({a.origin for a in alarms})
+        err.print(f"[red]witness alarms[/red] about {', '.join(logs)}: a peer's audit checkpoint was refused; see "
+                  "`genomegate network witness status`", highlight=False)
 
 
 @network_app.command("check")

@@ -12,6 +12,7 @@ from access.merkle import (
     inclusion_proof,
     leaf_hash,
     node_hash,
+    prefix_roots,
     root_from_inclusion_proof,
     tree_hash,
     verify_consistency,
@@ -167,3 +168,14 @@ def test_an_inclusion_proof_of_a_leaf_outside_the_tree_is_refused(index: int, si
 def test_a_consistency_proof_needs_a_first_size_within_the_tree(first: int) -> None:
     with pytest.raises(ValueError, match="needs 0 < first <= 3"):
         consistency_proof(first, _leaves(3))
+
+
+def test_the_roots_of_every_prefix_in_one_pass_are_the_reference_roots_and_the_recursive_ones() -> None:
+    assert prefix_roots(HASHES, range(1, 9)) == {n: ROOTS[n - 1] for n in range(1, 9)}
+    leaves = [leaf_hash(n.to_bytes(2, "big")) for n in range(N)]
+    assert prefix_roots(leaves, range(1, N + 1)) == {n: tree_hash(leaves[:n]) for n in range(1, N + 1)}
+    assert prefix_roots(leaves, [5, 32]) == {5: tree_hash(leaves[:5]), 32: tree_hash(leaves[:32])}
+    with pytest.raises(ValueError, match="a prefix has 1 to 33 leaves"):
+        prefix_roots(leaves, [0])
+    with pytest.raises(ValueError, match="a prefix has 1 to 33 leaves"):
+        prefix_roots(leaves, [N + 1])
