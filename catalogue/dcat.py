@@ -12,7 +12,7 @@ from typing import Any
 
 from catalogue.models import Dataset, DatasetFile, Organisation, SecurityLevel
 
-__all__ = ["CONTEXT", "CatalogueFacts", "catalog_jsonld", "dataset_jsonld"]
+__all__ = ["ACCESS_RIGHTS", "ASSEMBLIES", "CONTEXT", "CatalogueFacts", "catalog_jsonld", "dataset_jsonld"]
 
 # Inline so that consumers (and our tests) can expand it without fetching anything.
 CONTEXT: dict[str, Any] = {
@@ -38,7 +38,7 @@ CONTEXT: dict[str, Any] = {
 }
 
 _EU = "http://publications.europa.eu/resource/authority"
-_ACCESS_RIGHTS = {
+ACCESS_RIGHTS = {
     SecurityLevel.PUBLIC: f"{_EU}/access-right/PUBLIC",
     SecurityLevel.REGISTERED: f"{_EU}/access-right/RESTRICTED",
     SecurityLevel.CONTROLLED: f"{_EU}/access-right/NON_PUBLIC",
@@ -47,7 +47,7 @@ _FORMATS = {"vcf": f"{_EU}/file-type/VCF", "bcf": f"{_EU}/file-type/BIN"}
 _EHDS = "http://data.europa.eu/eli/reg/2025/327/oj"  # European Health Data Space regulation
 _HEALTH_THEME = f"{_EU}/data-theme/HEAL"
 _STABLE = f"{_EU}/planned-availability/STABLE"  # kept for the long term
-_ASSEMBLIES = {  # the reference genome a dataset's coordinates are on
+ASSEMBLIES = {  # the reference genome a dataset's coordinates are on
     "GRCh37": "https://www.ncbi.nlm.nih.gov/datasets/genome/GCF_000001405.13/",
     "GRCh38": "https://www.ncbi.nlm.nih.gov/datasets/genome/GCF_000001405.26/",
 }
@@ -112,7 +112,7 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
             "@type": "foaf:Agent", "foaf:name": organisation.name,
         },
         "dcat:contactPoint": contact,
-        "dct:accessRights": _node(_ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
+        "dct:accessRights": _node(ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
         "dcatap:applicableLegislation": _node(_EHDS, "eli:LegalResource"),
         "dcat:theme": _concept(_HEALTH_THEME, "Health"),
         "dcat:keyword": list(dataset.keywords),
@@ -121,7 +121,7 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
         "dct:modified": dataset.updated_at.isoformat(),
         "owl:versionInfo": str(dataset.version),
         "dcat:landingPage": _node(f"{base_url}/datasets/{dataset.id}", "foaf:Document"),
-        "dct:conformsTo": _node(_ASSEMBLIES.get(dataset.assembly, url), "dct:Standard"),
+        "dct:conformsTo": _node(ASSEMBLIES.get(dataset.assembly, url), "dct:Standard"),
         "dcat:distribution": [_distribution(f, base_url, dataset) for f in files],
         "healthdcatap:healthCategory": _GENOMIC_CATEGORY,
     }
@@ -169,7 +169,7 @@ def _distribution(file: DatasetFile, base_url: str, dataset: Dataset) -> dict[st
             "@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
             "spdx:checksumValue": file.sha256,
         },
-        "dct:accessRights": _node(_ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
+        "dct:accessRights": _node(ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
         "dcatap:availability": _concept(_STABLE, "Stable"),
     }
     if dataset.licence:
