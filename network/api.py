@@ -78,7 +78,7 @@ def harvest_all(runtime: RuntimeDep, caller: SignedInDep) -> HarvestResultsPubli
     return _results(harvest.harvest_peers(runtime.engine, runtime.settings))
 
 
-@router.post("/peers/{peer_id}/harvest", responses=problems(400, 404),
+@router.post("/peers/{peer_id}/harvest", responses=problems(404, 422),
              summary="Harvest one peer's DCAT-AP catalogue now (admins)")
 def harvest_one(peer_id: PeerId, runtime: RuntimeDep, caller: SignedInDep) -> HarvestResultsPublic:
     require_admin(caller)
@@ -97,7 +97,7 @@ def _results(outcomes: list[harvest.HarvestOutcome]) -> HarvestResultsPublic:
     return HarvestResultsPublic(data=data, count=len(data))
 
 
-@datasets_router.get("/datasets", responses=problems(400),
+@datasets_router.get("/datasets", responses=problems(422),
                      summary="Search the federated catalogue: this node's published datasets and its peers' "
                              "harvested ones, with a node facet (anyone)")
 def search_network(
