@@ -58,8 +58,11 @@ class Network:
         [result] = response.json()["data"]
         return dict(result)
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        return {p["id"]: p for p in json.loads(self.a.cli("network", "status", "--json").stdout)}
+    def harvests(self) -> dict[str, dict[str, Any]]:
+        """Each peer's harvest record (the admins' API)."""
+        response = httpx.get(f"{self.a.url}/api/network/harvests", headers=self.admin)
+        assert response.status_code == 200, response.text
+        return {h["peer_id"]: h for h in response.json()["data"]}
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +175,7 @@ def test_a_broken_catalogue_keeps_the_last_harvest_and_is_reported(network: Netw
     a = network.a
     assert network.harvest(C)["ok"]
     before = network.search(node=C)
-    good = network.status()[C]["harvest"]
+    good = network.harvests()[C]
     network.proxy.mode = mode
     try:
         result = network.harvest(C)
@@ -182,16 +185,31 @@ def test_a_broken_catalogue_keeps_the_last_harvest_and_is_reported(network: Netw
     assert not result["ok"] and result["datasets"] == 1 and expected in result["error"]
     assert network.search(node=C) == before  # the last good harvest is kept
     assert httpx.get(f"{a.url}/network/datasets/{C}/{network.ids[C]}").status_code == 200
-    failed = network.status()[C]["harvest"]
-    assert expected in failed["last_error"] and failed["failures"] == 1
+    failed = network.harvests()[C]
+    assert expected in failed["last_error"] and failed["failures"] == 1 and failed["datasets"] == 1
     assert failed["succeeded_at"] == good["succeeded_at"] and failed["attempted_at"] > good["attempted_at"]
-    records = httpx.get(f"{a.url}/api/network/harvests", headers=network.admin).json()["data"]
-    assert [r["last_error"] for r in records if r["peer_id"] == C] == [failed["last_error"]]
     assert f"harvest of peer {C} failed" in a.log() and expected in a.log()  # the warning in the node's log
-    status = a.cli("network", "status").stdout
-    assert "harvested" in status and C in status
     assert network.harvest(C) == {"peer_id": C, "ok": True, "datasets": 1, "error": None}
-    assert network.status()[C]["harvest"]["last_error"] is None
+    assert network.harvests()[C]["last_error"] is None and network.harvests()[C]["failures"] == 0
+
+
+def test_the_operator_sees_a_failed_harvest_in_the_network_status(network: Network) -> None:
+    a = network.a
+    assert network.harvest(B)["ok"] and network.harvest(C)["ok"]
+    network.proxy.mode = "no-titles"
+    try:
+        done = a.cli("network", "harvest", C, check=False)
+    finally:
+        network.proxy.mode = "pass"
+    assert done.returncode == 1 and "has no dct:title" in done.stdout and "Traceback" not in done.stderr
+    peers = {p["id"]: p for p in json.loads(a.cli("network", "status", "--json").stdout)}
+    assert "has no dct:title" in peers[C]["harvest"]["last_error"] and peers[C]["harvest"]["datasets"] == 1
+    assert peers[B]["harvest"]["last_error"] is None and peers[B]["state"]  # health and harvest side by side
+    table = a.cli("network", "status").stdout  # for people: the health table, then the harvests'
+    harvests = table[table.index("Peers' catalogues as last harvested"):]
+    assert table.index("Peers' health") == 0 and C in harvests and "dct:title" in harvests
+    unknown = a.cli("network", "harvest", "nobody", check=False)
+    assert unknown.returncode == 1 and "no peer nobody" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
 def test_only_admins_harvest_and_see_harvests_while_anyone_searches(network: Network) -> None:
@@ -223,9 +241,9 @@ def test_a_worker_harvests_the_peers_periodically(network: Network, tmp_path: Pa
     try:
         wait_for("the worker's harvest brings b's new dataset", 60,
                  lambda: network.search(q="periodic")["data"], worker.output)
-        first = network.status()[B]["harvest"]["succeeded_at"]
+        first = network.harvests()[B]["succeeded_at"]
         wait_for("a second periodic harvest", 30,
-                 lambda: network.status()[B]["harvest"]["succeeded_at"] > first, worker.output)
+                 lambda: network.harvests()[B]["succeeded_at"] > first, worker.output)
     finally:
         assert worker.stop() == 0
     assert [d["id"] for d in network.search(node=B)["data"]] == sorted([network.ids[B], added])
