@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import httpx
@@ -35,7 +35,7 @@ __all__ = ["CATALOGUE_PATH", "HarvestOutcome", "catalogue_url", "harvest_peers",
 log = logging.getLogger("genomegate.network")
 CATALOGUE_PATH = "/api/catalog.jsonld"
 _ACCEPT = "application/ld+json, application/json;q=0.9"
-_FIELDS = tuple(f for f in HarvestedDataset.__slots__)
+_FIELDS = tuple(f.name for f in fields(HarvestedDataset))
 
 
 @dataclass(frozen=True, slots=True)
