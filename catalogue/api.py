@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from catalogue import dcat
 from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
-from catalogue.limits import MAX_ID, MAX_OFFSET, MAX_TERMS
+from catalogue.limits import MAX_ID, MAX_OFFSET
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -31,7 +31,7 @@ from catalogue.models import (
 from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
-from catalogue.services.search import DatasetQuery, search_datasets
+from catalogue.services.search import DatasetQuery, listed_enums, listed_values, search_datasets
 from catalogue.settings import Settings
 
 __all__ = ["router", "wellknown_router"]
@@ -120,20 +120,6 @@ def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: Sessio
 
 # --- datasets ----------------------------------------------------------------------------------------
 
-def _csv(values: list[str] | None, field: str) -> list[str]:
-    terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-    if len(terms) > MAX_TERMS:
-        raise InvalidInput(f"{field} has {len(terms):,} values; give at most {MAX_TERMS}", field=field)
-    return terms
-
-
-def _enum_list(enum: Any, values: list[str] | None, field: str) -> list[Any]:
-    try:
-        return [enum(v) for v in _csv(values, field)]
-    except ValueError:
-        raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
-
-
 @router.get("/datasets", tags=["datasets"],
             summary="Search datasets (anyone; drafts only for their stewards and admins)")
 def search(
@@ -150,9 +136,9 @@ def search(
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}", field="limit")
     query = DatasetQuery(
-        q=q, assembly=_enum_list(Assembly, assembly, "assembly"),
-        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo, "duo"),
-        organisation=_csv(organisation, "organisation"), status=_enum_list(DatasetStatus, status_, "status"),
+        q=q, assembly=listed_enums(Assembly, assembly, "assembly"),
+        security=listed_enums(SecurityLevel, security, "security"), duo=listed_values(duo, "duo"),
+        organisation=listed_values(organisation, "organisation"), status=listed_enums(DatasetStatus, status_, "status"),
         limit=limit, offset=offset,
     )
     result = search_datasets(session, caller, query)
@@ -212,7 +198,8 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
     dataset = ds.get_dataset(session, caller, dataset_id)
     org = registry.get_organisation(session, dataset.organisation_id)
     doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url,
-                              facts=_catalogue_facts(settings))
+                              facts=_catalogue_facts(settings),
+                              dac=registry.get_dac(session, dataset.dac_id) if dataset.dac_id else None)
     return _jsonld(doc)
 
 
@@ -220,7 +207,8 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
             summary="The published catalogue as a DCAT-AP dcat:Catalog for harvesters (anyone)")
 def catalog(session: SessionDep, settings: SettingsDep) -> Response:
     return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url,
-                                       facts=_catalogue_facts(settings)))
+                                       facts=_catalogue_facts(settings),
+                                       dacs={d.id: d for d in registry.list_dacs(session)}))
 
 
 def _catalogue_facts(settings: Settings) -> dcat.CatalogueFacts:
