@@ -7,12 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from access.visas import VisaVerifier
-from catalogue.deps import CallerDep
+from access.services.requests import RemoteResolver, known_remote
+from access.visas import VisaVerifier, remote_visa_issuers
+from catalogue.deps import CallerDep, SessionDep
 from catalogue.identity import Caller
 from catalogue.runtime import Runtime
 
-__all__ = ["PASSPORT_HEADER", "PassportCallerDep", "rejected_visas", "visa_verifier", "with_visas"]
+__all__ = [
+    "PASSPORT_HEADER", "PassportCallerDep", "RemoteResolverDep", "rejected_visas", "remote_resolver", "visa_verifier",
+    "with_visas",
+]
 
 PASSPORT_HEADER = "X-GA4GH-Passport"
 
@@ -26,16 +30,18 @@ def visa_verifier(request: Request) -> VisaVerifier:
     return verifier
 
 
-def with_visas(request: Request, caller: CallerDep) -> Caller:
+def with_visas(request: Request, caller: CallerDep, session: SessionDep) -> Caller:
     """The caller, with the datasets granted by the visas in the X-GA4GH-Passport header (comma-separated
     visa JWTs); the ignored ones are kept for the response to report (`rejected_visas`).
-    Plain `def`: a visa's keys may be fetched, so it runs on the thread pool."""
+    Plain `def`: a visa's keys may be fetched, and the datasets whose DAC sits at another node are read (their
+    visas are accepted from that DAC's issuer only), so it runs on the thread pool."""
     if caller.subject is None:  # visas are bound to a signed-in subject: an anonymous caller's are not read
         return caller
     header = request.headers.get(PASSPORT_HEADER)
     if not header:
         return caller
-    check = visa_verifier(request).check([v.strip() for v in header.split(",") if v.strip()], caller.subject)
+    check = visa_verifier(request).check([v.strip() for v in header.split(",") if v.strip()], caller.subject,
+                                         remote=remote_visa_issuers(session))
     request.state.rejected_visas = check.rejected
     return replace(caller, visa_grants=check.datasets)
 
@@ -46,3 +52,13 @@ def rejected_visas(request: Request) -> list[dict[str, str]]:
 
 
 PassportCallerDep = Annotated[Caller, Depends(with_visas)]
+
+
+def remote_resolver(request: Request) -> RemoteResolver:
+    """How this app finds datasets held at other nodes: the federated catalogue when the app was given one
+    (`app.state.remote_datasets`, set by the composition root), else only those requests here named before."""
+    resolver: RemoteResolver | None = getattr(request.app.state, "remote_datasets", None)
+    return resolver or known_remote
+
+
+RemoteResolverDep = Annotated[RemoteResolver, Depends(remote_resolver)]

@@ -173,7 +173,7 @@ def _query_call(request: Request) -> Iterator[QueryCall]:
     the caller's roles are read, an issuer's keys may be fetched)."""
     runtime: Runtime = request.app.state.runtime
     with _sessions(runtime) as (session, reads):
-        caller = with_visas(request, get_caller(request, runtime, session))
+        caller = with_visas(request, get_caller(request, runtime, session), session)
         yield QueryCall(runtime.settings, session, caller, reads)
 
 
@@ -232,7 +232,7 @@ class VariantQueries:
         not given); the privacy gate's charges and the audit go to the primary."""
         settings = self.runtime.settings
         with _sessions(self.runtime, reader) as (session, reads):
-            caller = with_visas(request, get_caller(request, self.runtime, session))
+            caller = with_visas(request, get_caller(request, self.runtime, session), session)
             # A response directly: the document is plain JSON already, and FastAPI's encoder pass costs.
             return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
                                                    gate=Gate.for_caller(caller, settings), dataset_id=dataset_id,

@@ -31,6 +31,7 @@ from catalogue.models import (
 from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
+from catalogue.services.remote_dacs import remote_dac, remote_dacs
 from catalogue.services.search import DatasetQuery, search_datasets
 from catalogue.settings import Settings
 
@@ -212,7 +213,7 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
     dataset = ds.get_dataset(session, caller, dataset_id)
     org = registry.get_organisation(session, dataset.organisation_id)
     doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url,
-                              facts=_catalogue_facts(settings))
+                              facts=_catalogue_facts(settings), remote_dac=remote_dac(session, dataset.id))
     return _jsonld(doc)
 
 
@@ -220,7 +221,7 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
             summary="The published catalogue as a DCAT-AP dcat:Catalog for harvesters (anyone)")
 def catalog(session: SessionDep, settings: SettingsDep) -> Response:
     return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url,
-                                       facts=_catalogue_facts(settings)))
+                                       facts=_catalogue_facts(settings), remote_dacs=remote_dacs(session)))
 
 
 def _catalogue_facts(settings: Settings) -> dcat.CatalogueFacts:

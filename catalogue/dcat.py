@@ -6,11 +6,11 @@ expected to fetch the EU vocabularies to learn that an access right is a dct:Rig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue.models import Dataset, DatasetFile, Organisation, SecurityLevel
+from catalogue.models import Dataset, DatasetFile, Organisation, RemoteDac, SecurityLevel
 
 __all__ = ["CONTEXT", "CatalogueFacts", "catalog_jsonld", "dataset_jsonld"]
 
@@ -90,10 +90,20 @@ def _term_iri(curie: str) -> str:
     return "http://purl.obolibrary.org/obo/" + curie.replace(":", "_")
 
 
+def _access_body(remote: RemoteDac) -> dict[str, Any]:
+    """HealthDCAT-AP's health data access body: the DAC at another node that decides access to the dataset, named
+    by its URL there (`{node}/api/dacs/{id}`), its node as its homepage, so that harvesting nodes know which
+    node's DAC to apply to (and that node knows its own DAC decides)."""
+    return {"@id": remote.dac_url, "@type": "foaf:Agent", "foaf:name": f"DAC {remote.dac_id} at {remote.node_url}",
+            "foaf:homepage": _node(f"{remote.node_url}/", "foaf:Document")}
+
+
 def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation: Organisation,
-                   base_url: str, *, facts: CatalogueFacts | None = None, with_context: bool = True) -> dict[str, Any]:
+                   base_url: str, *, facts: CatalogueFacts | None = None, with_context: bool = True,
+                   remote_dac: RemoteDac | None = None) -> dict[str, Any]:
     """One dataset as a dcat:Dataset with its publisher, contact point, access rights, distributions and the
-    HealthDCAT-AP properties the catalogue knows (records, individuals, population, personal data, category)."""
+    HealthDCAT-AP properties the catalogue knows (records, individuals, population, personal data, category;
+    `healthdcatap:hdab`, the DAC at another node that decides access, when one does)."""
     facts = facts or CatalogueFacts()
     url = f"{base_url}/api/datasets/{dataset.id}"
     stats = dataset.statistics or {}
@@ -132,6 +142,8 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
     if dataset.disease_terms:
         doc["healthdcatap:healthTheme"] = [_concept(_term_iri(t), t) for t in dataset.disease_terms]
     doc.update(_health_counts(dataset, stats))
+    if remote_dac is not None:
+        doc["healthdcatap:hdab"] = _access_body(remote_dac)
     if with_context:
         doc = {"@context": CONTEXT, **doc}
     return doc
@@ -179,9 +191,12 @@ def _distribution(file: DatasetFile, base_url: str, dataset: Dataset) -> dict[st
 
 def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organisation]],
                    base_url: str, *, facts: CatalogueFacts | None = None,
-                   title: str = "GenomeGate catalogue") -> dict[str, Any]:
-    """The whole public catalogue as one dcat:Catalog."""
+                   title: str = "GenomeGate catalogue",
+                   remote_dacs: Mapping[str, RemoteDac] | None = None) -> dict[str, Any]:
+    """The whole public catalogue as one dcat:Catalog (`remote_dacs`: dataset id -> the DAC at another node
+    that decides access to it)."""
     facts = facts or CatalogueFacts()
+    remote_dacs = remote_dacs or {}
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@id": f"{base_url}/api/catalog.jsonld",
@@ -193,7 +208,8 @@ def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organ
         "dct:language": _node(f"{_EU}/language/ENG", "dct:LinguisticSystem"),
         "dcat:themeTaxonomy": {"@id": f"{_EU}/data-theme", "@type": "skos:ConceptScheme",
                                "dct:title": {"@value": "Data theme", "@language": "en"}},
-        "dcat:dataset": [dataset_jsonld(d, f, o, base_url, facts=facts, with_context=False) for d, f, o in entries],
+        "dcat:dataset": [dataset_jsonld(d, f, o, base_url, facts=facts, with_context=False,
+                                        remote_dac=remote_dacs.get(d.id)) for d, f, o in entries],
     }
     published = [d.published_at or d.created_at for d, _, _ in entries]
     if published:
