@@ -213,7 +213,9 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
     dataset = ds.get_dataset(session, caller, dataset_id)
     org = registry.get_organisation(session, dataset.organisation_id)
     doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url,
-                              facts=_catalogue_facts(settings), remote_dac=remote_dac(session, dataset.id))
+                              facts=_catalogue_facts(settings),
+                              dac=registry.get_dac(session, dataset.dac_id) if dataset.dac_id else None,
+                              remote_dac=remote_dac(session, dataset.id))
     return _jsonld(doc)
 
 
@@ -221,7 +223,9 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
             summary="The published catalogue as a DCAT-AP dcat:Catalog for harvesters (anyone)")
 def catalog(session: SessionDep, settings: SettingsDep) -> Response:
     return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url,
-                                       facts=_catalogue_facts(settings), remote_dacs=remote_dacs(session)))
+                                       facts=_catalogue_facts(settings),
+                                       dacs={d.id: d for d in registry.list_dacs(session)},
+                                       remote_dacs=remote_dacs(session)))
 
 
 def _catalogue_facts(settings: Settings) -> dcat.CatalogueFacts:

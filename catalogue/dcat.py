@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue.models import Dataset, DatasetFile, Organisation, RemoteDac, SecurityLevel
+from catalogue.models import Dac, Dataset, DatasetFile, Organisation, RemoteDac, SecurityLevel
 
-__all__ = ["CONTEXT", "CatalogueFacts", "catalog_jsonld", "dataset_jsonld"]
+__all__ = ["ACCESS_RIGHTS", "ASSEMBLIES", "CONTEXT", "CatalogueFacts", "catalog_jsonld", "dac_agent", "dataset_jsonld"]
 
 # Inline so that consumers (and our tests) can expand it without fetching anything.
 CONTEXT: dict[str, Any] = {
@@ -38,7 +38,7 @@ CONTEXT: dict[str, Any] = {
 }
 
 _EU = "http://publications.europa.eu/resource/authority"
-_ACCESS_RIGHTS = {
+ACCESS_RIGHTS = {
     SecurityLevel.PUBLIC: f"{_EU}/access-right/PUBLIC",
     SecurityLevel.REGISTERED: f"{_EU}/access-right/RESTRICTED",
     SecurityLevel.CONTROLLED: f"{_EU}/access-right/NON_PUBLIC",
@@ -47,7 +47,7 @@ _FORMATS = {"vcf": f"{_EU}/file-type/VCF", "bcf": f"{_EU}/file-type/BIN"}
 _EHDS = "http://data.europa.eu/eli/reg/2025/327/oj"  # European Health Data Space regulation
 _HEALTH_THEME = f"{_EU}/data-theme/HEAL"
 _STABLE = f"{_EU}/planned-availability/STABLE"  # kept for the long term
-_ASSEMBLIES = {  # the reference genome a dataset's coordinates are on
+ASSEMBLIES = {  # the reference genome a dataset's coordinates are on
     "GRCh37": "https://www.ncbi.nlm.nih.gov/datasets/genome/GCF_000001405.13/",
     "GRCh38": "https://www.ncbi.nlm.nih.gov/datasets/genome/GCF_000001405.26/",
 }
@@ -100,10 +100,11 @@ def _access_body(remote: RemoteDac) -> dict[str, Any]:
 
 def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation: Organisation,
                    base_url: str, *, facts: CatalogueFacts | None = None, with_context: bool = True,
-                   remote_dac: RemoteDac | None = None) -> dict[str, Any]:
+                   dac: Dac | None = None, remote_dac: RemoteDac | None = None) -> dict[str, Any]:
     """One dataset as a dcat:Dataset with its publisher, contact point, access rights, distributions and the
-    HealthDCAT-AP properties the catalogue knows (records, individuals, population, personal data, category;
-    `healthdcatap:hdab`, the DAC at another node that decides access, when one does)."""
+    HealthDCAT-AP properties the catalogue knows (records, individuals, population, personal data, category, and
+    the DAC that decides access as its `hdab`: `remote_dac`, the DAC at another node, when one decides, else
+    this node's `dac`)."""
     facts = facts or CatalogueFacts()
     url = f"{base_url}/api/datasets/{dataset.id}"
     stats = dataset.statistics or {}
@@ -122,7 +123,7 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
             "@type": "foaf:Agent", "foaf:name": organisation.name,
         },
         "dcat:contactPoint": contact,
-        "dct:accessRights": _node(_ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
+        "dct:accessRights": _node(ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
         "dcatap:applicableLegislation": _node(_EHDS, "eli:LegalResource"),
         "dcat:theme": _concept(_HEALTH_THEME, "Health"),
         "dcat:keyword": list(dataset.keywords),
@@ -131,7 +132,7 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
         "dct:modified": dataset.updated_at.isoformat(),
         "owl:versionInfo": str(dataset.version),
         "dcat:landingPage": _node(f"{base_url}/datasets/{dataset.id}", "foaf:Document"),
-        "dct:conformsTo": _node(_ASSEMBLIES.get(dataset.assembly, url), "dct:Standard"),
+        "dct:conformsTo": _node(ASSEMBLIES.get(dataset.assembly, url), "dct:Standard"),
         "dcat:distribution": [_distribution(f, base_url, dataset) for f in files],
         "healthdcatap:healthCategory": _GENOMIC_CATEGORY,
     }
@@ -139,14 +140,23 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
         doc["dct:spatial"] = _spatial(facts.spatial)
     if dataset.licence:
         doc["dct:license"] = _licence(dataset.licence)
+    if remote_dac is not None:
+        doc["healthdcatap:hdab"] = _access_body(remote_dac)
+    elif dac is not None:
+        doc["healthdcatap:hdab"] = dac_agent(dac, base_url)
     if dataset.disease_terms:
         doc["healthdcatap:healthTheme"] = [_concept(_term_iri(t), t) for t in dataset.disease_terms]
     doc.update(_health_counts(dataset, stats))
-    if remote_dac is not None:
-        doc["healthdcatap:hdab"] = _access_body(remote_dac)
     if with_context:
         doc = {"@context": CONTEXT, **doc}
     return doc
+
+
+def dac_agent(dac: Dac, base_url: str) -> dict[str, Any]:
+    """The DAC as HealthDCAT-AP's access body (`hdab`): a foaf:Agent named at the node it sits at, whose
+    foaf:homepage is that node (harvesters learn there where to apply)."""
+    return {"@id": f"{base_url}/api/dacs/{dac.id}", "@type": "foaf:Agent", "foaf:name": dac.name,
+            "foaf:homepage": _node(f"{base_url}/", "foaf:Document")}
 
 
 def _health_counts(dataset: Dataset, stats: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +191,7 @@ def _distribution(file: DatasetFile, base_url: str, dataset: Dataset) -> dict[st
             "@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
             "spdx:checksumValue": file.sha256,
         },
-        "dct:accessRights": _node(_ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
+        "dct:accessRights": _node(ACCESS_RIGHTS[SecurityLevel(dataset.security)], "dct:RightsStatement"),
         "dcatap:availability": _concept(_STABLE, "Stable"),
     }
     if dataset.licence:
@@ -191,10 +201,11 @@ def _distribution(file: DatasetFile, base_url: str, dataset: Dataset) -> dict[st
 
 def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organisation]],
                    base_url: str, *, facts: CatalogueFacts | None = None,
-                   title: str = "GenomeGate catalogue",
+                   title: str = "GenomeGate catalogue", dacs: Mapping[str, Dac] | None = None,
                    remote_dacs: Mapping[str, RemoteDac] | None = None) -> dict[str, Any]:
-    """The whole public catalogue as one dcat:Catalog (`remote_dacs`: dataset id -> the DAC at another node
-    that decides access to it)."""
+    """The whole public catalogue as one dcat:Catalog (`dacs` by id: the datasets' DACs; `remote_dacs` by
+    dataset id: the DACs at other nodes that decide access to datasets held here)."""
+    dacs = dacs or {}
     facts = facts or CatalogueFacts()
     remote_dacs = remote_dacs or {}
     doc: dict[str, Any] = {
@@ -209,6 +220,7 @@ def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organ
         "dcat:themeTaxonomy": {"@id": f"{_EU}/data-theme", "@type": "skos:ConceptScheme",
                                "dct:title": {"@value": "Data theme", "@language": "en"}},
         "dcat:dataset": [dataset_jsonld(d, f, o, base_url, facts=facts, with_context=False,
+                                        dac=dacs.get(d.dac_id) if d.dac_id else None,
                                         remote_dac=remote_dacs.get(d.id)) for d, f, o in entries],
     }
     published = [d.published_at or d.created_at for d, _, _ in entries]

@@ -269,6 +269,14 @@ class Settings(BaseSettings):
                                              "backed off before it is tried again (the wait doubles from the "
                                              "health-check interval)")
 
+    # --- federated catalogue: harvesting the peers' DCAT-AP catalogues (network/harvest.py) -------------------
+    network_harvest_every_seconds: int = Field(default=3_600, ge=10, le=7 * 86_400, description="seconds between "
+                                               "harvests of the peers' DCAT-AP catalogues")
+    network_harvest_max_bytes: int = Field(default=16 << 20, ge=1 << 16, le=1 << 30, description="largest DCAT-AP "
+                                           "catalogue read from a peer (a larger one fails its harvest)")
+    network_harvest_max_datasets: int = Field(default=10_000, ge=1, le=1_000_000, description="most datasets kept "
+                                              "from one peer's catalogue (more fails its harvest)")
+
     # --- federation, decide access once: DACs at other nodes (access/visas.py, access/services/remote_dacs.py) ---
     federated_visa_lifetime: int = Field(
         default=300, ge=10, le=3600, description="seconds a visa this node's DAC issues for a dataset held at another "

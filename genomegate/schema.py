@@ -23,6 +23,7 @@ def import_all_models() -> None:
     import catalogue.models  # noqa: F401
     import ingest.models  # noqa: F401
     import jobs.models  # noqa: F401
+    import network.harvest_models  # noqa: F401
     import network.models  # noqa: F401
 
 

@@ -156,3 +156,15 @@ def test_the_oracle_finds_what_the_catalogue_used_to_send(client: TestClient, ha
 def test_spatial_settings_must_be_country_codes(value: str) -> None:
     with pytest.raises(ValueError, match="three capital letters"):
         Settings(dcat_spatial=value)
+
+
+def test_the_dac_that_decides_access_is_named_as_the_datasets_access_body(
+        client: TestClient, published: str, settings: Settings) -> None:
+    [node] = _expanded(client.get(f"/api/datasets/{published}/dcat").json())
+    [dac] = node[f"{HEALTH}hdab"]
+    dac_id = client.get(f"/api/datasets/{published}").json()["dac_id"]
+    assert dac["@id"] == f"{settings.public_base_url}/api/dacs/{dac_id}"
+    assert _values(dac, "http://xmlns.com/foaf/0.1/name") == [client.get(f"/api/dacs/{dac_id}").json()["name"]]
+    assert _values(dac, "http://xmlns.com/foaf/0.1/homepage") == [f"{settings.public_base_url}/"]
+    [catalog] = _expanded(client.get("/api/catalog.jsonld").json())
+    assert [d[f"{HEALTH}hdab"][0]["@id"] for d in catalog[f"{DCAT}dataset"]] == [dac["@id"]]
