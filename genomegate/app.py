@@ -38,6 +38,7 @@ from jobs import broker as brokers
 from jobs.api import router as jobs_router
 from network.api import registry_router
 from network.api import router as network_router
+from network.dac_requests import harvested_resolver
 from web import install_web
 from web.api_docs import install_api_docs
 
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=_background_work(runtime),
     )
     app.state.runtime = runtime
+    # requests here may name datasets held at peers whose DAC sits here, found in the harvested catalogue
+    app.state.remote_datasets = harvested_resolver(runtime.settings.public_base_url)
     install_problem_handlers(app)
     # errors found before routing (a body too large, a server too busy) answer in the format of the path's routes
     errors = ErrorFormats(default=limit_problem, by_prefix=((BEACON_PATH, error_envelope),
