@@ -270,10 +270,13 @@ class Settings(BaseSettings):
                                              "health-check interval)")
 
     # --- federated catalogue: harvesting the peers' DCAT-AP catalogues (network/harvest.py) -------------------
-    network_harvest_every_seconds: int = Field(default=3_600, ge=10, le=7 * 86_400, description="seconds between "
-                                               "harvests of the peers' DCAT-AP catalogues")
+    network_harvest_every_seconds: int = Field(default=3_600, ge=0, le=7 * 86_400, description="seconds between "
+                                               "harvests of the peers' DCAT-AP catalogues (0: only on demand)")
     network_harvest_max_bytes: int = Field(default=16 << 20, ge=1 << 16, le=1 << 30, description="largest DCAT-AP "
                                            "catalogue read from a peer (a larger one fails its harvest)")
+    network_harvest_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600, description="a peer's whole "
+                                                   "DCAT-AP catalogue must arrive within this (each read within "
+                                                   "network_peer_timeout_seconds)")
     network_harvest_max_datasets: int = Field(default=10_000, ge=1, le=1_000_000, description="most datasets kept "
                                               "from one peer's catalogue (more fails its harvest)")
 

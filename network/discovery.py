@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,17 +49,22 @@ def normal_url(url: str, field: str = "url") -> str:
     return url.strip().rstrip("/")
 
 
-def get_json(client: httpx.Client, url: str) -> Any:
-    """The JSON document at `url` (at most MAX_DOCUMENT bytes), or PeerUnreachable saying what went wrong."""
+def get_json(client: httpx.Client, url: str, *, limit: int = MAX_DOCUMENT, accept: str = "application/json",
+             within: float | None = None) -> Any:
+    """The JSON document at `url` (at most `limit` bytes, all of it within `within` seconds if given, give or take
+    the client's read timeout), or PeerUnreachable saying what went wrong."""
+    started = time.monotonic()
     try:
-        with client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+        with client.stream("GET", url, headers={"Accept": accept}) as response:
             if response.status_code != 200:
                 raise PeerUnreachable(f"{url} answered HTTP {response.status_code}", field="url")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
-                if len(body) > MAX_DOCUMENT:
-                    raise PeerUnreachable(f"{url} sent more than {MAX_DOCUMENT} bytes", field="url")
+                if len(body) > limit:
+                    raise PeerUnreachable(f"{url} sent more than {limit} bytes", field="url")
+                if within is not None and time.monotonic() - started > within:
+                    raise PeerUnreachable(f"{url} did not send its document within {within:g} s", field="url")
     except httpx.TimeoutException:
         raise PeerUnreachable(f"{url} did not answer in time", field="url") from None
     except httpx.HTTPError as exc:
