@@ -96,7 +96,8 @@ def fetch(node: str, dataset_id: str, *, token: str, out: Path, file_id: str | N
 
     Asks `/htsget/variants/{dataset}[/{file}]` for a ticket with the bearer `token` (and the `passport`'s visas, if
     any), then follows each URL with the headers the ticket gives it (the inline `data:` end-of-file block
-    included), streaming into a temporary file renamed to `out` once complete. FetchError, and `out` left untouched, when anything is refused.
+    included), streaming into a temporary file renamed to `out` once complete. FetchError, and `out` left
+    untouched, when anything is refused.
     """
     path = f"/htsget/variants/{quote(dataset_id, safe='')}" + (f"/{quote(file_id, safe='')}" if file_id else "")
     params: dict[str, Any] = {"format": fmt.upper()}
