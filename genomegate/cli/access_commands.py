@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 from sqlmodel import Session, select
 
 from access.audit import stored_leaves, verify_chain
@@ -146,8 +147,16 @@ def dataset_remote_dac(
         else:
             row = remote_dacs.get_remote_dac(session, OPERATOR, dataset_id)
         public = remote_dac_public(row)
-    emit([public], ["dataset_id", "dac_url", "visa_issuer", "jku", "set_by"], as_json,
-         f"DAC at another node deciding {dataset_id}")
+    if as_json:
+        print(public.model_dump_json(indent=2))
+        return
+    table = Table(show_header=False, title=f"Access to {public.dataset_id} is decided at another node")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in (("DAC", public.dac_url), ("visa issuer", public.visa_issuer), ("jku", public.jku),
+                         ("set by", f"{public.set_by} at {public.set_at:%Y-%m-%d %H:%M} UTC")):
+        table.add_row(label, value)
+    out.print(table)
 
 
 @entitlements_app.command("list")
