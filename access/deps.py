@@ -43,7 +43,7 @@ def with_visas(request: Request, caller: CallerDep, session: SessionDep) -> Call
     check = visa_verifier(request).check([v.strip() for v in header.split(",") if v.strip()], caller.subject,
                                          remote=remote_visa_issuers(session))
     request.state.rejected_visas = check.rejected
-    return replace(caller, visa_grants=check.datasets)
+    return replace(caller, visa_grants=check.datasets, visa_expiries=check.expires)
 
 
 def rejected_visas(request: Request) -> list[dict[str, str]]:

@@ -102,6 +102,7 @@ class PassportCheck:
     """Which datasets a passport's visas grant, and why the others were ignored."""
 
     datasets: dict[str, str] = field(default_factory=dict)  # dataset id -> visa jti
+    expires: dict[str, int] = field(default_factory=dict)  # dataset id -> the granting visa's exp
     rejected: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -146,12 +147,13 @@ class VisaVerifier:
         remote = remote or {}
         for index, token in enumerate(passport):
             try:
-                dataset_id, jti = self._one(token, subject, remote)
+                dataset_id, jti, exp = self._one(token, subject, remote)
             except _Refused as refused:
                 result.rejected.append({"visa": str(index), "reason": str(refused)})
                 continue
             if dataset_id:
                 result.datasets[dataset_id] = jti
+                result.expires[dataset_id] = exp
         return result
 
     def _dataset(self, visa: Any) -> str | None:
@@ -178,7 +180,8 @@ class VisaVerifier:
             raise _Refused(f"issuer {iss!r} is trusted only for the datasets its DAC decides, not for {dataset_id}")
         return pair
 
-    def _one(self, token: str, subject: str, remote: Mapping[str, tuple[str, str]]) -> tuple[str | None, str]:
+    def _one(self, token: str, subject: str,
+             remote: Mapping[str, tuple[str, str]]) -> tuple[str | None, str, int]:
         if len(token) > MAX_VISA_BYTES:
             raise _Refused(f"larger than {MAX_VISA_BYTES} bytes")
         try:
@@ -213,7 +216,7 @@ class VisaVerifier:
         asserted = visa.get("asserted")
         if not isinstance(asserted, int) or asserted > time.time() + 30:
             raise _Refused("asserted is missing or lies in the future")
-        return self._dataset(visa), str(claims.get("jti", ""))
+        return self._dataset(visa), str(claims.get("jti", "")), int(claims["exp"])
 
 
 class _Refused(Exception):

@@ -180,6 +180,12 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
         assert _verify(a, token, passport)["datasets"] == {held.id: _claims(grant_visa)["jti"]}
         assert time.time() < _claims(grant_visa)["exp"], "the checks above ran within the visa's life"
 
+        # a ticket given on the visa ends with it
+        ticket = httpx.get(f"{a.url}/htsget/variants/{held.id}", params={"referenceName": "chr1", "start": 0,
+                           "end": 40_000}, headers=_bearer(token, passport))
+        assert ticket.status_code == 200, ticket.text
+        [block] = [u for u in ticket.json()["htsget"]["urls"] if not u["url"].startswith("data:")][:1]
+
         # B's DAC revokes: B issues no new visa for it; the one issued works at A until it expires, then not
         member = _bearer(b.token(MEMBER))
         [entitlement] = httpx.get(f"{b.url}/api/access/entitlements", params={"scope": "dac"}, headers=member).json()
@@ -190,6 +196,7 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
         time.sleep(max(0.0, _claims(grant_visa)["exp"] - time.time() + 1.5))
         assert _records(a, held.id, snv, _bearer(token, passport))["meta"]["returnedGranularity"] == "boolean"
         assert _ticket_status(a, held.id, _bearer(token, passport)) == 403
+        assert httpx.get(block["url"], headers=block.get("headers") or {}).status_code in (401, 403)
         expired = _verify(a, token, passport)
         assert expired["datasets"] == {} and any("expired" in r["reason"] or "refused" in r["reason"]
                                                  for r in expired["rejected"])
