@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     install_problem_handlers(app)
     # errors found before routing (a body too large, a server too busy) answer in the format of the path's routes
-    errors = ErrorFormats(default=limit_problem, by_prefix=((BEACON_PATH, error_envelope),
+    errors = ErrorFormats(default=limit_problem, by_prefix=((BEACON_PATH, error_envelope(runtime.settings.beacon_id)),
                                                             ("/htsget", htsget_error_response)))
     install_busy_handlers(app, errors)
     beacon = create_beacon_app(runtime)
