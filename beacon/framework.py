@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -77,19 +78,30 @@ def service_info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "Ge
     }
 
 
-def configuration(beacon_id: str = BEACON_ID) -> dict[str, Any]:
+def _entry_types(entries: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """The entry types served (all of them unless `entries` names some); a collection lists only those served."""
+    if entries is None:
+        return _ENTRY_TYPES
+    out = {name: dict(_ENTRY_TYPES[name]) for name in entries}
+    for entry in out.values():
+        if "aCollectionOf" in entry:
+            entry["aCollectionOf"] = [c for c in entry["aCollectionOf"] if c["id"] in out]
+    return out
+
+
+def configuration(beacon_id: str = BEACON_ID, entries: Sequence[str] | None = None) -> dict[str, Any]:
     return informational({
         "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/"
                    "beaconConfigurationSchema.json",
         "maturityAttributes": {"productionStatus": "PROD"},
         "securityAttributes": {"defaultGranularity": "boolean",
                                "securityLevels": ["PUBLIC", "REGISTERED", "CONTROLLED"]},
-        "entryTypes": _ENTRY_TYPES,
+        "entryTypes": _entry_types(entries),
     }, beacon_id=beacon_id)
 
 
-def entry_types(beacon_id: str = BEACON_ID) -> dict[str, Any]:
-    return informational({"entryTypes": _ENTRY_TYPES}, beacon_id=beacon_id)
+def entry_types(beacon_id: str = BEACON_ID, entries: Sequence[str] | None = None) -> dict[str, Any]:
+    return informational({"entryTypes": _entry_types(entries)}, beacon_id=beacon_id)
 
 
 def beacon_map(base_url: str, beacon_id: str = BEACON_ID, root: str | None = None) -> dict[str, Any]:

@@ -27,7 +27,8 @@ SESSION_COOKIE = "genomegate_session"
 SESSION_SECONDS = 8 * 3600
 _TOKEN, _CSRF = "token", "csrf"
 # The JSON APIs never read or set the session cookie: bearer tokens only (so no CSRF exposure there).
-_API_PREFIXES = ("/api/", "/beacon/", "/htsget/", "/.well-known/", "/healthz", "/readyz", "/openapi.json")
+_API_PREFIXES = ("/api/", "/beacon/", "/network/beacon/", "/htsget/", "/.well-known/", "/healthz", "/readyz",
+                 "/openapi.json")
 
 
 def is_page_path(path: str) -> bool:
