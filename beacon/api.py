@@ -193,6 +193,9 @@ def _sessions(runtime: Runtime, reader: Engine | None = None) -> Iterator[tuple[
 QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
 
 
+_IDENTITY_HEADERS = (b"authorization", b"x-ga4gh-passport")
+
+
 class VariantQueries:
     """The variant query (GET or POST g_variants) from request to response.
 
@@ -210,12 +213,12 @@ class VariantQueries:
         self.reader: Engine | None = make_loop_reader(runtime.reader.url.render_as_string(hide_password=False))
 
     def on_loop(self, request: Request, parsed: BeaconRequest) -> bool:
-        """Whether the query is answered on the event loop: anonymous (no Authorization header), without
-        filters (they may read genotypes), no budget to charge (anonymous callers are refused genotype
-        datasets), and a SQLite catalogue."""
+        """Whether the query is answered on the event loop: anonymous (no Authorization header, no passport
+        whose visas would be verified), without filters (they may read genotypes), no budget to charge
+        (anonymous callers are refused genotype datasets), and a SQLite catalogue."""
         return (self.reader is not None and not parsed.filters
                 and self.runtime.settings.privacy_anonymous == "refuse"
-                and all(name != b"authorization" for name, _ in request.scope["headers"]))
+                and all(name not in _IDENTITY_HEADERS for name, _ in request.scope["headers"]))
 
     async def respond(self, request: Request, dataset_id: str | None = None) -> Response:
         parsed = await _parsed(request, self.runtime.settings.max_page_size)
