@@ -144,15 +144,15 @@ class Network:
         """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived."""
         targets, forwarded = await run_in_threadpool(self.prepare, caller, identity, request, call)
         end = started + deadline
-        asked = [t for t in targets if t.asked]
-        tasks = {t.node.beacon_id: asyncio.ensure_future(
+        tasks = {i: asyncio.ensure_future(
             self._ask_local(identity, call, end) if t.forward is None
-            else self._ask_peer(t.node, headers_for(t.forward, forwarded), call, end)) for t in asked}
+            else self._ask_peer(t.node, headers_for(t.forward, forwarded), call, end))
+            for i, t in enumerate(targets) if t.asked}
         if tasks:
             await asyncio.wait(tasks.values(), timeout=max(0.0, end - time.monotonic()))
         outcomes: list[NodeOutcome] = []
-        for target in targets:
-            task = tasks.get(target.node.beacon_id)
+        for i, target in enumerate(targets):
+            task = tasks.get(i)
             if task is None:
                 outcomes.append(backed_off(target.node, target.retry_at))
                 continue
