@@ -1,8 +1,9 @@
 """Decide access once (the Federated EGA pattern) between real nodes: node A holds a dataset whose DAC sits at node
 B; a researcher applies at B (the dataset known from B's harvest of A's catalogue), B's DAC approves, and B's
 visa gets the researcher record-level Beacon answers and an htsget region (equal to `bcftools view -r`) from A.
-Other issuers' visas, and B's visas for A's other datasets, are refused at A; after a revocation at B the researcher
-is refused at A once the visa expires."""
+The same through B's network Beacon, which passes A the visas B issues for the caller. Other issuers' visas, and
+B's visas for A's other datasets, are refused at A; after a revocation at B the researcher is refused at A once
+the visa expires (through the network Beacon, at once)."""
 
 from __future__ import annotations
 
@@ -74,11 +75,12 @@ def _snv(path: Path, folder: Path) -> tuple[int, str, str]:
     return snvs[0]
 
 
-def _records(a: Node, dataset_id: str, snv: tuple[int, str, str], headers: dict[str, str]) -> dict[str, Any]:
+def _records(beacon: str, dataset_id: str, snv: tuple[int, str, str], headers: dict[str, str]) -> dict[str, Any]:
+    """A record-level query for one allele of the dataset, at a Beacon (a node's, or a network Beacon)."""
     pos, ref, alt = snv
     query = {"referenceName": "1", "start": pos - 1, "referenceBases": ref, "alternateBases": alt,
              "assemblyId": "GRCh38", "datasetIds": dataset_id, "requestedGranularity": "record"}
-    response = httpx.get(f"{a.beacon}/g_variants", params=query, headers=headers)
+    response = httpx.get(f"{beacon}/g_variants", params=query, headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -124,7 +126,7 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
         a.start(trusted_issuers=[{"issuer": b.url, "audience": b.settings.token_audience,
                                   "jwks_url": f"{b.url}/.well-known/jwks.json"}])
         b.start()
-        b.cli("network", "add", a.url)
+        b.cli("network", "add", a.url, "--forward", "passport")
         [harvested] = harvest_peers(b.runtime.engine, b.settings)
         assert harvested.ok and harvested.datasets == 2, harvested
         snv = _snv(cohort.path, tmp_path)
@@ -142,9 +144,9 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
 
         # directly at A, with B's token and B's visa: record-level answers and the region
         token = b.token(RESEARCHER)
-        plain = _records(a, held.id, snv, _bearer(token))
+        plain = _records(a.beacon, held.id, snv, _bearer(token))
         assert plain["meta"]["returnedGranularity"] == "boolean"
-        answered = _records(a, held.id, snv, _bearer(token, passport))
+        answered = _records(a.beacon, held.id, snv, _bearer(token, passport))
         assert answered["meta"]["returnedGranularity"] == "record", answered
         [result_set] = answered["response"]["resultSets"]
         assert [r["variantInternalId"] for r in result_set["results"]] == [f"GRCh38:1:{snv[0]}:{snv[1]}:{snv[2]}"]
@@ -180,6 +182,13 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
         assert _verify(a, token, passport)["datasets"] == {held.id: _claims(grant_visa)["jti"]}
         assert time.time() < _claims(grant_visa)["exp"], "the checks above ran within the visa's life"
 
+        # through B's network Beacon: B passes A the visas it issues for the caller (A is configured for passports)
+        through = _records(f"{b.url}/network/beacon/v2", held.id, snv, _bearer(token))
+        [node_a] = [n for n in through["info"]["network"]["nodes"] if n["beaconId"] == "org.genomegate.a"]
+        assert node_a["status"] == "answered" and node_a["returnedGranularity"] == "record", through["info"]
+        [from_a] = [rs for rs in through["response"]["resultSets"] if rs["beaconId"] == "org.genomegate.a"]
+        assert [r["variantInternalId"] for r in from_a["results"]] == [f"GRCh38:1:{snv[0]}:{snv[1]}:{snv[2]}"]
+
         # a ticket given on the visa ends with it
         ticket = httpx.get(f"{a.url}/htsget/variants/{held.id}", params={"referenceName": "chr1", "start": 0,
                            "end": 40_000}, headers=_bearer(token, passport))
@@ -193,8 +202,12 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
                              json={"reason": "the project ended early"})
         assert revoked.status_code == 200, revoked.text
         assert not [v for v in _passport(b) if _claims(v)["ga4gh_visa_v1"]["type"] == "ControlledAccessGrants"]
+        # through the network Beacon at once (B passes on no grant any more), directly once the visa expired
+        through = _records(f"{b.url}/network/beacon/v2", held.id, snv, _bearer(token))
+        [node_a] = [n for n in through["info"]["network"]["nodes"] if n["beaconId"] == "org.genomegate.a"]
+        assert node_a["returnedGranularity"] == "boolean", through["info"]
         time.sleep(max(0.0, _claims(grant_visa)["exp"] - time.time() + 1.5))
-        assert _records(a, held.id, snv, _bearer(token, passport))["meta"]["returnedGranularity"] == "boolean"
+        assert _records(a.beacon, held.id, snv, _bearer(token, passport))["meta"]["returnedGranularity"] == "boolean"
         assert _ticket_status(a, held.id, _bearer(token, passport)) == 403
         assert httpx.get(block["url"], headers=block.get("headers") or {}).status_code in (401, 403)
         expired = _verify(a, token, passport)
