@@ -36,7 +36,8 @@ from catalogue.services.remote_dacs import remote_dac
 from catalogue.services.roles import require_admin, require_authenticated
 
 __all__ = [
-    "REQUEST", "DatasetTerms", "RemoteResolver", "can_read", "create_request", "dataset_terms", "get_request",
+    "REQUEST", "DatasetTerms", "RemoteResolver", "RequestedDataset", "can_read", "create_request", "dataset_terms",
+    "get_request", "requested_dataset",
     "is_applicant", "known_remote", "list_requests", "preview_purpose", "preview_use", "request_datasets",
     "request_public", "update_request", "use_verdicts",
 ]
@@ -68,6 +69,37 @@ def dataset_terms(session: Session, ref: str) -> DatasetTerms:
     if found is None:
         raise NotFound(f"dataset {ref} does not exist", field="datasets")
     return DatasetTerms(ref, found.dac_id, list(found.duo), list(found.disease_terms), found.dua_version)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedDataset:
+    """A dataset as the request pages show it: one held here, or one held at another node (`node`)."""
+
+    id: str  # as the request names it: an id here, a remote dataset's URL
+    title: str
+    duo: list[str]
+    disease_terms: list[str]
+    href: str  # its page: here, or at the node holding it
+    dua_version: str = "1"
+    dua_text: str = ""
+    node: str | None = None
+
+
+def requested_dataset(session: Session, caller: Caller, ref: str,
+                      resolve: RemoteResolver | None = None) -> RequestedDataset:
+    """A dataset a request names (or may name), for display; a remote one through `resolve` (default: as a
+    request here last saw it). NotFound when unknown or not visible to the caller."""
+    if not is_remote(ref):
+        d = get_dataset(session, caller, ref)
+        return RequestedDataset(d.id, d.title, list(d.duo), list(d.disease_terms), f"/datasets/{d.id}",
+                                d.dua_version, d.dua_text)
+    facts = (resolve or known_remote)(session, ref)
+    if facts is None:
+        raise NotFound(f"dataset {ref} is not in this node's catalogue of its peers' datasets", field="datasets")
+    href = f"{facts.node_url}/datasets/{facts.dataset_id}"
+    return RequestedDataset(ref, facts.title, list(facts.duo), list(facts.disease_terms), href, facts.dua_version,
+                            f"The agreement of this dataset held at {facts.node_url} (see its page there: {href}), "
+                            "whose access this node's DAC decides.", facts.node_url)
 
 
 def known_remote(session: Session, url: str) -> RemoteDatasetFacts | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from access.models import RemoteDatasetFacts
 from access.rights import record_datasets
 from catalogue.runtime import Runtime
 from tests.access.conftest import World
+from tests.web.conftest import Browser
 
 ALICE = "alice@uni.example"
 HOLDER = "https://node-a.example.org"
@@ -30,7 +32,7 @@ def _claims(token: str) -> dict[str, Any]:
 def remote(world: World, client: TestClient) -> str:
     """A CONTROLLED dataset held at node A whose DAC (world.dac) sits here; its id is one of this node's own."""
     url = f"{HOLDER}/api/datasets/{world.hmb}"
-    known = {url: RemoteDatasetFacts(url=url, node_url=HOLDER, dataset_id=world.hmb, title="A's cohort",
+    known = {url: RemoteDatasetFacts(url=url, node_url=HOLDER, dataset_id=world.hmb, title="Cardiac cohort at A",
                                      dac_id=world.dac, security="CONTROLLED", duo=["DUO:0000006"]),
              f"{HOLDER}/api/datasets/GGD000999": RemoteDatasetFacts(
                  url=f"{HOLDER}/api/datasets/GGD000999", node_url=HOLDER, dataset_id="GGD000999", title="public",
@@ -102,3 +104,20 @@ def test_its_agreement_must_be_accepted_and_its_use_conditions_apply(world: Worl
     denied = world.draft(ALICE, [remote], purpose=["POA"])
     refused = world.call("POST", f"/requests/{denied}/submit", ALICE)
     assert refused.status_code == 422 and "HMB data may not be used for population origins" in refused.text
+
+
+def test_the_request_pages_show_a_remote_dataset_with_its_node(world: World, remote: str, client: TestClient) -> None:
+    browser = Browser(client.app).sign_in(ALICE)  # type: ignore[arg-type]
+    form = browser.get(f"/requests/new?dataset={quote(remote, safe='')}")
+    assert form.status_code == 200, form.text
+    assert "Cardiac cohort at A" in form.text and f"held at {HOLDER}" in form.text
+    created = browser.post("/requests", {"datasets": remote, "project_title": "Heart genes", "purpose": "HMB"})
+    assert created.status_code == 303, created.text
+    request_id = created.headers["location"].rsplit("/", 1)[1]
+    assert world.call("GET", f"/requests/{request_id}", ALICE).json()["datasets"] == [remote]
+    world.call("PATCH", f"/requests/{request_id}", ALICE, json={"accept_agreements": {remote: "1"}})
+    assert world.call("POST", f"/requests/{request_id}/submit", ALICE).status_code == 200
+    for who in (ALICE, "dac1@example.org"):
+        page = Browser(client.app).sign_in(who).get(f"/requests/{request_id}")  # type: ignore[arg-type]
+        assert page.status_code == 200, page.text
+        assert f'href="{HOLDER}/datasets/{world.hmb}"' in page.text and f"held at {HOLDER}" in page.text
