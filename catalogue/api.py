@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from catalogue import dcat
 from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SettingsDep, SignedInDep
 from catalogue.errors import InvalidInput
-from catalogue.limits import MAX_ID, MAX_OFFSET, MAX_TERMS
+from catalogue.limits import MAX_ID, MAX_OFFSET
 from catalogue.models import (
     Assembly,
     DacCreate,
@@ -32,7 +32,7 @@ from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
 from catalogue.services.remote_dacs import remote_dac, remote_dacs
-from catalogue.services.search import DatasetQuery, search_datasets
+from catalogue.services.search import DatasetQuery, listed_enums, listed_values, search_datasets
 from catalogue.settings import Settings
 
 __all__ = ["router", "wellknown_router"]
@@ -121,20 +121,6 @@ def revoke_role(grant_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: Sessio
 
 # --- datasets ----------------------------------------------------------------------------------------
 
-def _csv(values: list[str] | None, field: str) -> list[str]:
-    terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-    if len(terms) > MAX_TERMS:
-        raise InvalidInput(f"{field} has {len(terms):,} values; give at most {MAX_TERMS}", field=field)
-    return terms
-
-
-def _enum_list(enum: Any, values: list[str] | None, field: str) -> list[Any]:
-    try:
-        return [enum(v) for v in _csv(values, field)]
-    except ValueError:
-        raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
-
-
 @router.get("/datasets", tags=["datasets"],
             summary="Search datasets (anyone; drafts only for their stewards and admins)")
 def search(
@@ -151,9 +137,9 @@ def search(
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}", field="limit")
     query = DatasetQuery(
-        q=q, assembly=_enum_list(Assembly, assembly, "assembly"),
-        security=_enum_list(SecurityLevel, security, "security"), duo=_csv(duo, "duo"),
-        organisation=_csv(organisation, "organisation"), status=_enum_list(DatasetStatus, status_, "status"),
+        q=q, assembly=listed_enums(Assembly, assembly, "assembly"),
+        security=listed_enums(SecurityLevel, security, "security"), duo=listed_values(duo, "duo"),
+        organisation=listed_values(organisation, "organisation"), status=listed_enums(DatasetStatus, status_, "status"),
         limit=limit, offset=offset,
     )
     result = search_datasets(session, caller, query)

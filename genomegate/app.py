@@ -36,6 +36,7 @@ from genomegate.shedding import LoadShedding, install_busy_handlers, size_thread
 from ingest.api import router as ingest_router
 from jobs import broker as brokers
 from jobs.api import router as jobs_router
+from network.api import datasets_router as network_datasets_router
 from network.api import registry_router
 from network.api import router as network_router
 from network.beacon_api import NETWORK_BEACON_PATH, create_network_beacon_app
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.network = network_beacon.state.network  # the web's lookup page asks the network too
     app.mount(NETWORK_BEACON_PATH, network_beacon)
     routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,
-               release_router, htsget_router, privacy_router, jobs_router, network_router, registry_router]
+               release_router, htsget_router, privacy_router, jobs_router, network_router, network_datasets_router,
+               registry_router]
     for router in routers:
         # the privacy operators' view is for admins (its router is another area's: its 403 is documented here)
         app.include_router(router, responses=problems(403) if router is privacy_router else None)

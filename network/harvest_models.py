@@ -13,10 +13,11 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
 from catalogue.models import UtcDatetime, utcnow
-from network.models import MAX_URL
+from network.models import MAX_URL, PeerPublic
 
-__all__ = ["MAX_REMOTE_ID", "PeerHarvest", "PeerHarvestPublic", "RemoteDataset", "RemoteDatasetPublic",
-           "RemoteDatasetsPublic"]
+__all__ = ["MAX_REMOTE_ID", "HarvestResultPublic", "HarvestResultsPublic", "NetworkDatasetPublic",
+           "NetworkDatasetsPublic", "PeerHarvest", "PeerHarvestPublic", "PeerHarvestsPublic", "PeerStatusPublic",
+           "RemoteDataset", "RemoteDatasetPublic", "RemoteDatasetRecord"]
 
 MAX_REMOTE_ID = 200  # a dataset's identifier at its home node (dct:identifier)
 
@@ -90,11 +91,6 @@ class RemoteDatasetPublic(SQLModel):
     harvested_at: UtcDatetime
 
 
-class RemoteDatasetsPublic(SQLModel):
-    data: list[RemoteDatasetPublic]
-    count: int
-
-
 class PeerHarvestPublic(SQLModel):
     peer_id: str
     attempted_at: UtcDatetime | None
@@ -102,3 +98,61 @@ class PeerHarvestPublic(SQLModel):
     datasets: int
     failures: int
     last_error: str | None
+
+
+class RemoteDatasetRecord(RemoteDatasetPublic):
+    """A remote dataset with the JSON-LD node its peer's catalogue gave, and where it lives."""
+
+    peer_name: str
+    home_url: str | None  # its page at its home node
+    jsonld: dict[str, Any]
+
+
+class NetworkDatasetPublic(SQLModel):
+    """A dataset of the federated catalogue, this node's own (node `local`) or a peer's."""
+
+    node: str  # "local" or the peer's id
+    node_name: str
+    id: str  # its identifier at its home node
+    title: str
+    description: str
+    keywords: list[str]
+    assembly: str | None
+    security: str | None
+    duo: list[str]
+    publisher: str | None
+    dac_name: str | None
+    dac_node_url: str | None  # the node its DAC sits at, when known
+    page_url: str  # its page on this node
+    home_url: str | None  # its page at its home node (for this node's own: the same as page_url)
+
+
+class NetworkDatasetsPublic(SQLModel):
+    data: list[NetworkDatasetPublic]
+    count: int
+    limit: int
+    offset: int
+    facets: dict[str, dict[str, int]]
+
+
+class HarvestResultPublic(SQLModel):
+    peer_id: str
+    ok: bool
+    datasets: int  # held now: this harvest's if ok, else the last good harvest's
+    error: str | None
+
+
+class HarvestResultsPublic(SQLModel):
+    data: list[HarvestResultPublic]
+    count: int
+
+
+class PeerHarvestsPublic(SQLModel):
+    data: list[PeerHarvestPublic]
+    count: int
+
+
+class PeerStatusPublic(PeerPublic):
+    """A peer's health and its catalogue's last harvest (None: never harvested)."""
+
+    harvest: PeerHarvestPublic | None

@@ -15,8 +15,9 @@ from catalogue.settings import Settings
 from network.discovery import Discovered, discover
 from network.models import Forwarding, Peer, PeerCreate, PeerPublic
 
-__all__ = ["add_peer", "get_peer", "join", "list_peers", "peer_public", "remove_peer"]
+__all__ = ["RESERVED_ID", "add_peer", "get_peer", "join", "list_peers", "peer_public", "remove_peer"]
 
+RESERVED_ID = "local"  # this node itself where nodes are listed (the catalogue's node facet): never a peer's id
 MAX_PEERS = 200  # a network of national nodes and central services; more is a mistake or an attack
 
 
@@ -34,7 +35,7 @@ def add_peer(session: Session, caller: Caller, found: Discovered, *, name: str |
     if len(session.exec(select(Peer.id)).all()) >= MAX_PEERS:
         raise Conflict(f"this node has {MAX_PEERS} peers, the most it keeps: remove one first", field="url")
     base = _slug(name or found.beacon_id)
-    taken = set(session.exec(select(Peer.id).where(col(Peer.id).startswith(base))).all())
+    taken = set(session.exec(select(Peer.id).where(col(Peer.id).startswith(base))).all()) | {RESERVED_ID}
     peer_id = base if base not in taken else next(f"{base}-{n}" for n in range(2, MAX_PEERS + 2)
                                                   if f"{base}-{n}" not in taken)
     peer = Peer(id=peer_id, name=name or found.name, beacon_url=found.beacon_url, node_url=found.node_url,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, String, and_, cast, func, or_
 from sqlmodel import Session, col, select
@@ -12,11 +14,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 from catalogue.duo import duo_term
 from catalogue.errors import InvalidInput
 from catalogue.identity import Caller
+from catalogue.limits import MAX_TERMS
 from catalogue.models import Assembly, Dataset, DatasetCondition, DatasetStatus, SecurityLevel
 
-__all__ = ["DatasetQuery", "SearchResult", "search_datasets"]
+__all__ = ["DatasetQuery", "SearchResult", "listed_enums", "listed_values", "search_datasets"]
 
 MAX_QUERY_WORDS = 20
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,22 @@ class SearchResult:
     datasets: list[Dataset]
     count: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def listed_values(values: Sequence[str] | None, field: str) -> list[str]:
+    """A query parameter's values, repeated or comma-joined, at most MAX_TERMS of them (InvalidInput otherwise)."""
+    terms = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    if len(terms) > MAX_TERMS:
+        raise InvalidInput(f"{field} has {len(terms):,} values; give at most {MAX_TERMS}", field=field)
+    return terms
+
+
+def listed_enums(enum: type[E], values: Sequence[str] | None, field: str) -> list[E]:
+    """As listed_values, each one a member of `enum`."""
+    try:
+        return [enum(v) for v in listed_values(values, field)]
+    except ValueError:
+        raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
 
 
 def _visible(caller: Caller, statuses: Sequence[DatasetStatus]) -> object:

@@ -1,4 +1,4 @@
-"""CLI commands of the network: `genomegate network add|list|remove|status|check`."""
+"""CLI commands of the network: `genomegate network add|list|remove|status|check|harvest`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import typer
 
 from catalogue.models import utcnow
 from genomegate.cli.common import OPERATOR, JsonOpt, app, emit, friendly, operator_session, out
-from network import health, peers
+from network import harvest, health, peers, remote
+from network.harvest_models import HarvestResultPublic, PeerHarvestPublic
 from network.models import Forwarding, PeerCreate
 
 __all__ = ["network_app"]
@@ -53,11 +54,21 @@ def remove(peer_id: str) -> None:
 @network_app.command("status")
 @friendly
 def status(as_json: JsonOpt = False) -> None:
-    """The peers' health as last checked: state, latency, consecutive failures, when a backed-off one is retried."""
+    """The peers' health as last checked (state, latency, consecutive failures, when a backed-off one is retried)
+    and their catalogues' last harvests (datasets held, when it last worked, the last attempt's error)."""
     with operator_session() as (session, _):
-        rows = [peers.peer_public(p) for p in peers.list_peers(session)]
-    emit(rows, ["id", "state", "latency_ms", "failures", "checked_at", "ok_at", "retry_at", "last_error"], as_json,
-         title=f"Peers' health at {utcnow():%Y-%m-%d %H:%M:%S} UTC")
+        rows = remote.peer_statuses(session)
+    if as_json:
+        emit(rows, [], True)
+        return
+    now = utcnow()
+    emit(rows, ["id", "state", "latency_ms", "failures", "checked_at", "ok_at", "retry_at", "last_error"], False,
+         title=f"Peers' health at {now:%Y-%m-%d %H:%M:%S} UTC")
+    harvests = [r.harvest or PeerHarvestPublic(peer_id=r.id, attempted_at=None, succeeded_at=None, datasets=0,
+                                               failures=0, last_error=None)
+                for r in rows if r.node_url]
+    emit(harvests, ["peer_id", "datasets", "succeeded_at", "attempted_at", "failures", "last_error"], False,
+         title="Peers' catalogues as last harvested")
 
 
 @network_app.command("check")
@@ -68,3 +79,19 @@ def check() -> None:
         report = health.check_peers(rt.engine, rt.settings, force=True)
     out.print(f"checked {report.checked} peer(s): {report.healthy} healthy")
     status(as_json=False)
+
+
+@network_app.command("harvest")
+@friendly
+def harvest_(peer_id: Annotated[str | None, typer.Argument(help="the peer to harvest (default: every GenomeGate "
+                                                           "peer)")] = None,
+             as_json: JsonOpt = False) -> None:
+    """Harvest the peers' DCAT-AP catalogues now; a catalogue that fails keeps the peer's last good harvest."""
+    with operator_session() as (_, rt):
+        outcomes = harvest.harvest_peers(rt.engine, rt.settings, [peer_id] if peer_id else None)
+    rows = [HarvestResultPublic(peer_id=o.peer_id, ok=o.ok, datasets=o.datasets, error=o.error) for o in outcomes]
+    emit(rows, ["peer_id", "ok", "datasets", "error"], as_json, title="Harvest")
+    if not outcomes and not as_json:
+        out.print("no GenomeGate peer to harvest (add one with `genomegate network add URL`)")
+    if any(not o.ok for o in outcomes):
+        raise typer.Exit(1)

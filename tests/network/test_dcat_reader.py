@@ -51,7 +51,8 @@ def test_this_nodes_catalogue_reads_back_as_it_was_registered(
     assert heart.access_rights == "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
     assert (heart.dac_name, heart.dac_iri, heart.dac_node_url) == (
         "Nordic Heart DAC", f"{base}/api/dacs/{record['dac_id']}", base)
-    assert (heart.publisher, heart.publisher_iri) == ("Heart Lab", f"{base}/api/organisations/{record['organisation_id']}")
+    assert (heart.publisher, heart.publisher_iri) == (
+        "Heart Lab", f"{base}/api/organisations/{record['organisation_id']}")
     assert heart.issued == datetime.fromisoformat(record["published_at"])
     assert heart.modified == datetime.fromisoformat(record["updated_at"])
     assert heart.raw["dct:identifier"] == record["id"] and heart.raw["@type"] == "dcat:Dataset"

@@ -1,7 +1,9 @@
-"""The catalogue pages: search with facets (`/`) and a dataset's page with its conditions, files and figures."""
+"""The catalogue pages: search with facets over this node's and its peers' datasets (`/`), a dataset's page with
+its conditions, files and figures, and a peer's dataset's page with what was harvested and a link to its home."""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -12,13 +14,14 @@ from access.services import entitlements
 from beacon.privacy.domain import power_bound
 from catalogue.counts import allele_counts_known
 from catalogue.deps import SessionDep, SettingsDep
-from catalogue.duo import duo_term
+from catalogue.duo import DUO_TERMS, duo_term
 from catalogue.limits import MAX_OFFSET, MAX_TERMS
 from catalogue.models import Assembly, Dataset, DatasetStatus, SecurityLevel
 from catalogue.services import datasets as ds
 from catalogue.services import registry
-from catalogue.services.search import DatasetQuery, search_datasets
+from catalogue.services.search import DatasetQuery
 from catalogue.services.statistics import allele_frequency_spectrum
+from network import federated, peers, remote
 from web.charts import bar_chart
 from web.routing import page_router
 from web.session import PageCallerDep
@@ -30,6 +33,7 @@ router = page_router()
 PAGE_SIZE = 20
 E = TypeVar("E", bound=StrEnum)
 Values = Annotated[list[str] | None, Query(max_length=MAX_TERMS)]
+_DUO = {t for term in DUO_TERMS.values() for t in (term.id, term.shorthand) if t}
 
 
 def _known(enum: type[E], values: list[str] | None) -> list[E]:
@@ -38,20 +42,34 @@ def _known(enum: type[E], values: list[str] | None) -> list[E]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def catalogue_page(request: Request, session: SessionDep, caller: PageCallerDep, q: Annotated[str, Query(
-        max_length=500)] = "", assembly: Values = None, security: Values = None, duo: Values = None,
-        organisation: Values = None, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> HTMLResponse:
+def catalogue_page(request: Request, session: SessionDep, caller: PageCallerDep, settings: SettingsDep,
+                   q: Annotated[str, Query(max_length=500)] = "", assembly: Values = None, security: Values = None,
+                   duo: Values = None, organisation: Values = None, node: Values = None,
+                   offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> HTMLResponse:
     query = DatasetQuery(q=q, assembly=_known(Assembly, assembly), security=_known(SecurityLevel, security),
-                         duo=[d for d in duo or [] if d], organisation=organisation or [],
+                         duo=[d for d in duo or [] if d in _DUO], organisation=organisation or [],
                          status=[DatasetStatus.published], limit=PAGE_SIZE, offset=offset)
-    result = search_datasets(session, caller, query)
+    result = federated.search_network(session, caller, query, [n for n in node or [] if n])
     organisations = {o.id: o.name for o in registry.list_organisations(session)}
+    nodes = {federated.LOCAL_NODE: f"This node ({settings.node_name})"} | {
+        p.id: p.name for p in peers.list_peers(session)}
     chosen = {"assembly": set(assembly or []), "security": set(security or []), "duo": set(duo or []),
-              "organisation": set(organisation or [])}
+              "organisation": set(organisation or []), "node": set(node or [])}
     params = [(k, v) for k, values in chosen.items() for v in sorted(values)] + ([("q", q)] if q else [])
     return render(request, "catalogue.html", {
-        "q": q, "result": result, "organisations": organisations, "chosen": chosen, "offset": offset,
-        "page_size": PAGE_SIZE, "params": params,
+        "q": q, "result": result, "organisations": organisations, "nodes": nodes, "chosen": chosen,
+        "offset": offset, "page_size": PAGE_SIZE, "params": params,
+    })
+
+
+@router.get("/network/datasets/{peer_id}/{dataset_id}", response_class=HTMLResponse)
+def remote_dataset_page(peer_id: str, dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+    dataset = remote.remote_dataset(session, peer_id, dataset_id)
+    return render(request, "remote_dataset.html", {
+        "dataset": dataset, "peer": peers.get_peer(session, peer_id), "home": remote.home_url(dataset),
+        "conditions": [duo_term(c) for c in dataset.duo if c in _DUO],
+        "unknown_conditions": [c for c in dataset.duo if c not in _DUO],
+        "jsonld": json.dumps(dataset.raw, indent=2, ensure_ascii=False),
     })
 
 
