@@ -34,6 +34,7 @@ class Proxy:
     delay: float = 0.0
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
+    client: httpx.AsyncClient | None = None
 
     def queries(self) -> list[Seen]:
         """The Beacon queries passed on (health checks and discovery left out)."""
@@ -54,9 +55,10 @@ class Proxy:
             await asyncio.sleep(self.delay)
         query = scope["query_string"].decode("latin-1")
         url = self.target + scope["path"] + (f"?{query}" if query else "")
-        async with httpx.AsyncClient(timeout=30) as client:
-            answer = await client.request(scope["method"], url, content=body or None,
-                                          headers={k: v for k, v in headers.items() if k not in _HOP})
+        if self.client is None:  # made on the serving loop, kept for the proxy's life
+            self.client = httpx.AsyncClient(timeout=30)
+        answer = await self.client.request(scope["method"], url, content=body or None,
+                                           headers={k: v for k, v in headers.items() if k not in _HOP})
         await send({"type": "http.response.start", "status": answer.status_code,
                     "headers": [(k.encode(), v.encode()) for k, v in answer.headers.items() if k.lower() not in _HOP]
                     + [(b"set-cookie", b"proxied=1; Path=/")]})  # a cookie the network Beacon must never send back

@@ -112,7 +112,8 @@ def _set_up(made: list[Node], data: Path) -> Network:
         httpx.get(f"{node.beacon}/g_variants", params={"referenceName": "1", "start": 0, "end": 100}, timeout=60)
     return Network(a, b, c, Proxy(""), Proxy(""), a.token(RESEARCHER), visas[0],
                    {"a1": a1.id, "b1": b1.id, "b2": b2.id, "c1": c1.id},
-                   {"a": _first_variant(a, a1.id), "b": _first_variant(b, b2.id, common=True), "c": _first_variant(c, c1.id)})
+                   {"a": _first_variant(a, a1.id), "b": _first_variant(b, b2.id, common=True),
+                    "c": _first_variant(c, c1.id)})
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
