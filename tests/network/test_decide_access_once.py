@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -131,6 +132,16 @@ def test_a_researcher_approved_by_the_dac_at_b_gets_records_and_a_region_from_a_
         assert harvested.ok and harvested.datasets == 2, harvested
         snv = _snv(cohort.path, tmp_path)
         expected = bcftools("view", "-H", "-r", REGION, cohort.path)
+
+        # B's page of the harvested dataset offers to apply here (B's DAC decides it); not for A's own-DAC dataset
+        page = httpx.get(f"{b.url}/network/datasets/{harvested.peer_id}/{held.id}")
+        assert page.status_code == 200 and 'data-testid="apply-here"' in page.text
+        assert f"/requests/new?dataset={quote(f'{a.url}/api/datasets/{held.id}')}" in page.text
+        form = httpx.get(f"{b.url}/requests/new", params={"dataset": f"{a.url}/api/datasets/{held.id}"},
+                         follow_redirects=False)
+        assert form.status_code in (302, 303, 401)  # the form is for signed-in researchers
+        other_page = httpx.get(f"{b.url}/network/datasets/{harvested.peer_id}/{decided_here.id}")
+        assert other_page.status_code == 200 and 'data-testid="apply-here"' not in other_page.text
 
         # the researcher applies at B; B's DAC decides; B's visa names the dataset's URL at A, short-lived
         _apply_and_get_approved(a, b, held.id)
