@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from access.checkpoints import SignedCheckpoint, node_signer
-from access.deps import visa_verifier
+from access.deps import RemoteResolverDep, visa_verifier
 from access.models import (
     AttachmentPublic,
     AuditEventPublic,
@@ -25,12 +25,14 @@ from access.models import (
     VoteChoice,
     VotePublic,
 )
-from access.services import attachments, audit_log, entitlements, requests, review
-from access.visas import PassportCheck, issue_passport
-from catalogue.deps import RuntimeDep, SessionDep, SignedInDep
+from access.services import attachments, audit_log, entitlements, remote_dacs, requests, review
+from access.visas import PassportCheck, issue_passport, remote_visa_issuers
+from catalogue.deps import CallerDep, RuntimeDep, SessionDep, SignedInDep
 from catalogue.errors import InvalidInput, Unauthenticated
 from catalogue.limits import MAX_ID, MAX_OFFSET
+from catalogue.models import RemoteDacPublic, RemoteDacSet
 from catalogue.problems import problems
+from catalogue.services.remote_dacs import remote_dac_public
 
 __all__ = ["audit_wellknown_router", "router"]
 
@@ -40,6 +42,7 @@ audit_wellknown_router = APIRouter(prefix="/.well-known/genomegate", tags=["audi
 _SIZE = Query(ge=1, le=2**31, description="a tree size: the number of lines, from the first")
 
 ShortText = Annotated[str | None, Query(max_length=200)]
+DatasetId = Annotated[str, Path(min_length=1, max_length=16, description="a dataset held at this node")]
 Scope = Annotated[str, Query(max_length=20, description="mine, dac or all")]
 
 
@@ -93,8 +96,9 @@ class ChainStatus(BaseModel):
 
 @router.post("/requests", responses=problems(404, 409),
              status_code=status.HTTP_201_CREATED, summary="Start a draft request (signed-in callers)")
-def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep) -> RequestPublic:
-    return requests.request_public(session, requests.create_request(session, caller, data))
+def create_request(data: RequestCreate, session: SessionDep, caller: SignedInDep,
+                   resolve: RemoteResolverDep) -> RequestPublic:
+    return requests.request_public(session, requests.create_request(session, caller, data, resolve))
 
 
 @router.get("/requests", summary="My requests (scope=mine) or my DACs' queue (scope=dac) (signed-in callers)")
@@ -233,9 +237,34 @@ def passport(session: SessionDep, caller: SignedInDep, runtime: RuntimeDep) -> P
 
 @router.post("/passport/verify",
              summary="Which datasets a passport's visas grant me here, and which were ignored (signed-in callers)")
-def verify_passport(data: PassportIn, request: Request, caller: SignedInDep, runtime: RuntimeDep) -> dict[str, Any]:
-    check: PassportCheck = visa_verifier(request).check(data.passport, caller.subject or "")
+def verify_passport(data: PassportIn, request: Request, session: SessionDep, caller: SignedInDep) -> dict[str, Any]:
+    check: PassportCheck = visa_verifier(request).check(data.passport, caller.subject or "",
+                                                        remote=remote_visa_issuers(session))
     return {"datasets": check.datasets, "rejected": check.rejected}
+
+
+# --- datasets whose DAC sits at another node ------------------------------------------------------------
+
+@router.put("/datasets/{dataset_id}/remote-dac", responses=problems(404, 422),
+            summary="Name the DAC at another node that decides access to this dataset, and the visa issuer it signs "
+                    "with (stewards of the dataset's organisation, admins; audited)")
+def set_remote_dac(dataset_id: DatasetId, data: RemoteDacSet, session: SessionDep,
+                   caller: SignedInDep) -> RemoteDacPublic:
+    return remote_dac_public(remote_dacs.set_remote_dac(session, caller, dataset_id, data))
+
+
+@router.get("/datasets/{dataset_id}/remote-dac", responses=problems(404),
+            summary="The DAC at another node that decides access to this dataset (anyone who may see the dataset)")
+def get_remote_dac(dataset_id: DatasetId, session: SessionDep, caller: CallerDep) -> RemoteDacPublic:
+    return remote_dac_public(remote_dacs.get_remote_dac(session, caller, dataset_id))
+
+
+@router.delete("/datasets/{dataset_id}/remote-dac", responses=problems(404), status_code=status.HTTP_204_NO_CONTENT,
+               summary="Decide access to this dataset here again (stewards of the dataset's organisation, admins; "
+                       "audited)")
+def clear_remote_dac(dataset_id: DatasetId, session: SessionDep, caller: SignedInDep) -> Response:
+    remote_dacs.clear_remote_dac(session, caller, dataset_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/audit", summary="The audit log (admins; DAC members: their DACs' datasets and requests)")

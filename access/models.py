@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import EmailStr
+from pydantic import EmailStr, StringConstraints
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -16,8 +16,19 @@ __all__ = [
     "AccessRequest", "AccessRequestDataset", "Attachment", "AttachmentPublic", "AuditCheckpoint", "AuditEvent",
     "AuditEventPublic",
     "Command", "Entitlement", "EntitlementPublic", "Notification", "RequestCreate", "RequestEvent",
-    "RequestEventPublic", "RequestPublic", "RequestState", "RequestUpdate", "Vote", "VoteChoice", "VotePublic",
+    "RequestEventPublic", "RequestPublic", "RequestState", "RequestUpdate", "RemoteDataset", "RemoteDatasetFacts",
+    "Vote", "VoteChoice", "VotePublic", "DATASET_REF", "is_remote",
 ]
+
+# A request, an entitlement or an audit line names a dataset held here by its id (GGD000001) and one held at
+# another node (whose DAC sits here) by its URL there: https://node-a.example.org/api/datasets/GGD000001.
+# The two never collide (an id has no '/'), so what grants a local dataset never grants a remote one.
+DATASET_REF = 500
+
+
+def is_remote(dataset_ref: str) -> bool:
+    """Whether a dataset reference is a remote dataset's URL (else it is the id of a dataset held here)."""
+    return "://" in dataset_ref
 
 
 def _ts(nullable: bool = False) -> Any:
@@ -67,7 +78,9 @@ class RequestBase(SQLModel):
 
 
 class RequestCreate(RequestBase):
-    datasets: list[str] = Field(min_length=1, max_length=50)
+    datasets: list[Annotated[str, StringConstraints(min_length=1, max_length=DATASET_REF)]] = Field(
+        min_length=1, max_length=50, description="ids of datasets held here, or URLs of datasets held at other "
+                                                 "nodes whose DAC sits here (from the harvested catalogue)")
     renewal_of: str | None = None
 
 
@@ -106,7 +119,30 @@ class AccessRequest(RequestBase, table=True):
 class AccessRequestDataset(SQLModel, table=True):
     __tablename__ = "access_request_dataset"
     request_id: str = Field(foreign_key="access_request.id", primary_key=True, max_length=16)
-    dataset_id: str = Field(primary_key=True, max_length=16, index=True)
+    dataset_id: str = Field(primary_key=True, max_length=DATASET_REF, index=True)  # an id, or a remote one's URL
+
+
+class RemoteDatasetFacts(SQLModel):
+    """What this node knows of a dataset held at another node whose DAC sits here (from the harvested catalogue):
+    enough for a request to be made, checked against its data use conditions and decided here."""
+
+    url: str = Field(primary_key=True, max_length=DATASET_REF, description="its URL at the node holding it")
+    node_url: str = Field(max_length=500, description="the holding node's base URL")
+    dataset_id: str = Field(max_length=100, description="its id at the holding node")
+    title: str = Field(max_length=300)
+    dac_id: str = Field(max_length=16, description="the DAC of this node that decides access to it")
+    security: str = Field(max_length=16)
+    duo: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    disease_terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    dua_version: str = Field(default="1", max_length=40)
+
+
+class RemoteDataset(RemoteDatasetFacts, table=True):
+    """A remote dataset as it stood when a request here last named it: requests are checked and decided
+    against these terms."""
+
+    __tablename__ = "access_remote_dataset"
+    seen_at: datetime = _ts()
 
 
 class RequestEvent(SQLModel, table=True):
@@ -155,7 +191,7 @@ class Entitlement(SQLModel, table=True):
     __tablename__ = "access_entitlement"
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(max_length=320, index=True)
-    dataset_id: str = Field(max_length=16, index=True)
+    dataset_id: str = Field(max_length=DATASET_REF, index=True)  # an id, or a remote dataset's URL (is_remote)
     request_id: str = Field(foreign_key="access_request.id", max_length=16, index=True)
     granted_use: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     start: datetime = _ts()
@@ -177,7 +213,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = _ts()
     actor: str = Field(max_length=320)
     action: str = Field(max_length=64, index=True)
-    dataset_id: str | None = Field(default=None, max_length=16, index=True)
+    dataset_id: str | None = Field(default=None, max_length=DATASET_REF, index=True)
     request_id: str | None = Field(default=None, max_length=16)
     entitlement_id: int | None = None
     visa_jti: str | None = Field(default=None, max_length=200)

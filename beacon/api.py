@@ -46,8 +46,8 @@ from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
 __all__ = [
-    "BEACON_ERRORS", "BEACON_PATH", "BeaconShortcut", "VariantQueries", "create_beacon_app", "error_envelope",
-    "query_pairs", "router",
+    "BEACON_ERRORS", "BEACON_PATH", "BeaconJSON", "BeaconShortcut", "VariantQueries", "create_beacon_app",
+    "error_envelope", "install_beacon_errors", "query_pairs", "router",
 ]
 
 BEACON_PATH = "/beacon/v2"
@@ -141,23 +141,23 @@ async def service_info(settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/configuration", summary="Beacon configuration (anyone)")
-async def configuration() -> dict[str, Any]:
-    return framework.configuration()
+async def configuration(settings: SettingsDep) -> dict[str, Any]:
+    return framework.configuration(settings.beacon_id)
 
 
 @router.get("/map", summary="Beacon map (anyone)")
 async def beacon_map(settings: SettingsDep) -> dict[str, Any]:
-    return framework.beacon_map(_base(settings))
+    return framework.beacon_map(_base(settings), settings.beacon_id)
 
 
 @router.get("/entry_types", summary="Entry types (anyone)")
-async def entry_types() -> dict[str, Any]:
-    return framework.entry_types()
+async def entry_types(settings: SettingsDep) -> dict[str, Any]:
+    return framework.entry_types(settings.beacon_id)
 
 
 @router.get("/filtering_terms", summary="Filters this Beacon understands (anyone)")
-def filtering_terms(session: ReadSessionDep) -> dict[str, Any]:
-    return framework.filtering_terms(session)
+def filtering_terms(session: ReadSessionDep, settings: SettingsDep) -> dict[str, Any]:
+    return framework.filtering_terms(session, settings.beacon_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +173,7 @@ def _query_call(request: Request) -> Iterator[QueryCall]:
     the caller's roles are read, an issuer's keys may be fetched)."""
     runtime: Runtime = request.app.state.runtime
     with _sessions(runtime) as (session, reads):
-        caller = with_visas(request, get_caller(request, runtime, session))
+        caller = with_visas(request, get_caller(request, runtime, session), session)
         yield QueryCall(runtime.settings, session, caller, reads)
 
 
@@ -193,6 +193,9 @@ def _sessions(runtime: Runtime, reader: Engine | None = None) -> Iterator[tuple[
 QueryCallDep = Annotated[QueryCall, Depends(_query_call)]
 
 
+_IDENTITY_HEADERS = (b"authorization", b"x-ga4gh-passport")
+
+
 class VariantQueries:
     """The variant query (GET or POST g_variants) from request to response.
 
@@ -210,17 +213,17 @@ class VariantQueries:
         self.reader: Engine | None = make_loop_reader(runtime.reader.url.render_as_string(hide_password=False))
 
     def on_loop(self, request: Request, parsed: BeaconRequest) -> bool:
-        """Whether the query is answered on the event loop: anonymous (no Authorization header), without
-        filters (they may read genotypes), no budget to charge (anonymous callers are refused genotype
-        datasets), and a SQLite catalogue."""
+        """Whether the query is answered on the event loop: anonymous (no Authorization header, no passport
+        whose visas would be verified), without filters (they may read genotypes), no budget to charge
+        (anonymous callers are refused genotype datasets), and a SQLite catalogue."""
         return (self.reader is not None and not parsed.filters
                 and self.runtime.settings.privacy_anonymous == "refuse"
-                and all(name != b"authorization" for name, _ in request.scope["headers"]))
+                and all(name not in _IDENTITY_HEADERS for name, _ in request.scope["headers"]))
 
     async def respond(self, request: Request, dataset_id: str | None = None) -> Response:
         parsed = await _parsed(request, self.runtime.settings.max_page_size)
         if parsed.test_mode:
-            return BeaconJSON(test_answer(parsed))
+            return BeaconJSON(test_answer(parsed, beacon_id=self.runtime.settings.beacon_id))
         if self.on_loop(request, parsed):
             assert self.reader is not None
             return self.answer(request, parsed, dataset_id, self.reader)
@@ -232,11 +235,12 @@ class VariantQueries:
         not given); the privacy gate's charges and the audit go to the primary."""
         settings = self.runtime.settings
         with _sessions(self.runtime, reader) as (session, reads):
-            caller = with_visas(request, get_caller(request, self.runtime, session))
+            caller = with_visas(request, get_caller(request, self.runtime, session), session)
             # A response directly: the document is plain JSON already, and FastAPI's encoder pass costs.
             return _answer(request, query_variants(session, caller, parsed, base_url=_base(settings),
                                                    gate=Gate.for_caller(caller, settings), dataset_id=dataset_id,
-                                                   references=self.references, reads=reads))
+                                                   references=self.references, reads=reads,
+                                                   beacon_id=settings.beacon_id))
 
 
 @_get_and_post("/g_variants", summary="Query genomic variations (anyone; "
@@ -259,9 +263,10 @@ async def g_variant(variant_id: str, request: Request, session: SessionDep, call
                     settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
-        return test_answer(parsed)
+        return test_answer(parsed, beacon_id=settings.beacon_id)
     return await run_in_threadpool(entries.variant_by_id, session, caller, parsed, variant_id,
-                                   base_url=_base(settings), gate=Gate.for_caller(caller, settings), reads=reads)
+                                   base_url=_base(settings), gate=Gate.for_caller(caller, settings), reads=reads,
+                                   beacon_id=settings.beacon_id)
 
 
 @_get_and_post("/g_variants/{variant_id}/individuals",
@@ -270,22 +275,23 @@ async def g_variant_individuals(variant_id: str, request: Request, session: Sess
                                 settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
-        return test_answer(parsed, "individual")
+        return test_answer(parsed, "individual", settings.beacon_id)
     return await run_in_threadpool(entries.variant_individuals, session, caller, parsed, variant_id,
-                                   gate=Gate.for_caller(caller, settings), reads=reads)
+                                   gate=Gate.for_caller(caller, settings), reads=reads, beacon_id=settings.beacon_id)
 
 
 @_get_and_post("/datasets", summary="Published datasets (anyone)")
 async def datasets(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
-    return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings))
+    return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings),
+                                   beacon_id=settings.beacon_id)
 
 
 @_get_and_post("/datasets/{dataset_id}", summary="One published dataset (anyone)")
 async def dataset(dataset_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     return await run_in_threadpool(entries.dataset_documents, session, parsed, base_url=_base(settings),
-                                   dataset_id=dataset_id)
+                                   dataset_id=dataset_id, beacon_id=settings.beacon_id)
 
 
 @_get_and_post("/individuals",
@@ -294,8 +300,9 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
                       reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
-        return test_answer(parsed, "individual")
-    return await run_in_threadpool(entries.individuals, session, caller, parsed, reads=reads)
+        return test_answer(parsed, "individual", settings.beacon_id)
+    return await run_in_threadpool(entries.individuals, session, caller, parsed, reads=reads,
+                                   beacon_id=settings.beacon_id)
 
 
 @_get_and_post("/individuals/{individual_id}/g_variants",
@@ -304,11 +311,12 @@ async def individuals(request: Request, session: SessionDep, caller: CallerDep, 
 async def individual_g_variants(individual_id: str, request: Request, call: QueryCallDep) -> Any:
     parsed = await _parsed(request, call.settings.max_page_size)
     if parsed.test_mode:
-        return test_answer(parsed)
+        return test_answer(parsed, beacon_id=call.settings.beacon_id)
     queries: VariantQueries = request.app.state.queries
     return _answer(request, await run_in_threadpool(entries.individual_variants, call.session, call.caller, parsed,
                                                     individual_id, base_url=_base(call.settings),
-                                                    references=queries.references, reads=call.reads))
+                                                    references=queries.references, reads=call.reads,
+                                                    beacon_id=call.settings.beacon_id))
 
 
 @_get_and_post("/individuals/{individual_id}", summary="One individual")
@@ -316,9 +324,9 @@ async def individual(individual_id: str, request: Request, session: SessionDep, 
                      settings: SettingsDep, reads: ReadSessionDep) -> Any:
     parsed = await _parsed(request, settings.max_page_size)
     if parsed.test_mode:
-        return test_answer(parsed, "individual")
+        return test_answer(parsed, "individual", settings.beacon_id)
     return await run_in_threadpool(entries.individuals, session, caller, parsed, individual_id=individual_id,
-                                   reads=reads)
+                                   reads=reads, beacon_id=settings.beacon_id)
 
 
 def _status(error: DomainError) -> int:
@@ -330,12 +338,19 @@ def _status(error: DomainError) -> int:
 
 def _envelope(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> BeaconJSON:
     parsed = getattr(request.state, "beacon_request", None)
-    return BeaconJSON(error_response(status, message, parsed), status_code=status, headers=headers)
+    # Each Beacon app (this node's, the network's) names itself in its state; the shortcut hands it the Beacon's.
+    return BeaconJSON(error_response(status, message, parsed, beacon_id=request.app.state.beacon_id),
+                      status_code=status, headers=headers)
 
 
-def error_envelope(status: int, title: str, detail: str, path: str) -> Response:
-    """A Beacon error response for an error found before the request was understood (`catalogue.limits`)."""
-    return BeaconJSON(error_response(status, detail), status_code=status)
+def error_envelope(beacon_id: str) -> Callable[[int, str, str, str], Response]:
+    """The Beacon error response of the Beacon `beacon_id` for an error found before the request was understood
+    (`catalogue.limits`)."""
+
+    def render(status: int, title: str, detail: str, path: str) -> Response:
+        return BeaconJSON(error_response(status, detail, beacon_id=beacon_id), status_code=status)
+
+    return render
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -372,6 +387,13 @@ def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[JSO
     return next(_HANDLERS[cls] for cls in type(exc).__mro__ if cls in _HANDLERS)
 
 
+def install_beacon_errors(app: FastAPI, beacon_id: str) -> None:
+    """Make every error of `app` a Beacon error response naming the Beacon `beacon_id`."""
+    app.state.beacon_id = beacon_id
+    for exc_class, handler in _HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
+
+
 def create_beacon_app(runtime: Runtime) -> FastAPI:
     """The Beacon sub-app, to mount at BEACON_PATH; its errors are Beacon error responses."""
     app = FastAPI(title="GenomeGate Beacon v2", version="0.1.0", default_response_class=BeaconJSON,
@@ -380,8 +402,7 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.queries = VariantQueries(runtime)
     app.include_router(router)
-    for exc_class, handler in _HANDLERS.items():
-        app.add_exception_handler(exc_class, handler)
+    install_beacon_errors(app, runtime.settings.beacon_id)
     document_errors(app, BEACON_ERRORS, authenticated=[get_caller, _query_call], routers=[router])
     return app
 
@@ -393,6 +414,7 @@ class BeaconShortcut:
 
     def __init__(self, app: ASGIApp, *, beacon: FastAPI) -> None:
         self.app = app
+        self.beacon = beacon
         self.queries: VariantQueries = beacon.state.queries
         self.path = f"{BEACON_PATH}/g_variants"
 
@@ -400,7 +422,8 @@ class BeaconShortcut:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
+        scope.setdefault("state", {})  # shared with the copy: the access log reads the subject noted there
+        request = Request({**scope, "app": self.beacon}, receive)  # as if routed to the Beacon app
         try:
             response = await self.queries.respond(request)
         except Exception as exc:  # noqa: BLE001 - every error becomes a Beacon error response, as in the sub-app

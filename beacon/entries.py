@@ -22,7 +22,7 @@ from beacon.present import plain_result_sets, present_entries, present_variants,
 from beacon.privacy.services import Gate
 from beacon.query import parse_variant_query, search_for
 from beacon.reference import References
-from beacon.responses import meta
+from beacon.responses import BEACON_ID, meta
 from beacon.services import answer_variant_id, handover_files
 from catalogue.duo import DUO_TERMS, DUO_VERSION
 from catalogue.errors import NotFound
@@ -53,7 +53,7 @@ def _duo_doc(curie: str) -> dict[str, str]:
 
 
 def dataset_documents(session: Session, request: BeaconRequest, *, base_url: str,
-                      dataset_id: str | None = None) -> dict[str, Any]:
+                      dataset_id: str | None = None, beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """Published datasets as a collections response; their metadata is public (it is a catalogue)."""
     datasets = published_datasets(session)
     if dataset_id is not None:
@@ -62,7 +62,7 @@ def dataset_documents(session: Session, request: BeaconRequest, *, base_url: str
             raise NotFound(f"dataset {dataset_id} does not exist", field="datasetId")
     page = datasets[request.skip:request.skip + request.limit]
     return {
-        "meta": meta(request, Granularity.RECORD, "dataset"),
+        "meta": meta(request, Granularity.RECORD, "dataset", beacon_id),
         "responseSummary": {"exists": bool(datasets), "numTotalResults": len(datasets)},
         "response": {"collections": [_dataset_doc(d, base_url) for d in page]},
     }
@@ -86,7 +86,8 @@ def _recorded(results: Sequence[DatasetResult[Any]]) -> list[str]:
 
 
 def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
-                individual_id: str | None = None, reads: Session | None = None) -> dict[str, Any]:
+                individual_id: str | None = None, reads: Session | None = None,
+                beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """Individuals matching the filters, per dataset at the caller's granularity (read through `reads`,
     audited through `session`, as in beacon.services)."""
     if request.params:
@@ -105,18 +106,20 @@ def individuals(session: Session, caller: Caller, request: BeaconRequest, *,
     details = {"entity": "individual", "id": individual_id, "filters": [f.as_dict() for f in request.filters]}
     audit_records(session, caller, [(d, details) for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded,
-                           plain_result_sets(results, _individual_doc))
+                           plain_result_sets(results, _individual_doc), beacon_id=beacon_id)
 
 
 def variant_by_id(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                  base_url: str, gate: Gate, reads: Session | None = None) -> dict[str, Any]:
+                  base_url: str, gate: Gate, reads: Session | None = None, beacon_id: str = BEACON_ID
+                  ) -> dict[str, Any]:
     """One variant by its id, in every dataset of its assembly, at the caller's granularity."""
     answered = answer_variant_id(session, caller, request, variant, gate=gate, reads=reads)
-    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered))
+    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered),
+                            beacon_id=beacon_id)
 
 
 def variant_individuals(session: Session, caller: Caller, request: BeaconRequest, variant: str, *,
-                        gate: Gate, reads: Session | None = None) -> dict[str, Any]:
+                        gate: Gate, reads: Session | None = None, beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """The individuals carrying a variant: records (from the files) where entitled, else carrier counts.
 
     Without record-level rights a dataset with genotypes answers through the privacy gate (charged, boolean).
@@ -148,7 +151,7 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
     audit_records(session, caller, [(d, {"entity": "individual", "variant": variant, "samples": shown.get(d, [])})
                                     for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded + admitted.excluded,
-                           plain_result_sets(results, _carrier_doc))
+                           plain_result_sets(results, _carrier_doc), beacon_id=beacon_id)
 
 
 def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
@@ -160,7 +163,7 @@ def _carrier_doc(carrier: tuple[Sample, str]) -> dict[str, Any]:
 
 def individual_variants(session: Session, caller: Caller, request: BeaconRequest, individual_id: str, *,
                         base_url: str, references: References | None = None,
-                        reads: Session | None = None) -> dict[str, Any]:
+                        reads: Session | None = None, beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """The variants an individual carries: all of them (as the spec's GET asks, paged by skip and limit), or
     those in a region or at an allele, from the dataset's files.
 
@@ -192,7 +195,8 @@ def individual_variants(session: Session, caller: Caller, request: BeaconRequest
     audit_records(session, caller, [(r.dataset.id, {"entity": "genomicVariation", "individual": individual_id,
                                                     "query": request.params}) for r in results])
     return present_entries(request, "genomicVariation", results, excluded,
-                           plain_result_sets(results, lambda x: variant_record(x, base_url=base_url)))
+                           plain_result_sets(results, lambda x: variant_record(x, base_url=base_url)),
+                           beacon_id=beacon_id)
 
 
 def _carried_anywhere(session: Session, dataset: PublishedDataset, individual_id: str, skip: int,

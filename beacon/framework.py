@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -65,7 +66,7 @@ def info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "GenomeGate
         "description": "Variants, individuals and datasets of the GenomeGate catalogue, at the granularity the "
                        "caller's rights allow.",
         "version": "0.1.0", "welcomeUrl": f"{base_url}/beacon/v2", "info": _NOTES,
-    })
+    }, beacon_id=beacon_id)
 
 
 def service_info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "GenomeGate") -> dict[str, Any]:
@@ -77,23 +78,35 @@ def service_info(base_url: str, beacon_id: str = BEACON_ID, node_name: str = "Ge
     }
 
 
-def configuration() -> dict[str, Any]:
+def _entry_types(entries: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """The entry types served (all of them unless `entries` names some); a collection lists only those served."""
+    if entries is None:
+        return _ENTRY_TYPES
+    out = {name: dict(_ENTRY_TYPES[name]) for name in entries}
+    for entry in out.values():
+        if "aCollectionOf" in entry:
+            entry["aCollectionOf"] = [c for c in entry["aCollectionOf"] if c["id"] in out]
+    return out
+
+
+def configuration(beacon_id: str = BEACON_ID, entries: Sequence[str] | None = None) -> dict[str, Any]:
     return informational({
         "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/"
                    "beaconConfigurationSchema.json",
         "maturityAttributes": {"productionStatus": "PROD"},
         "securityAttributes": {"defaultGranularity": "boolean",
                                "securityLevels": ["PUBLIC", "REGISTERED", "CONTROLLED"]},
-        "entryTypes": _ENTRY_TYPES,
-    })
+        "entryTypes": _entry_types(entries),
+    }, beacon_id=beacon_id)
 
 
-def entry_types() -> dict[str, Any]:
-    return informational({"entryTypes": _ENTRY_TYPES})
+def entry_types(beacon_id: str = BEACON_ID, entries: Sequence[str] | None = None) -> dict[str, Any]:
+    return informational({"entryTypes": _entry_types(entries)}, beacon_id=beacon_id)
 
 
-def beacon_map(base_url: str) -> dict[str, Any]:
-    root = f"{base_url}/beacon/v2"
+def beacon_map(base_url: str, beacon_id: str = BEACON_ID, root: str | None = None) -> dict[str, Any]:
+    """The map of the Beacon at `root` (this node's Beacon under `base_url` unless given)."""
+    root = root or f"{base_url}/beacon/v2"
     return informational({
         "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/"
                    "beaconMapSchema.json",
@@ -116,10 +129,10 @@ def beacon_map(base_url: str) -> dict[str, Any]:
                                                    "url": f"{root}/datasets/{{id}}/g_variants"}},
             },
         },
-    })
+    }, beacon_id=beacon_id)
 
 
-def filtering_terms(session: Session) -> dict[str, Any]:
+def filtering_terms(session: Session, beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """The filters this Beacon understands, with the populations and diseases its published datasets hold."""
     terms: list[dict[str, Any]] = [
         {"type": "ontology", "id": term, "label": label, "scopes": ["individual", "genomicVariation"]}
@@ -137,4 +150,4 @@ def filtering_terms(session: Session) -> dict[str, Any]:
     return informational({"filteringTerms": terms, "resources": [
         {"id": "NCIT", "name": "NCI Thesaurus", "url": "http://purl.obolibrary.org/obo/ncit.owl",
          "namespacePrefix": "NCIT", "iriPrefix": "http://purl.obolibrary.org/obo/NCIT_"},
-    ]})
+    ]}, beacon_id=beacon_id)

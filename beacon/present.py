@@ -18,7 +18,7 @@ from beacon.genotypes import ZYGOSITY, Carrier
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
 from beacon.plan import Plan
-from beacon.responses import result_set, summary_response
+from beacon.responses import BEACON_ID, result_set, summary_response
 from catalogue.annotations import Annotation, effect_term
 from catalogue.assemblies import accession
 from catalogue.services.lookup import VariantHit, VariantSearch, VariantTally
@@ -32,8 +32,8 @@ R = TypeVar("R")
 _NOTHING = VariantTally(0, 0, 0)
 
 
-def present_variants(answer: VariantAnswer, *, base_url: str,
-                     files: Mapping[str, Sequence[tuple[str, str]]]) -> dict[str, Any]:
+def present_variants(answer: VariantAnswer, *, base_url: str, files: Mapping[str, Sequence[tuple[str, str]]],
+                     beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """A g_variants response: boolean, count or result sets, whichever the answer's granularity calls for.
 
     `files` gives the (id, format) of the files of each dataset answering at record level, for its handovers.
@@ -42,7 +42,7 @@ def present_variants(answer: VariantAnswer, *, base_url: str,
     sets = [_variant_set(r, base_url, plan.group, plan.searches, files.get(r.dataset.id, ()))
             for r in answer.results if r.listed]
     return present_entries(answer.request, "genomicVariation", answer.results, answer.excluded, sets,
-                           query=query_info(plan), note_hidden=True)
+                           query=query_info(plan), note_hidden=True, beacon_id=beacon_id)
 
 
 def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | None,
@@ -61,7 +61,8 @@ def _variant_set(r: DatasetResult[VariantRecord], base_url: str, group: str | No
 
 def present_entries(request: BeaconRequest, entity: str, results: Sequence[DatasetResult[Any]],
                     excluded: Sequence[Exclusion], result_sets: list[dict[str, Any]], *,
-                    query: dict[str, Any] | None = None, note_hidden: bool = False) -> dict[str, Any]:
+                    query: dict[str, Any] | None = None, note_hidden: bool = False,
+                    beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """A boolean, count or result-set response of any entry type from its datasets' results and result sets.
 
     Its info: each dataset's entry, the `query` as the index saw it (when given), the exclusions, and (with
@@ -79,7 +80,7 @@ def present_entries(request: BeaconRequest, entity: str, results: Sequence[Datas
     if total is None and granularity >= Granularity.COUNT:
         info["numTotalResultsOmitted"] = UNKNOWN_TOTAL_NOTE
     return summary_response(request, granularity, entity, exists=exists, total=total, result_sets=result_sets,
-                            info=info)
+                            info=info, beacon_id=beacon_id)
 
 
 def _overall(results: Sequence[DatasetResult[Any]]) -> tuple[Granularity, bool, int | None]:

@@ -23,11 +23,12 @@ SCHEMAS: dict[str, dict[str, str]] = {
 _EMPTY_REQUEST = BeaconRequest()
 
 
-def meta(request: BeaconRequest | None, granularity: Granularity, entity: str) -> dict[str, Any]:
-    """The meta section every non-informational response carries."""
+def meta(request: BeaconRequest | None, granularity: Granularity, entity: str,
+         beacon_id: str = BEACON_ID) -> dict[str, Any]:
+    """The meta section every non-informational response carries; `beacon_id` names the node answering."""
     request = request or _EMPTY_REQUEST
     out: dict[str, Any] = {
-        "beaconId": BEACON_ID, "apiVersion": API_VERSION, "returnedSchemas": [SCHEMAS[entity]],
+        "beaconId": beacon_id, "apiVersion": API_VERSION, "returnedSchemas": [SCHEMAS[entity]],
         "returnedGranularity": max(granularity, Granularity.BOOLEAN).label,
         "receivedRequestSummary": request.summary(API_VERSION),
     }
@@ -36,9 +37,9 @@ def meta(request: BeaconRequest | None, granularity: Granularity, entity: str) -
     return out
 
 
-def informational(response: Any, *, entity: str | None = None) -> dict[str, Any]:
+def informational(response: Any, *, entity: str | None = None, beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """Framework endpoints (info, configuration, map, entry types, filtering terms)."""
-    meta_section: dict[str, Any] = {"beaconId": BEACON_ID, "apiVersion": API_VERSION,
+    meta_section: dict[str, Any] = {"beaconId": beacon_id, "apiVersion": API_VERSION,
                                     "returnedSchemas": [SCHEMAS[entity]] if entity else []}
     return {"meta": meta_section, "response": response}
 
@@ -57,10 +58,11 @@ def result_set(set_id: str, *, exists: bool, count: int, results: list[dict[str,
 
 def summary_response(request: BeaconRequest, granularity: Granularity, entity: str, *, exists: bool,
                      total: int | None, result_sets: list[dict[str, Any]] | None,
-                     info: dict[str, Any]) -> dict[str, Any]:
+                     info: dict[str, Any], beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """A boolean or result-set response, whichever `granularity` calls for; `numTotalResults` only when the
     `total` is known (None: a dataset answering yes/no only found something, so no total can be given)."""
-    out: dict[str, Any] = {"meta": meta(request, granularity, entity), "responseSummary": {"exists": exists}}
+    out: dict[str, Any] = {"meta": meta(request, granularity, entity, beacon_id),
+                           "responseSummary": {"exists": exists}}
     if granularity >= Granularity.COUNT:
         if total is not None:
             out["responseSummary"]["numTotalResults"] = total
@@ -70,6 +72,7 @@ def summary_response(request: BeaconRequest, granularity: Granularity, entity: s
 
 
 def error_response(code: int, message: str, request: BeaconRequest | None = None,
-                   entity: str = "genomicVariation") -> dict[str, Any]:
+                   entity: str = "genomicVariation", beacon_id: str = BEACON_ID) -> dict[str, Any]:
     """The Beacon error envelope: full meta (the request as far as it was understood) and error."""
-    return {"meta": meta(request, Granularity.BOOLEAN, entity), "error": {"errorCode": code, "errorMessage": message}}
+    return {"meta": meta(request, Granularity.BOOLEAN, entity, beacon_id),
+            "error": {"errorCode": code, "errorMessage": message}}

@@ -25,6 +25,7 @@ from beacon.plan import Plan, plan_variant_id, plan_variants
 from beacon.present import present_variants
 from beacon.privacy.services import Gate
 from beacon.reference import References
+from beacon.responses import BEACON_ID
 from catalogue.identity import Caller
 from catalogue.services.lookup import dataset_file
 
@@ -33,11 +34,13 @@ __all__ = ["answer", "answer_variant_id", "answer_variants", "handover_files", "
 
 def query_variants(session: Session, caller: Caller, request: BeaconRequest, *, base_url: str, gate: Gate,
                    dataset_id: str | None = None, references: References | None = None,
-                   reads: Session | None = None) -> dict[str, Any]:
-    """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document."""
+                   reads: Session | None = None, beacon_id: str = BEACON_ID) -> dict[str, Any]:
+    """Answer a g_variants query (GET or POST, or under /datasets/{id}) as a Beacon response document of the
+    Beacon `beacon_id`."""
     answered = answer_variants(session, caller, request, gate=gate, dataset_id=dataset_id, references=references,
                                reads=reads)
-    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered))
+    return present_variants(answered, base_url=base_url, files=handover_files(reads or session, answered),
+                            beacon_id=beacon_id)
 
 
 def handover_files(session: Session, answered: VariantAnswer) -> dict[str, list[tuple[str, str]]]:

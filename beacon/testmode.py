@@ -6,7 +6,7 @@ from typing import Any
 
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
-from beacon.responses import result_set, summary_response
+from beacon.responses import BEACON_ID, result_set, summary_response
 
 __all__ = ["TEST_DATASET", "test_answer"]
 
@@ -26,11 +26,12 @@ _TEST_VARIANT: dict[str, Any] = {
 }
 
 
-def test_answer(request: BeaconRequest, entity: str = "genomicVariation") -> dict[str, Any]:
+def test_answer(request: BeaconRequest, entity: str = "genomicVariation", beacon_id: str = BEACON_ID
+                ) -> dict[str, Any]:
     """Answer any query from the synthetic data: the test variant exists; the granularity asked is given."""
     granularity = request.granularity
     results = [_TEST_VARIANT] if granularity is Granularity.RECORD and entity == "genomicVariation" else []
     sets = [result_set(TEST_DATASET, exists=True, count=1, results=results,
                        info={"testMode": True, "returnedGranularity": granularity.label})]
     return summary_response(request, granularity, entity, exists=True, total=1, result_sets=sets,
-                            info={"testMode": "synthetic answer; no real dataset was queried"})
+                            info={"testMode": "synthetic answer; no real dataset was queried"}, beacon_id=beacon_id)

@@ -31,6 +31,7 @@ from catalogue.models import (
 from catalogue.problems import problems
 from catalogue.services import datasets as ds
 from catalogue.services import registry, roles
+from catalogue.services.remote_dacs import remote_dac, remote_dacs
 from catalogue.services.search import DatasetQuery, listed_enums, listed_values, search_datasets
 from catalogue.settings import Settings
 
@@ -199,7 +200,8 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
     org = registry.get_organisation(session, dataset.organisation_id)
     doc = dcat.dataset_jsonld(dataset, ds.dataset_files(session, dataset.id), org, settings.public_base_url,
                               facts=_catalogue_facts(settings),
-                              dac=registry.get_dac(session, dataset.dac_id) if dataset.dac_id else None)
+                              dac=registry.get_dac(session, dataset.dac_id) if dataset.dac_id else None,
+                              remote_dac=remote_dac(session, dataset.id))
     return _jsonld(doc)
 
 
@@ -208,7 +210,8 @@ def dataset_dcat(dataset_id: str, session: SessionDep, caller: CallerDep, settin
 def catalog(session: SessionDep, settings: SettingsDep) -> Response:
     return _jsonld(dcat.catalog_jsonld(ds.public_catalogue(session), settings.public_base_url,
                                        facts=_catalogue_facts(settings),
-                                       dacs={d.id: d for d in registry.list_dacs(session)}))
+                                       dacs={d.id: d for d in registry.list_dacs(session)},
+                                       remote_dacs=remote_dacs(session)))
 
 
 def _catalogue_facts(settings: Settings) -> dcat.CatalogueFacts:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue.models import Dac, Dataset, DatasetFile, Organisation, SecurityLevel
+from catalogue.models import Dac, Dataset, DatasetFile, Organisation, RemoteDac, SecurityLevel
 
 __all__ = ["ACCESS_RIGHTS", "ASSEMBLIES", "CONTEXT", "CatalogueFacts", "catalog_jsonld", "dac_agent", "dataset_jsonld"]
 
@@ -90,12 +90,21 @@ def _term_iri(curie: str) -> str:
     return "http://purl.obolibrary.org/obo/" + curie.replace(":", "_")
 
 
+def _access_body(remote: RemoteDac) -> dict[str, Any]:
+    """HealthDCAT-AP's health data access body: the DAC at another node that decides access to the dataset, named
+    by its URL there (`{node}/api/dacs/{id}`), its node as its homepage, so that harvesting nodes know which
+    node's DAC to apply to (and that node knows its own DAC decides)."""
+    return {"@id": remote.dac_url, "@type": "foaf:Agent", "foaf:name": f"DAC {remote.dac_id} at {remote.node_url}",
+            "foaf:homepage": _node(f"{remote.node_url}/", "foaf:Document")}
+
+
 def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation: Organisation,
                    base_url: str, *, facts: CatalogueFacts | None = None, with_context: bool = True,
-                   dac: Dac | None = None) -> dict[str, Any]:
+                   dac: Dac | None = None, remote_dac: RemoteDac | None = None) -> dict[str, Any]:
     """One dataset as a dcat:Dataset with its publisher, contact point, access rights, distributions and the
     HealthDCAT-AP properties the catalogue knows (records, individuals, population, personal data, category, and
-    the DAC that decides access as its `hdab`)."""
+    the DAC that decides access as its `hdab`: `remote_dac`, the DAC at another node, when one decides, else
+    this node's `dac`)."""
     facts = facts or CatalogueFacts()
     url = f"{base_url}/api/datasets/{dataset.id}"
     stats = dataset.statistics or {}
@@ -131,7 +140,9 @@ def dataset_jsonld(dataset: Dataset, files: Sequence[DatasetFile], organisation:
         doc["dct:spatial"] = _spatial(facts.spatial)
     if dataset.licence:
         doc["dct:license"] = _licence(dataset.licence)
-    if dac is not None:
+    if remote_dac is not None:
+        doc["healthdcatap:hdab"] = _access_body(remote_dac)
+    elif dac is not None:
         doc["healthdcatap:hdab"] = dac_agent(dac, base_url)
     if dataset.disease_terms:
         doc["healthdcatap:healthTheme"] = [_concept(_term_iri(t), t) for t in dataset.disease_terms]
@@ -190,10 +201,13 @@ def _distribution(file: DatasetFile, base_url: str, dataset: Dataset) -> dict[st
 
 def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organisation]],
                    base_url: str, *, facts: CatalogueFacts | None = None,
-                   title: str = "GenomeGate catalogue", dacs: Mapping[str, Dac] | None = None) -> dict[str, Any]:
-    """The whole public catalogue as one dcat:Catalog (`dacs` by id: the datasets' DACs)."""
+                   title: str = "GenomeGate catalogue", dacs: Mapping[str, Dac] | None = None,
+                   remote_dacs: Mapping[str, RemoteDac] | None = None) -> dict[str, Any]:
+    """The whole public catalogue as one dcat:Catalog (`dacs` by id: the datasets' DACs; `remote_dacs` by
+    dataset id: the DACs at other nodes that decide access to datasets held here)."""
     dacs = dacs or {}
     facts = facts or CatalogueFacts()
+    remote_dacs = remote_dacs or {}
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@id": f"{base_url}/api/catalog.jsonld",
@@ -206,7 +220,8 @@ def catalog_jsonld(entries: Sequence[tuple[Dataset, Sequence[DatasetFile], Organ
         "dcat:themeTaxonomy": {"@id": f"{_EU}/data-theme", "@type": "skos:ConceptScheme",
                                "dct:title": {"@value": "Data theme", "@language": "en"}},
         "dcat:dataset": [dataset_jsonld(d, f, o, base_url, facts=facts, with_context=False,
-                                        dac=dacs.get(d.dac_id) if d.dac_id else None) for d, f, o in entries],
+                                        dac=dacs.get(d.dac_id) if d.dac_id else None,
+                                        remote_dac=remote_dacs.get(d.id)) for d, f, o in entries],
     }
     published = [d.published_at or d.created_at for d, _, _ in entries]
     if published:

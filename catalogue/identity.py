@@ -48,13 +48,15 @@ class Caller:
     """The caller of one request or CLI command: anonymous, or a principal with roles.
 
     The CLI runs as the operator (`operator=True`), who may do what an admin may. `visa_grants` holds the
-    datasets that GA4GH visas presented with this request grant (dataset id -> visa jti).
+    datasets that GA4GH visas presented with this request grant (dataset id -> visa jti), and `visa_expiries`
+    when those visas expire (dataset id -> epoch seconds): what they grant ends then, release tickets included.
     """
 
     principal: Principal | None = None
     roles: Roles = _NO_ROLES
     operator: bool = False
     visa_grants: dict[str, str] = field(default_factory=dict)
+    visa_expiries: dict[str, int] = field(default_factory=dict)
     address: str | None = None  # the client's network address (budgets of anonymous callers)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -14,9 +15,9 @@ __all__ = [
     "Assembly", "Dac", "Gene", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
     "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
-    "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RoleGrantCreate", "RoleGrantPublic",
-    "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic", "SecurityLevel", "UtcDatetime", "Variant",
-    "VariantAnnotation", "WithdrawnAllele", "as_utc", "utcnow",
+    "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RemoteDac", "RemoteDacPublic",
+    "RemoteDacSet", "RoleGrantCreate", "RoleGrantPublic", "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic",
+    "SecurityLevel", "UtcDatetime", "Variant", "VariantAnnotation", "WithdrawnAllele", "as_utc", "utcnow",
 ]
 
 
@@ -234,6 +235,67 @@ class Dataset(DatasetBase, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
+class RemoteDacSet(SQLModel):
+    """The DAC at another node that decides access to a dataset held here, and the visa issuer it signs with."""
+
+    node_url: str = Field(max_length=500,
+                          description="the DAC's node: its GenomeGate base URL (e.g. https://node-b.example.org)")
+    dac_id: str = Field(min_length=1, max_length=100, description="the DAC's id at that node")
+    visa_issuer: str | None = Field(default=None, max_length=500, description="the `iss` of its visas "
+                                                                              "(default: node_url)")
+    jku: str | None = Field(default=None, max_length=1_000,
+                            description="the `jku` of its visas (default: node_url/.well-known/jwks.json)")
+
+    @field_validator("node_url", "visa_issuer", "jku")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not _HTTP_URL.fullmatch(value):
+            raise ValueError("give an http:// or https:// URL (no query, no fragment)")
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("dac_id")
+    @classmethod
+    def _dac_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError("letters, digits, '.', '_' and '-' only")
+        return value
+
+
+class RemoteDac(SQLModel, table=True):
+    """A dataset held here whose access a DAC at another node decides (the Federated EGA pattern).
+
+    Visas granting the dataset are accepted from (visa_issuer, jku) only, and that pair grants nothing else.
+    """
+
+    __tablename__ = "catalogue_remote_dac"
+    dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
+    node_url: str = Field(max_length=500)
+    dac_id: str = Field(max_length=100)
+    visa_issuer: str = Field(max_length=500)
+    jku: str = Field(max_length=1_000)
+    set_by: str = Field(max_length=320)
+    set_at: datetime = _ts()
+
+    @property
+    def dac_url(self) -> str:
+        """The DAC's own address at its node."""
+        return f"{self.node_url}/api/dacs/{self.dac_id}"
+
+
+class RemoteDacPublic(SQLModel):
+    dataset_id: str
+    node_url: str
+    dac_id: str
+    dac_url: str
+    visa_issuer: str
+    jku: str
+    set_by: str
+    set_at: UtcDatetime
 
 
 class DatasetCondition(SQLModel, table=True):

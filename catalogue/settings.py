@@ -307,6 +307,16 @@ class Settings(BaseSettings):
     network_harvest_max_datasets: int = Field(default=10_000, ge=1, le=1_000_000, description="most datasets kept "
                                               "from one peer's catalogue (more fails its harvest)")
 
+    # --- federation, decide access once: DACs at other nodes (access/visas.py, access/services/remote_dacs.py) ---
+    federated_visa_lifetime: int = Field(
+        default=300, ge=10, le=3600, description="seconds a visa this node's DAC issues for a dataset held at another "
+        "node stays valid: a revocation here reaches the holding node within this (plus its leeway)")
+    remote_visa_max_lifetime: int = Field(
+        default=900, ge=10, le=86_400, description="the longest life (exp - iat) of a visa from a DAC at another node "
+        "accepted here: it bounds how long a revocation there takes to reach this node")
+    visa_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="clock skew allowed on a visa's expiry when it is checked here")
+
 
 class SettingsError(Exception):
     """The configuration is invalid; each line of the message names a setting and what is wrong."""

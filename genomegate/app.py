@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,6 +39,9 @@ from jobs.api import router as jobs_router
 from network.api import datasets_router as network_datasets_router
 from network.api import registry_router
 from network.api import router as network_router
+from network.beacon_api import NETWORK_BEACON_PATH, create_network_beacon_app
+from network.dac_requests import harvested_resolver
+from network.fanout import Network
 from network.witness.api import router as witness_router
 from participants.api import register_router, sheets_router
 from participants.api import router as participants_router
@@ -62,13 +65,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description=_doc or "",
         docs_url=None,  # the web package serves /docs with local Swagger UI files
         redoc_url=None,
-        lifespan=_background_work(runtime),
+        lifespan=_background_work(runtime, lambda: app.state.network),
     )
     app.state.runtime = runtime
+    # requests here may name datasets held at peers whose DAC sits here, found in the harvested catalogue
+    app.state.remote_datasets = harvested_resolver(runtime.settings.public_base_url)
     install_problem_handlers(app)
     # errors found before routing (a body too large, a server too busy) answer in the format of the path's routes
-    errors = ErrorFormats(default=limit_problem, by_prefix=((BEACON_PATH, error_envelope),
-                                                            ("/htsget", htsget_error_response)))
+    errors = ErrorFormats(default=limit_problem, by_prefix=(
+        (BEACON_PATH, error_envelope(runtime.settings.beacon_id)),
+        (NETWORK_BEACON_PATH, error_envelope(f"{runtime.settings.beacon_id}.network")),
+        ("/htsget", htsget_error_response)))
     install_busy_handlers(app, errors)
     beacon = create_beacon_app(runtime)
     app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
@@ -81,6 +88,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
+    network_beacon = create_network_beacon_app(runtime, local=beacon)
+    app.state.network = network_beacon.state.network  # the web's lookup page asks the network too
+    app.mount(NETWORK_BEACON_PATH, network_beacon)
     routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,
                release_router, htsget_router, privacy_router, jobs_router, network_router, network_datasets_router,
                registry_router, sheets_router, participants_router, register_router, witness_router]
@@ -94,7 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _background_work(runtime: Runtime) -> Any:
+def _background_work(runtime: Runtime, network: Callable[[], Network]) -> Any:
     """Lifespan: size the thread pool (genomegate/shedding.py) and connect to the job broker, so that jobs the
     requests submit reach the workers. The server runs no background work itself: `genomegate worker` does."""
 
@@ -111,6 +121,7 @@ def _background_work(runtime: Runtime) -> Any:
             yield
         finally:
             brokers.detach(runtime.engine)
+            await network().aclose()  # the pooled connections to the peers
 
     return lifespan
 

@@ -21,14 +21,15 @@ from web.i18n import translator
 
 __all__ = [
     "SESSION_COOKIE", "SESSION_SECONDS", "PageCallerDep", "SignedInPageDep", "WebSessionMiddleware", "is_page_path",
-    "page_caller", "sign_in", "sign_out",
+    "page_caller", "session_token", "sign_in", "sign_out",
 ]
 
 SESSION_COOKIE = "genomegate_session"
 SESSION_SECONDS = 8 * 3600
 _TOKEN, _CSRF = "token", "csrf"
 # The JSON APIs never read or set the session cookie: bearer tokens only (so no CSRF exposure there).
-_API_PREFIXES = ("/api/", "/beacon/", "/htsget/", "/.well-known/", "/healthz", "/readyz", "/openapi.json")
+_API_PREFIXES = ("/api/", "/beacon/", "/network/beacon/", "/htsget/", "/.well-known/", "/healthz", "/readyz",
+                 "/openapi.json")
 
 
 def is_page_path(path: str) -> bool:
@@ -65,6 +66,12 @@ def sign_in(request: Request, token: str) -> None:
 
 def sign_out(request: Request) -> None:
     request.session.clear()
+
+
+def session_token(request: Request) -> str | None:
+    """The signed-in user's bearer token (for the network Beacon to forward where a peer is configured so)."""
+    token = request.session.get(_TOKEN)
+    return token if isinstance(token, str) else None
 
 
 def page_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:

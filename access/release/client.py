@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,12 @@ def _data_uri(url: str) -> bytes:
     return base64.b64decode(data) if meta.endswith(";base64") else unquote_to_bytes(data)
 
 
-def _ticket(client: httpx.Client, url: str, token: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    response = client.get(url, params={k: v for k, v in params.items() if v is not None},
-                          headers={"Authorization": f"Bearer {token}"})
+def _ticket(client: httpx.Client, url: str, token: str, params: dict[str, Any],
+            passport: Sequence[str] = ()) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if passport:  # GA4GH visas granting the dataset (e.g. from the DAC at another node)
+        headers["X-GA4GH-Passport"] = ",".join(passport)
+    response = client.get(url, params={k: v for k, v in params.items() if v is not None}, headers=headers)
     if response.status_code != 200:
         raise _failure(response, "the ticket")
     try:
@@ -87,12 +91,13 @@ def _ticket(client: httpx.Client, url: str, token: str, params: dict[str, Any]) 
 
 def fetch(node: str, dataset_id: str, *, token: str, out: Path, file_id: str | None = None,
           region: str | None = None, fmt: str = "VCF", client: httpx.Client | None = None,
-          timeout: float = 60.0) -> Fetched:
+          timeout: float = 60.0, passport: Sequence[str] = ()) -> Fetched:
     """Get a dataset (or one of its files), whole or a region of it, from the node at `node` into `out`.
 
-    Asks `/htsget/variants/{dataset}[/{file}]` for a ticket with the bearer `token`, then follows each URL with
-    the headers the ticket gives it (the inline `data:` end-of-file block included), streaming into a temporary
-    file renamed to `out` once complete. FetchError, and `out` left untouched, when anything is refused.
+    Asks `/htsget/variants/{dataset}[/{file}]` for a ticket with the bearer `token` (and the `passport`'s visas, if
+    any), then follows each URL with the headers the ticket gives it (the inline `data:` end-of-file block
+    included), streaming into a temporary file renamed to `out` once complete. FetchError, and `out` left
+    untouched, when anything is refused.
     """
     path = f"/htsget/variants/{quote(dataset_id, safe='')}" + (f"/{quote(file_id, safe='')}" if file_id else "")
     params: dict[str, Any] = {"format": fmt.upper()}
@@ -103,7 +108,7 @@ def fetch(node: str, dataset_id: str, *, token: str, out: Path, file_id: str | N
     temp = out.with_name(f".{out.name}.{os.getpid()}.part")
     digest, size = hashlib.sha256(), 0
     try:
-        urls = _ticket(http, node.rstrip("/") + path, token, params)
+        urls = _ticket(http, node.rstrip("/") + path, token, params, passport)
         with temp.open("wb") as sink:
             for number, entry in enumerate(urls, 1):
                 url = entry["url"]

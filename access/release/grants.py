@@ -40,6 +40,11 @@ class Grant:
     grounds: Grounds
     who: Requester
     visa_jti: str | None = None
+    visa_exp: int | None = None  # a visa's grant ends when the visa does: so do the tickets given on it
+
+    def lasts(self, until: int) -> int:
+        """When what is given on this grant must end, at `until` or sooner (the visa's expiry)."""
+        return until if self.visa_exp is None else min(until, self.visa_exp)
 
 
 def grant_for(session: Session, caller: Caller, dataset: Dataset, *, secret: str, client: str | None) -> Grant:
@@ -54,7 +59,7 @@ def grant_for(session: Session, caller: Caller, dataset: Dataset, *, secret: str
     if opened is not None:
         return Grant(opened, who)
     if dataset.id in caller.visa_grants:
-        return Grant(Grounds.VISA, who, caller.visa_grants[dataset.id])
+        return Grant(Grounds.VISA, who, caller.visa_grants[dataset.id], caller.visa_expiries.get(dataset.id))
     if caller.subject is None:
         to = "signed-in callers" if dataset.security == "REGISTERED" else "signed-in callers entitled to it"
         raise Unauthenticated(f"dataset {dataset.id} is {dataset.security}: its files are released to {to}; "

@@ -92,7 +92,7 @@ def issue_ticket(session: Session, caller: Caller, ctx: ReleaseContext, *, datas
         contigs = ()
     parts = plan_parts(query, stored=stored, file_contigs=contigs, assembly=dataset.assembly, size=file.size,
                        block_bytes=ctx.file_block_bytes)
-    expires = now + ctx.ticket_ttl
+    expires = grant.lasts(now + ctx.ticket_ttl)
 
     def url_for(part: Part) -> tuple[str, str]:
         claims = BlockGrant(subject=grant.who.actor, dataset_id=dataset.id, file_id=file.id, part=part.part,

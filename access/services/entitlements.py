@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from access import audit
-from access.models import AccessRequest, Entitlement, EntitlementPublic
+from access.models import AccessRequest, Entitlement, EntitlementPublic, is_remote
 from access.notifications import notify
 from catalogue.errors import Forbidden, InvalidInput, NotFound
 from catalogue.identity import Caller
@@ -56,8 +56,14 @@ def grant_entitlements(session: Session, request: AccessRequest, datasets: list[
 
 
 def _may_manage(session: Session, caller: Caller, entitlement: Entitlement) -> bool:
+    """Admins, and members of the DAC deciding the dataset: a local dataset's own, a remote one's request's."""
+    if caller.is_admin:
+        return True
+    if is_remote(entitlement.dataset_id):
+        request = session.get(AccessRequest, entitlement.request_id)
+        return request is not None and caller.sits_on(request.dac_id)
     dataset = session.get(Dataset, entitlement.dataset_id)
-    return caller.is_admin or (dataset is not None and dataset.dac_id is not None and caller.sits_on(dataset.dac_id))
+    return dataset is not None and dataset.dac_id is not None and caller.sits_on(dataset.dac_id)
 
 
 def revoke_entitlement(session: Session, caller: Caller, entitlement_id: int, reason: str) -> Entitlement:
@@ -106,7 +112,11 @@ def list_entitlements(session: Session, caller: Caller, *, scope: str = "mine",
         query = query.where(Entitlement.subject == subject)
     elif scope == "dac":
         if not caller.is_admin:
-            query = query.where(col(Entitlement.dataset_id).in_(datasets_of_dacs(session, caller.roles.dac_member_of)))
+            dacs = caller.roles.dac_member_of
+            remote_of_dacs = select(AccessRequest.id).where(col(AccessRequest.dac_id).in_(dacs))
+            query = query.where(or_(
+                col(Entitlement.dataset_id).in_(datasets_of_dacs(session, dacs)),
+                and_(col(Entitlement.dataset_id).contains("://"), col(Entitlement.request_id).in_(remote_of_dacs))))
     else:
         raise InvalidInput("scope must be mine or dac", field="scope")
     if dataset_id:

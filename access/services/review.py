@@ -15,6 +15,7 @@ from access.notifications import notify
 from access.services.entitlements import grant_entitlements, revoke_for_request
 from access.services.requests import (
     create_request,
+    dataset_terms,
     get_request,
     is_applicant,
     request_datasets,
@@ -22,7 +23,7 @@ from access.services.requests import (
 )
 from catalogue.errors import Forbidden, InvalidInput
 from catalogue.identity import Caller
-from catalogue.models import Dac, Dataset, utcnow
+from catalogue.models import Dac, utcnow
 from catalogue.services.registry import dac_members
 
 __all__ = [
@@ -86,8 +87,7 @@ def submit_request(session: Session, caller: Caller, request_id: str) -> AccessR
     actor = _applicant_only(caller, request)
     transition(RequestState(request.state), Command.submit)  # refuse early, before the checks below
     for dataset_id in request_datasets(session, request.id):
-        dataset = session.get(Dataset, dataset_id)
-        assert dataset is not None
+        dataset = dataset_terms(session, dataset_id)
         if request.accepted_agreements.get(dataset_id) != dataset.dua_version:
             raise InvalidInput(f"accept the data access agreement of {dataset_id} (version {dataset.dua_version}) "
                                "before submitting", field="accept_agreements")

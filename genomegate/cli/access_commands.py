@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 from sqlmodel import Session, select
 
 from access.audit import stored_leaves, verify_chain
@@ -25,10 +26,23 @@ from access.checkpoints import (
 )
 from access.models import AuditCheckpoint, Command, RequestState
 from access.notifications import deliver_outbox
-from access.services import entitlements, requests, review
+from access.services import entitlements, remote_dacs, requests, review
 from catalogue.identity import Caller, Principal
+from catalogue.models import RemoteDacSet
+from catalogue.services.remote_dacs import remote_dac_public
 from catalogue.services.roles import caller_for
-from genomegate.cli.common import OPERATOR, Exit, JsonOpt, app, emit, err, friendly, operator_session, out
+from genomegate.cli.common import (
+    OPERATOR,
+    Exit,
+    JsonOpt,
+    app,
+    dataset_app,
+    emit,
+    err,
+    friendly,
+    operator_session,
+    out,
+)
 from network.witness.verify import WitnessFinding, check_witnesses
 
 __all__ = ["audit_app", "entitlements_app", "notifications_app", "requests_app"]
@@ -98,6 +112,52 @@ def requests_decide(
         request = review.decide(session, _acting(session, member), request_id, command, reason=reason,
                                 access_end=end, default_days=rt.settings.access_days)
     out.print(f"{request.id} is {request.state}")
+
+
+_REMOTE_DAC_OPTIONS = {"node_url": "--node", "dac_id": "--dac", "visa_issuer": "--issuer", "jku": "--jku"}
+
+
+@dataset_app.command("remote-dac")
+@friendly
+def dataset_remote_dac(
+    dataset_id: str,
+    node: Annotated[str | None, typer.Option(help="the DAC's node: its GenomeGate base URL")] = None,
+    dac: Annotated[str | None, typer.Option(help="the DAC's id at that node")] = None,
+    issuer: Annotated[str | None, typer.Option(help="the `iss` of its visas (default: the node's URL)")] = None,
+    jku: Annotated[str | None, typer.Option(help="the `jku` of its visas (default: the node's JWKS)")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="decide access here again")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show, set (--node, --dac) or clear (--clear) the DAC at another node that decides access to a CONTROLLED
+    dataset held here: its visas are then accepted for this dataset only from that DAC's issuer and jku."""
+    with operator_session() as (session, _):
+        if clear:
+            remote_dacs.clear_remote_dac(session, OPERATOR, dataset_id)
+            out.print(f"access to {dataset_id} is decided here again")
+            return
+        if (node is None) != (dac is None):
+            raise Exit("give both --node and --dac (or neither, to show the current one)")
+        if node is not None and dac is not None:
+            try:
+                data = RemoteDacSet(node_url=node, dac_id=dac, visa_issuer=issuer, jku=jku)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                option = _REMOTE_DAC_OPTIONS.get(str(first["loc"][0]), str(first["loc"][0]))
+                raise Exit(f"{option}: {first['msg'].removeprefix('Value error, ')}") from None
+            row = remote_dacs.set_remote_dac(session, OPERATOR, dataset_id, data)
+        else:
+            row = remote_dacs.get_remote_dac(session, OPERATOR, dataset_id)
+        public = remote_dac_public(row)
+    if as_json:
+        print(public.model_dump_json(indent=2))
+        return
+    table = Table(show_header=False, title=f"Access to {public.dataset_id} is decided at another node")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in (("DAC", public.dac_url), ("visa issuer", public.visa_issuer), ("jku", public.jku),
+                         ("set by", f"{public.set_by} at {public.set_at:%Y-%m-%d %H:%M} UTC")):
+        table.add_row(label, value)
+    out.print(table)
 
 
 @entitlements_app.command("list")

@@ -55,16 +55,36 @@ def test_a_trusted_visa_grants_record_level_and_the_query_is_audited_under_its_j
     assert jtis == ["visa-7"]
 
 
-@pytest.mark.parametrize("who", ["mallory@uni.example", None])
-def test_a_visa_for_someone_else_or_without_sign_in_grants_nothing(
+def test_a_visa_for_someone_else_grants_nothing(
         beacon: TestClient, make_beacon_dataset: Callable[..., Dataset], node_b: LocalIssuer,
-        auth: Callable[[str], dict[str, str]], who: str | None) -> None:
+        auth: Callable[[str], dict[str, str]]) -> None:
     target = make_beacon_dataset(SecurityLevel.CONTROLLED, "Controlled", count_threshold=0)
-    headers = {**(auth(who) if who else {}), "X-GA4GH-Passport": _grant(node_b, target.id)}
+    headers = {**auth("mallory@uni.example"), "X-GA4GH-Passport": _grant(node_b, target.id)}
     body = beacon.get("/beacon/v2/g_variants", params=QUERY, headers=headers).json()
     assert body["meta"]["returnedGranularity"] == "boolean"
-    if who:
-        assert "refused" in body["info"]["rejectedVisas"][0]["reason"]
+    assert "refused" in body["info"]["rejectedVisas"][0]["reason"]
+
+
+def test_a_passport_without_a_token_is_the_one_subject_its_visas_name(
+        beacon: TestClient, make_beacon_dataset: Callable[..., Dataset], node_b: LocalIssuer, runtime: Runtime,
+        tmp_path: Path) -> None:
+    """As a network Beacon forwarding only the passport sends it: the verified visas say who the caller is (their
+    issuer's subject, with no roles here); visas naming two subjects, or none that verifies, leave it anonymous."""
+    target = make_beacon_dataset(SecurityLevel.CONTROLLED, "Controlled", count_threshold=0)
+    alone = beacon.get("/beacon/v2/g_variants", params=QUERY,
+                       headers={"X-GA4GH-Passport": _grant(node_b, target.id)}).json()
+    assert alone["meta"]["returnedGranularity"] == "record"
+    with Session(runtime.engine) as session:
+        actors = session.exec(select(AuditEvent.actor).where(AuditEvent.action == "beacon.record_query")).all()
+    assert actors == ["alice@uni.example"]
+    two = ",".join([_grant(node_b, target.id), _grant(node_b, target.id, subject="bob@uni.example")])
+    mixed = beacon.get("/beacon/v2/g_variants", params=QUERY, headers={"X-GA4GH-Passport": two}).json()
+    assert mixed["meta"]["returnedGranularity"] == "boolean"
+    assert "one subject" in mixed["info"]["rejectedVisas"][0]["reason"]
+    impostor = LocalIssuer(tmp_path / "impostor.json", issuer=NODE_B, audience="unused")
+    forged = beacon.get("/beacon/v2/g_variants", params=QUERY,
+                        headers={"X-GA4GH-Passport": _grant(impostor, target.id)}).json()
+    assert forged["meta"]["returnedGranularity"] == "boolean"
 
 
 def test_a_tampered_visa_is_reported_in_info(beacon: TestClient, make_beacon_dataset: Callable[..., Dataset],

@@ -148,3 +148,24 @@ def test_a_forged_checkpoint_file_is_reported(submitted: tuple[CliRunner, str], 
     junk = cli.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "junk.json")])
     assert junk.exit_code == 1
     assert junk.stderr.count("\n") == 1 and "is not a checkpoint file" in junk.stderr
+
+
+def test_the_operator_names_the_remote_dac_of_a_dataset_errors_in_one_line(submitted: tuple[CliRunner, str]) -> None:
+    cli, _ = submitted
+    [dataset] = json.loads(cli.invoke(app, ["dataset", "list", "--json"]).stdout)
+    command = ["dataset", "remote-dac", dataset["id"]]
+    for args, message in ((["--node", "ftp://node-b", "--dac", "GGC000002"], "--node: give an http"),
+                          (["--node", "https://node-b.example"], "give both --node and --dac"),
+                          ([], "names no DAC at another node")):
+        refused = cli.invoke(app, [*command, *args])
+        assert refused.exit_code == 1 and message in refused.stderr, refused.output
+        assert "Traceback" not in refused.output
+    named = cli.invoke(app, [*command, "--node", "https://node-b.example/", "--dac", "GGC000002"])
+    assert named.exit_code == 0, named.output
+    assert "decided at another node" in named.stdout
+    shown = json.loads(cli.invoke(app, [*command, "--json"]).stdout)
+    assert (shown["dac_url"], shown["visa_issuer"], shown["set_by"]) == (
+        "https://node-b.example/api/dacs/GGC000002", "https://node-b.example", "operator@cli")
+    cleared = cli.invoke(app, [*command, "--clear"])
+    assert cleared.exit_code == 0 and "decided here again" in cleared.stdout
+    assert cli.invoke(app, [*command]).exit_code == 1

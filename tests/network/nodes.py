@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from catalogue.identity import Caller
-from catalogue.models import Dataset, Role, SecurityLevel
+from catalogue.models import Dac, Dataset, Organisation, Role, SecurityLevel
 from catalogue.runtime import Runtime, build_runtime
 from catalogue.services.datasets import publish_dataset
 from catalogue.settings import Settings
@@ -91,8 +91,11 @@ class Node:
         overrides.setdefault("privacy_p", 0.0)
         overrides.setdefault("count_threshold", 0)
         with self.session() as session:
-            org = make_organisation(session, name=f"{self.name} biobank")
-            dac = make_dac(session, name=f"{self.name} DAC")
+            # one biobank and DAC per node, made with its first dataset
+            org = (session.exec(select(Organisation).where(Organisation.name == f"{self.name} biobank")).first()
+                   or make_organisation(session, name=f"{self.name} biobank"))
+            dac = (session.exec(select(Dac).where(Dac.name == f"{self.name} DAC")).first()
+                   or make_dac(session, name=f"{self.name} DAC"))
             dataset = make_dataset(session, organisation_id=org.id, dac_id=dac.id, dua_text="use it well",
                                    security=security, title=title or f"{self.name} cohort")
             for key, value in overrides.items():

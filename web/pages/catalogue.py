@@ -22,6 +22,7 @@ from catalogue.services import registry
 from catalogue.services.search import DatasetQuery
 from catalogue.services.statistics import allele_frequency_spectrum
 from network import federated, peers, remote
+from network.dac_requests import decided_here
 from web.charts import bar_chart
 from web.i18n import translator
 from web.routing import page_router
@@ -65,9 +66,14 @@ def catalogue_page(request: Request, session: SessionDep, caller: PageCallerDep,
 
 
 @router.get("/network/datasets/{peer_id}/{dataset_id}", response_class=HTMLResponse)
-def remote_dataset_page(peer_id: str, dataset_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+def remote_dataset_page(peer_id: str, dataset_id: str, request: Request, session: SessionDep,
+                        settings: SettingsDep) -> HTMLResponse:
     dataset = remote.remote_dataset(session, peer_id, dataset_id)
+    # a dataset whose access this node's DAC decides is applied for here, named by its URL at its node
+    apply_here = (dataset.iri if dataset.security == "CONTROLLED"
+                  and decided_here(dataset, settings.public_base_url) else None)
     return render(request, "remote_dataset.html", {
+        "apply_here": apply_here,
         "dataset": dataset, "peer": peers.get_peer(session, peer_id), "home": remote.home_url(dataset),
         "conditions": [duo_term(c) for c in dataset.duo if c in _DUO],
         "unknown_conditions": [c for c in dataset.duo if c not in _DUO],

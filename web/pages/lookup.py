@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
+import anyio.from_thread
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -21,9 +25,12 @@ from catalogue.errors import DomainError, InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import Dataset, SecurityLevel
 from catalogue.services.datasets import get_dataset
+from network.combine import NetworkAnswer
+from network.fanout import Call, Network
+from network.forwarding import Identity
 from web.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from web.routing import page_router
-from web.session import PageCallerDep
+from web.session import PageCallerDep, session_token
 from web.templating import render
 
 __all__ = ["DatasetAnswer", "LookupForm", "explain", "refusal_message", "router"]
@@ -199,13 +206,37 @@ def _references(request: Request) -> References:
     return references
 
 
+def _ask_network(request: Request, caller: Caller, form: LookupForm, max_limit: int) -> NetworkAnswer:
+    """The whole network's answer to the form's query: this node and every peer, under the node's deadline, the
+    signed-in user's token forwarded only to peers configured to take it (web/session.py keeps it)."""
+    started = time.monotonic()
+    network: Network = request.app.state.network
+    params = form.beacon_params()
+    parsed = beacon_request.from_query(params, max_limit=max_limit)
+    identity = Identity(bearer=session_token(request) if caller.authenticated else None, address=caller.address)
+    call = Call("GET", "/g_variants", urlencode(params))
+    answer = anyio.from_thread.run(partial(network.ask, caller, identity, parsed, call,
+                                           deadline=network.settings.network_deadline_seconds, started=started))
+    network.record(answer, True)
+    return answer
+
+
 @router.get("/variants", response_class=HTMLResponse)
 def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, settings: SettingsDep,
                 reads: ReadSessionDep, assembly: Literal["GRCh37", "GRCh38"] = "GRCh38", chrom: Short = "",
-                start: Short = "", end: Short = "", ref: Bases = "", alt: Bases = "") -> HTMLResponse:
+                start: Short = "", end: Short = "", ref: Bases = "", alt: Bases = "",
+                where: Literal["node", "network"] = "node") -> HTMLResponse:
     form = LookupForm(assembly=assembly, chrom=chrom, start=start, end=end, ref=ref, alt=alt)
     answers: list[DatasetAnswer] | None = None
     refusal = None
+    if form.asked and where == "network":
+        try:
+            network = _ask_network(request, caller, form, settings.max_page_size)
+        except DomainError as exc:
+            refusal = refusal_message(exc)
+            network = None
+        return render(request, "lookup.html", {"form": form, "answers": None, "refusal": refusal,
+                                               "network": network, "where": where})
     if form.asked:
         try:
             parsed = beacon_request.from_query(form.beacon_params(), max_limit=settings.max_page_size)
@@ -216,4 +247,5 @@ def lookup_page(request: Request, session: SessionDep, caller: PageCallerDep, se
                               translator(request))
         except DomainError as exc:
             refusal = refusal_message(exc, translator(request))
-    return render(request, "lookup.html", {"form": form, "answers": answers, "refusal": refusal})
+    return render(request, "lookup.html", {"form": form, "answers": answers, "refusal": refusal, "network": None,
+                                           "where": where})

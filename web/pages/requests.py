@@ -9,6 +9,7 @@ from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from access.deps import remote_resolver
 from access.domain import allowed_commands
 from access.models import AccessRequest, RequestCreate, RequestState, RequestUpdate
 from access.services import attachments, entitlements, requests, review
@@ -18,7 +19,6 @@ from catalogue.duo import DUO_TERMS, DuoKind
 from catalogue.errors import InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import utcnow
-from catalogue.services.datasets import get_dataset
 from web.forms import attempt, split_list
 from web.i18n import translator
 from web.routing import page_router
@@ -52,7 +52,8 @@ def my_requests(request: Request, session: SessionDep, caller: SignedInPageDep,
 @router.get("/requests/new", response_class=HTMLResponse)
 def new_request(request: Request, session: SessionDep, caller: SignedInPageDep,
                 dataset: Annotated[list[str], Query(min_length=1, max_length=50)]) -> HTMLResponse:
-    chosen = [get_dataset(session, caller, d) for d in dict.fromkeys(dataset)]
+    resolve = remote_resolver(request)  # a dataset held at a peer whose DAC sits here is named by its URL there
+    chosen = [requests.requested_dataset(session, caller, d, resolve) for d in dict.fromkeys(dataset)]
     return render(request, "request_form.html", {"datasets": chosen, "purposes": PURPOSES})
 
 
@@ -86,7 +87,7 @@ def create_request(request: Request, session: SessionDep, caller: SignedInPageDe
             raise InvalidInput(_("give the project a title"), field="project_title")
         data = RequestCreate(datasets=datasets, **_fields(project_title, lay_summary, purpose or [], disease_terms,
                                                           institution, for_profit, co_applicants))
-        return requests.create_request(session, caller, data)
+        return requests.create_request(session, caller, data, remote_resolver(request))
 
     return attempt(request, create, done=_("Draft saved. Check the DUO verdict, accept the agreement, then submit."),
                    back=back, then=lambda r: f"/requests/{r.id}")
@@ -108,7 +109,7 @@ def request_page(request_id: str, request: Request, session: SessionDep, caller:
     verdict = (record.duo_verdict if state not in EDITABLE and record.duo_verdict
                else requests.preview_use(session, caller, request_id))
     return render(request, "request.html", {
-        "req": public, "datasets": [get_dataset(session, caller, d) for d in public.datasets],
+        "req": public, "datasets": [requests.requested_dataset(session, caller, d) for d in public.datasets],
         "verdict": verdict, "events": review.history(session, caller, request_id),
         "attachments": attachments.list_attachments(session, caller, request_id),
         "votes": review.votes(session, caller, request_id) if reviewer else [],

@@ -1,0 +1,170 @@
+"""Network Beacon benchmark: a network query's latency and throughput against the slowest node queried alone, with
+three live nodes and with one node dead.
+
+Run it from the repository root (by hand; not part of the test suite):
+
+    .venv/bin/python benchmarks/network.py                       # starts three nodes on loopback, as the tests do
+    .venv/bin/python benchmarks/network.py --rounds 5 --seconds 10
+    .venv/bin/python benchmarks/network.py --network http://127.0.0.1:8001 --nodes http://127.0.0.1:8001 \\
+        http://127.0.0.1:8002 http://127.0.0.1:8003               # nodes already running, peers already added
+
+Started here, each node is a `genomegate serve` process (SQLite, its own data directory and keys; 1,000 variants of
+a small simulated cohort, PUBLIC) and node a gets the others as peers. Each round measures, for every node alone
+(`/beacon/v2/g_variants`) and then through node a's network Beacon (`/network/beacon/v2/g_variants`): latency one
+query at a time (p50, p95) and throughput with --connections queries in flight (q/s), on the same anonymous count
+queries over ranges of chromosome 1. Then the last node is killed and the network is measured again. Figures are
+the median over the rounds, with the rounds' range.
+
+Targets: p95 with a dead node within the deadline + 10%; p50 overhead over the slowest live node under 10 ms;
+network throughput at least 0.5x that of the slowest node alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+# Run as a script, this folder would shadow the project's `ingest` package (benchmarks/ingest.py); the repository
+# root (the tests' node harness) is wanted instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import httpx  # noqa: E402
+
+__all__ = ["main"]
+
+TARGET_DEAD_P95 = 1.10  # x the deadline
+TARGET_P50_OVERHEAD_MS = 10.0
+TARGET_THROUGHPUT = 0.5
+
+
+def _queries(n: int = 200) -> list[dict[str, str]]:
+    return [{"referenceName": "1", "start": str(i * 5_000), "end": str(i * 5_000 + 50_000),
+             "requestedGranularity": "count"} for i in range(n)]
+
+
+async def _latency(url: str, queries: list[dict[str, str]], count: int) -> list[float]:
+    out = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for i in range(count):
+            started = time.perf_counter()
+            reply = await client.get(url, params=queries[i % len(queries)])
+            out.append((time.perf_counter() - started) * 1000)
+            reply.raise_for_status()
+    return out
+
+
+async def _throughput(url: str, queries: list[dict[str, str]], connections: int, seconds: float) -> float:
+    done = 0
+    end = time.monotonic() + seconds
+
+    async def one(seed: int) -> None:
+        nonlocal done
+        i = seed
+        while time.monotonic() < end:
+            (await client.get(url, params=queries[i % len(queries)])).raise_for_status()
+            done += 1
+            i += connections
+
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=connections)) as client:
+        await asyncio.gather(*(one(s) for s in range(connections)))
+    return done / seconds
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _measure(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
+    queries = _queries()
+    asyncio.run(_throughput(url, queries, args.connections, 1.0))  # warm
+    latencies = asyncio.run(_latency(url, queries, args.latency_queries))
+    rate = asyncio.run(_throughput(url, queries, args.connections, args.seconds))
+    return _pct(latencies, 0.5), _pct(latencies, 0.95), rate
+
+
+def _spread(values: list[float], unit: str) -> str:
+    return f"{statistics.median(values):8.1f} {unit} ({min(values):.1f}-{max(values):.1f})"
+
+
+def _start_nodes(stack: ExitStack, folder: Path, deadline: float) -> tuple[list[str], Callable[[], None]]:
+    from catalogue.models import SecurityLevel
+    from ingest.synthetic import simulate_cohort, write_sample_sheet
+    from tests.network.nodes import nodes
+
+    made = stack.enter_context(nodes(folder, ["a", "b", "c"], network_deadline_seconds=deadline))
+    for seed, node in enumerate(made):
+        cohort = simulate_cohort(folder / f"{node.name}.vcf.gz", samples=20, variants_per_contig=1_000, seed=seed + 1)
+        node.publish([cohort.path], samples=write_sample_sheet(folder / f"{node.name}.tsv", cohort),
+                     security=SecurityLevel.PUBLIC)
+        node.start()
+    for peer in made[1:]:
+        made[0].cli("network", "add", peer.url)
+    return [n.url for n in made], made[-1].kill
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="of each throughput run")
+    parser.add_argument("--latency-queries", type=int, default=200, help="queries one at a time, per measurement")
+    parser.add_argument("--connections", type=int, default=8, help="queries in flight in throughput runs")
+    parser.add_argument("--deadline", type=float, default=2.0, help="the network node's deadline (nodes started here)")
+    parser.add_argument("--network", help="base URL of a running network node (with --nodes)")
+    parser.add_argument("--nodes", nargs="*", default=[], help="base URLs of the running nodes (the network's first)")
+    args = parser.parse_args(argv)
+
+    with ExitStack() as stack:
+        if args.network:
+            urls, kill = [args.network, *[u for u in args.nodes if u != args.network]], None
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gg-network-bench-")))
+            print("starting three nodes ...", flush=True)
+            urls, kill = _start_nodes(stack, folder, args.deadline)
+        network = f"{urls[0]}/network/beacon/v2/g_variants"
+        alone: dict[str, list[tuple[float, float, float]]] = {u: [] for u in urls}
+        live: list[tuple[float, float, float]] = []
+        for r in range(args.rounds):
+            for url in urls:
+                alone[url].append(_measure(f"{url}/beacon/v2/g_variants", args))
+            live.append(_measure(network, args))
+            print(f"round {r + 1}: network p50 {live[-1][0]:.1f} ms, p95 {live[-1][1]:.1f} ms, "
+                  f"{live[-1][2]:.0f} q/s", flush=True)
+        dead: list[tuple[float, float, float]] = []
+        if kill is not None:
+            kill()
+            for _ in range(args.rounds):
+                dead.append(_measure(network, args))
+
+    print("\n                         p50                  p95                  throughput")
+    for url, runs in alone.items():
+        print(f"{url:<24} {_spread([x[0] for x in runs], 'ms')} {_spread([x[1] for x in runs], 'ms')} "
+              f"{_spread([x[2] for x in runs], 'q/s')}")
+    print(f"{'network, 3 live':<24} {_spread([x[0] for x in live], 'ms')} {_spread([x[1] for x in live], 'ms')} "
+          f"{_spread([x[2] for x in live], 'q/s')}")
+    if dead:
+        print(f"{'network, 1 dead':<24} {_spread([x[0] for x in dead], 'ms')} {_spread([x[1] for x in dead], 'ms')} "
+              f"{_spread([x[2] for x in dead], 'q/s')}")
+    slowest = max(urls, key=lambda u: statistics.median(x[0] for x in alone[u]))
+    overhead = [n[0] - s[0] for n, s in zip(live, alone[slowest], strict=True)]
+    ratio = [n[2] / s[2] for n, s in zip(live, alone[slowest], strict=True)]
+    print(f"\nslowest node alone: {slowest}")
+    print(f"p50 overhead over it: {_spread(overhead, 'ms')}  (target < {TARGET_P50_OVERHEAD_MS:.0f} ms)")
+    print(f"throughput ratio:     {_spread(ratio, 'x')}  (target >= {TARGET_THROUGHPUT})")
+    if dead:
+        print(f"p95 with a dead node: {_spread([x[1] for x in dead], 'ms')}  "
+              f"(target <= {args.deadline * TARGET_DEAD_P95 * 1000:.0f} ms: the deadline + 10%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The network Beacon's fan-out: one query asked of this node and of every peer whose circuit is not open, all at
+once, under ONE deadline; what arrived by then is the answer.
+
+Peers are asked over HTTP (one pooled `httpx.AsyncClient`: no cookies kept, no redirects followed, no proxy or
+netrc taken from the environment). This node is asked in-process, through the ASGI interface of its own Beacon
+app: the very code path an HTTP request takes (parsing, the privacy gate, the audit, the error envelopes) without
+a socket, a second pass through load shedding, or the node having to reach its own public URL. The Beacon runs its
+database work on the thread pool, so the event loop is never blocked; at the deadline the wait for any node, this
+one included, is abandoned (a local query still running finishes on its thread and its answer is dropped).
+
+Database work (the peers, the visas this node issues, the audit line, the breakers afterwards) runs on the thread
+pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
+
+from access import audit
+from access.visas import issue_passport
+from beacon.models import BeaconRequest
+from beacon.responses import API_VERSION
+from catalogue.database import session_scope
+from catalogue.identity import Caller
+from catalogue.models import utcnow
+from catalogue.runtime import Runtime
+from network import breaker, health
+from network.combine import NetworkAnswer, Node, NodeOutcome, NodeReply, NodeStatus, backed_off, judge
+from network.forwarding import Identity, headers_for
+from network.models import Forwarding, Peer, PeerState
+from network.peers import list_peers
+
+__all__ = ["MAX_ANSWER_BYTES", "Call", "Network", "Target"]
+
+log = logging.getLogger("genomegate.network")
+
+MAX_ANSWER_BYTES = 16 << 20  # a node's answer read at most; more is an erroring node
+_LOCAL_ROOT = "http://this-node"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The Beacon request to pass on: method, path under a Beacon root, raw query string and body."""
+
+    method: str
+    path: str  # e.g. /g_variants
+    query: str = ""  # already percent-encoded, without the network's own parameters
+    body: bytes = b""
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A node to ask and what of the caller it gets (`forward` None: this node, the caller as presented)."""
+
+    node: Node
+    forward: Forwarding | None
+    asked: bool = True
+    retry_at: Any = None
+
+
+class _NoCookies(DefaultCookiePolicy):
+    """Peers' cookies are never kept: a cookie set for one caller would otherwise go out with the next."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+class Network:
+    """The network Beacon's machinery for one app: this node's Beacon app and the HTTP client for the peers."""
+
+    def __init__(self, runtime: Runtime, local: ASGIApp) -> None:
+        self.runtime = runtime
+        self.local = local
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def settings(self) -> Any:
+        return self.runtime.settings
+
+    @property
+    def network_id(self) -> str:
+        return f"{self.settings.beacon_id}.network"
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:  # a client belongs to the loop it was made on
+            self._client = httpx.AsyncClient(
+                follow_redirects=False, trust_env=False, cookies=CookieJar(policy=_NoCookies()),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                headers={"User-Agent": f"GenomeGate network Beacon ({self.network_id})"})
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
+
+    def this_node(self) -> Node:
+        base = self.settings.public_base_url.rstrip("/")
+        return Node(self.settings.beacon_id, self.settings.node_name, f"{base}/beacon/v2")
+
+    # --- before the fan-out: on the thread pool -------------------------------------------------------------------
+
+    def prepare(self, caller: Caller, identity: Identity, request: BeaconRequest, call: Call
+                ) -> tuple[list[Target], Identity]:
+        """The nodes to ask (this node first, then each peer, backed-off ones marked not asked), the identity the
+        peers get (with the visas this node issues for the caller when a peer takes passports), and the audit line
+        of the forwarded query, committed before anything leaves this node."""
+        now = utcnow()
+        with session_scope(self.runtime.engine) as session:
+            peers = list_peers(session)
+            targets = [Target(self.this_node(), None)]
+            for peer in peers:
+                node = Node(peer.beacon_id, peer.name, peer.beacon_url, peer.id)
+                state = health.health_of(peer)
+                targets.append(Target(node, Forwarding(peer.forward), breaker.asked(state, now), state.retry_at))
+            asked = [t for t in targets[1:] if t.asked]
+            if any(t.forward is Forwarding.passport for t in asked) and caller.subject is not None \
+                    and self.runtime.issuer is not None:
+                identity = identity.with_visas(issue_passport(session, caller, self.runtime.issuer, self.settings))
+            if asked:
+                _audit(session, caller, request, call, asked)
+                session.commit()
+        return targets, identity
+
+    # --- the fan-out --------------------------------------------------------------------------------------------
+
+    async def ask(self, caller: Caller, identity: Identity, request: BeaconRequest, call: Call, *,
+                  deadline: float, started: float) -> NetworkAnswer:
+        """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived."""
+        targets, forwarded = await run_in_threadpool(self.prepare, caller, identity, request, call)
+        end = started + deadline
+        tasks = {i: asyncio.ensure_future(
+            self._ask_local(identity, call, end) if t.forward is None
+            else self._ask_peer(t.node, headers_for(t.forward, forwarded), call, end))
+            for i, t in enumerate(targets) if t.asked}
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=max(0.0, end - time.monotonic()))
+        outcomes: list[NodeOutcome] = []
+        for i, target in enumerate(targets):
+            task = tasks.get(i)
+            if task is None:
+                outcomes.append(backed_off(target.node, target.retry_at))
+                continue
+            if not task.done():
+                task.cancel()
+                reply = NodeReply(latency_ms=_since(started), timed_out=True)
+            elif task.exception() is not None:  # a bug of ours, not the node's: logged, reported as erroring
+                log.error("asking %s failed", target.node.beacon_id, exc_info=task.exception())
+                reply = NodeReply(_since(started), failure="the network Beacon failed to ask it; the error was logged")
+            else:
+                reply = task.result()
+            outcomes.append(judge(target.node, reply))
+        return NetworkAnswer(request, tuple(outcomes), deadline * 1000, self.network_id,
+                             elapsed_ms=(time.monotonic() - started) * 1000)
+
+    async def _ask_peer(self, node: Node, identity_headers: dict[str, str], call: Call, end: float) -> NodeReply:
+        headers = {"Accept": "application/json", **identity_headers}
+        if call.content_type:
+            headers["Content-Type"] = call.content_type
+        url = f"{node.url}{call.path}" + (f"?{call.query}" if call.query else "")
+        started = time.monotonic()
+        try:
+            async with self._http().stream(call.method, url, content=call.body or None, headers=headers,
+                                           timeout=max(0.001, end - started)) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        return NodeReply(_since(started), failure=f"its answer is larger than {MAX_ANSWER_BYTES:,} "
+                                                                  "bytes")
+                return NodeReply(_since(started), response.status_code, bytes(body))
+        except httpx.TimeoutException:
+            return NodeReply(_since(started), timed_out=True)
+        except httpx.HTTPError as exc:
+            return NodeReply(_since(started), failure=f"could not be reached ({type(exc).__name__})")
+
+    async def _ask_local(self, identity: Identity, call: Call, end: float) -> NodeReply:
+        transport = httpx.ASGITransport(app=self.local, raise_app_exceptions=False,
+                                        client=(identity.address or "127.0.0.1", 0))
+        headers = {"Accept": "application/json", **headers_for(None, identity)}
+        if call.content_type:
+            headers["Content-Type"] = call.content_type
+        url = f"{_LOCAL_ROOT}{call.path}" + (f"?{call.query}" if call.query else "")
+        started = time.monotonic()
+        response = await transport.handle_async_request(
+            httpx.Request(call.method, url, headers=headers, content=call.body or None))
+        body = await response.aread()
+        return NodeReply(_since(started), response.status_code, body)
+
+    # --- after the answer: on the thread pool -----------------------------------------------------------------
+
+    def record(self, answer: NetworkAnswer, full_deadline: bool) -> None:
+        """Tell each asked peer's circuit breaker how it did. A timeout counts against a peer only under the
+        node's own deadline (a caller asking for less must not back peers off); a peer that answered and was
+        healthy already is left alone (no write on the common path)."""
+        seen = {o.node.peer_id: o for o in answer.outcomes if o.node.peer_id is not None
+                and o.status is not NodeStatus.backed_off and (full_deadline or o.status is not NodeStatus.timed_out)}
+        if not seen:
+            return
+        with session_scope(self.runtime.engine) as session:
+            changed = False
+            for peer_id, outcome in seen.items():
+                peer = session.get(Peer, peer_id)
+                if peer is None or (outcome.healthy and peer.state == PeerState.healthy and peer.failures == 0):
+                    continue
+                seen_as = health.Outcome(outcome.healthy, outcome.latency_ms or 0.0,
+                                         None if outcome.healthy else outcome.message)
+                health.record(session, peer, seen_as, self.settings)
+                changed = True
+            if changed:
+                session.commit()
+
+
+def _since(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+def _audit(session: Session, caller: Caller, request: BeaconRequest, call: Call, asked: Sequence[Target]) -> None:
+    """One audit line per forwarded query: who asked, which peers were sent what, and the query (never a token)."""
+    summary = request.summary(API_VERSION)
+    audit.append(session, actor=caller.subject or "anonymous", action="network.beacon.query", client=caller.address,
+                 details={"endpoint": call.path, "method": call.method,
+                          "peers": [{"beaconId": t.node.beacon_id, "peer": t.node.peer_id,
+                                     "forward": t.forward.value if t.forward else None} for t in asked],
+                          "query": {k: summary[k] for k in ("requestParameters", "filters", "requestedGranularity",
+                                                            "pagination") if k in summary}})
