@@ -178,6 +178,7 @@ class NetworkAnswer:
     network_id: str
     elapsed_ms: float = 0.0
     answered: tuple[NodeOutcome, ...] = field(init=False)
+    to_record: dict[str, NodeOutcome] = field(default_factory=dict)  # peer id -> what its breaker must hear
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answered", tuple(o for o in self.outcomes if o.status is NodeStatus.answered))
