@@ -52,6 +52,11 @@ def _queries(n: int = 200) -> list[dict[str, str]]:
              "requestedGranularity": "count"} for i in range(n)]
 
 
+def _ok(reply: httpx.Response) -> None:
+    if reply.status_code != 200:
+        raise SystemExit(f"{reply.request.url} answered {reply.status_code}: {reply.text[:500]}")
+
+
 async def _latency(url: str, queries: list[dict[str, str]], count: int) -> list[float]:
     out = []
     async with httpx.AsyncClient(timeout=30) as client:
@@ -59,7 +64,7 @@ async def _latency(url: str, queries: list[dict[str, str]], count: int) -> list[
             started = time.perf_counter()
             reply = await client.get(url, params=queries[i % len(queries)])
             out.append((time.perf_counter() - started) * 1000)
-            reply.raise_for_status()
+            _ok(reply)
     return out
 
 
@@ -71,7 +76,7 @@ async def _throughput(url: str, queries: list[dict[str, str]], connections: int,
         nonlocal done
         i = seed
         while time.monotonic() < end:
-            (await client.get(url, params=queries[i % len(queries)])).raise_for_status()
+            _ok(await client.get(url, params=queries[i % len(queries)]))
             done += 1
             i += connections
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
@@ -152,9 +151,8 @@ async def ask_network(request: Request) -> NetworkAnswer:
 
 
 def _respond(request: Request, answer: NetworkAnswer, document: dict[str, Any]) -> Response:
-    network = _network(request)
-    full = answer.deadline_ms >= network.settings.network_deadline_seconds * 1000
-    return BeaconJSON(document, background=BackgroundTask(network.record, answer, full))
+    _network(request).report(answer)
+    return BeaconJSON(document)
 
 
 def _get_and_post(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:

@@ -7,7 +7,6 @@ Nothing here waits or touches a database: `network/fanout.py` asks the nodes and
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -178,6 +177,7 @@ class NetworkAnswer:
     network_id: str
     elapsed_ms: float = 0.0
     answered: tuple[NodeOutcome, ...] = field(init=False)
+    to_record: dict[str, NodeOutcome] = field(default_factory=dict)  # peer id -> what its breaker must hear
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answered", tuple(o for o in self.outcomes if o.status is NodeStatus.answered))
@@ -254,7 +254,3 @@ def combined_datasets(answer: NetworkAnswer) -> dict[str, Any]:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def outcomes_in_order(nodes: Sequence[Node], found: dict[str, NodeOutcome]) -> tuple[NodeOutcome, ...]:
-    return tuple(found[n.beacon_id] for n in nodes)

@@ -9,7 +9,8 @@ database work on the thread pool, so the event loop is never blocked; at the dea
 one included, is abandoned (a local query still running finishes on its thread and its answer is dropped).
 
 Database work (the peers, the visas this node issues, the audit line, the breakers afterwards) runs on the thread
-pool, never on the loop.
+pool, never on the loop. The audit line of a forwarded query is written while the nodes are asked (lines of
+concurrent queries share one commit) and the answer is returned only once it is on record.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
@@ -41,12 +41,13 @@ from network.forwarding import Identity, headers_for
 from network.models import Forwarding, Peer, PeerState
 from network.peers import list_peers
 
-__all__ = ["MAX_ANSWER_BYTES", "Call", "Network", "Target"]
+__all__ = ["MAX_ANSWER_BYTES", "AuditLine", "Call", "Network", "Target", "audit_line"]
 
 log = logging.getLogger("genomegate.network")
 
 MAX_ANSWER_BYTES = 16 << 20  # a node's answer read at most; more is an erroring node
 _LOCAL_ROOT = "http://this-node"
+PEERS_SECONDS = 1.0  # how long the peers read from the database are used before they are read again
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Target:
     forward: Forwarding | None
     asked: bool = True
     retry_at: Any = None
+    was_healthy: bool = True
 
 
 class _NoCookies(DefaultCookiePolicy):
@@ -85,6 +87,12 @@ class Network:
         self.local = local
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._audit_loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[tuple[AuditLine, asyncio.Future[None]]] = []
+        self._writing = False
+        self._writer: asyncio.Future[None] | None = None
+        self._background: set[asyncio.Future[None]] = set()
+        self._peers: tuple[float, list[tuple[Node, Forwarding, breaker.Health]]] = (-PEERS_SECONDS - 1, [])
 
     @property
     def settings(self) -> Any:
@@ -115,34 +123,86 @@ class Network:
 
     # --- before the fan-out: on the thread pool -------------------------------------------------------------------
 
-    def prepare(self, caller: Caller, identity: Identity, request: BeaconRequest, call: Call
-                ) -> tuple[list[Target], Identity]:
-        """The nodes to ask (this node first, then each peer, backed-off ones marked not asked), the identity the
-        peers get (with the visas this node issues for the caller when a peer takes passports), and the audit line
-        of the forwarded query, committed before anything leaves this node."""
-        now = utcnow()
+    def read_peers(self) -> list[tuple[Node, Forwarding, breaker.Health]]:
+        """The peers as the database has them: where they are, what they take, their health."""
         with session_scope(self.runtime.engine) as session:
-            peers = list_peers(session)
-            targets = [Target(self.this_node(), None)]
-            for peer in peers:
-                node = Node(peer.beacon_id, peer.name, peer.beacon_url, peer.id)
-                state = health.health_of(peer)
-                targets.append(Target(node, Forwarding(peer.forward), breaker.asked(state, now), state.retry_at))
-            asked = [t for t in targets[1:] if t.asked]
-            if any(t.forward is Forwarding.passport for t in asked) and caller.subject is not None \
-                    and self.runtime.issuer is not None:
-                identity = identity.with_visas(issue_passport(session, caller, self.runtime.issuer, self.settings))
-            if asked:
-                _audit(session, caller, request, call, asked)
-                session.commit()
-        return targets, identity
+            return [(Node(p.beacon_id, p.name, p.beacon_url, p.id), Forwarding(p.forward), health.health_of(p))
+                    for p in list_peers(session)]
+
+    async def targets(self) -> list[Target]:
+        """The nodes to ask: this node first, then each peer (backed-off ones marked not asked). The peers are read
+        at most every PEERS_SECONDS (on the thread pool): a peer added, removed or backed off counts within that."""
+        stamp, peers = self._peers
+        if time.monotonic() - stamp > PEERS_SECONDS:
+            peers = await run_in_threadpool(self.read_peers)
+            self._peers = (time.monotonic(), peers)
+        now = utcnow()
+        return [Target(self.this_node(), None)] + [
+            Target(node, forward, breaker.asked(state, now), state.retry_at,
+                   was_healthy=state.state is PeerState.healthy and state.failures == 0)
+            for node, forward, state in peers]
+
+    def passport_of(self, caller: Caller, identity: Identity) -> Identity:
+        """The identity with the visas this node issues for the caller (for peers that take passports)."""
+        if caller.subject is None or self.runtime.issuer is None:
+            return identity
+        with session_scope(self.runtime.engine) as session:
+            return identity.with_visas(issue_passport(session, caller, self.runtime.issuer, self.settings))
+
+    # --- the audit: group commit ------------------------------------------------------------------------------
+
+    async def audited(self, line: AuditLine) -> None:
+        """Return once the line is committed. Lines arriving while a commit is under way wait for the next one and
+        share its transaction: the hash chain takes one writer at a time, and one commit per query would make
+        every network query wait in line for the database (SQLite answered 503 busy under load)."""
+        loop = asyncio.get_running_loop()
+        if self._audit_loop is not loop:
+            self._audit_loop, self._pending, self._writing = loop, [], False
+        done: asyncio.Future[None] = loop.create_future()
+        self._pending.append((line, done))
+        if not self._writing:
+            self._writing = True
+            self._writer = asyncio.ensure_future(self._write_pending())
+        await done
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await run_in_threadpool(self._append, [line for line, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - each waiting query answers the error (a 503 if busy)
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writing = False
+
+    def _append(self, lines: list[AuditLine]) -> None:
+        with session_scope(self.runtime.engine) as session:
+            for line in lines:
+                audit.append(session, actor=line.actor, action="network.beacon.query", client=line.client,
+                             details=line.details)
+            session.commit()
 
     # --- the fan-out --------------------------------------------------------------------------------------------
 
     async def ask(self, caller: Caller, identity: Identity, request: BeaconRequest, call: Call, *,
                   deadline: float, started: float) -> NetworkAnswer:
         """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived."""
-        targets, forwarded = await run_in_threadpool(self.prepare, caller, identity, request, call)
+        targets = await self.targets()
+        asked_peers = [t for t in targets[1:] if t.asked]
+        forwarded = identity
+        if caller.subject is not None and any(t.forward is Forwarding.passport for t in asked_peers):
+            forwarded = await run_in_threadpool(self.passport_of, caller, identity)
+        # written while the nodes are asked (a commit would otherwise add its time to every answer); the answer
+        # is returned only once the line is on record
+        on_record = asyncio.ensure_future(self.audited(audit_line(caller, request, call, asked_peers))) \
+            if asked_peers else None
         end = started + deadline
         tasks = {i: asyncio.ensure_future(
             self._ask_local(identity, call, end) if t.forward is None
@@ -165,8 +225,12 @@ class Network:
             else:
                 reply = task.result()
             outcomes.append(judge(target.node, reply))
-        return NetworkAnswer(request, tuple(outcomes), deadline * 1000, self.network_id,
-                             elapsed_ms=(time.monotonic() - started) * 1000)
+        if on_record is not None:
+            await on_record  # an audit that cannot be written fails the query (a 503 when the database is busy)
+        answer = NetworkAnswer(request, tuple(outcomes), deadline * 1000, self.network_id,
+                               elapsed_ms=(time.monotonic() - started) * 1000)
+        answer.to_record.update(self.to_record(answer, targets))
+        return answer
 
     async def _ask_peer(self, node: Node, identity_headers: dict[str, str], call: Call, end: float) -> NodeReply:
         headers = {"Accept": "application/json", **identity_headers}
@@ -204,12 +268,25 @@ class Network:
 
     # --- after the answer: on the thread pool -----------------------------------------------------------------
 
-    def record(self, answer: NetworkAnswer, full_deadline: bool) -> None:
-        """Tell each asked peer's circuit breaker how it did. A timeout counts against a peer only under the
-        node's own deadline (a caller asking for less must not back peers off); a peer that answered and was
-        healthy already is left alone (no write on the common path)."""
-        seen = {o.node.peer_id: o for o in answer.outcomes if o.node.peer_id is not None
-                and o.status is not NodeStatus.backed_off and (full_deadline or o.status is not NodeStatus.timed_out)}
+    def to_record(self, answer: NetworkAnswer, targets: Sequence[Target]) -> dict[str, NodeOutcome]:
+        """The outcomes each asked peer's circuit breaker must hear of: failures, and successes of peers not healthy
+        before (a peer that answered and was healthy already is left alone: nothing to write on the common path).
+        A timeout counts against a peer only under the node's own deadline (a caller asking for less must not
+        back peers off)."""
+        full = answer.deadline_ms >= self.settings.network_deadline_seconds * 1000
+        return {t.node.peer_id: o for t, o in zip(targets, answer.outcomes, strict=True)
+                if t.node.peer_id is not None and t.asked and (full or o.status is not NodeStatus.timed_out)
+                and not (o.healthy and t.was_healthy)}
+
+    def report(self, answer: NetworkAnswer) -> None:
+        """Record the answer's outcomes on the thread pool, without the response (or the caller) waiting."""
+        if answer.to_record:
+            task = asyncio.ensure_future(run_in_threadpool(self.record, answer.to_record))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def record(self, seen: dict[str, NodeOutcome]) -> None:
+        """Move the peers' breakers by their outcomes (on the thread pool)."""
         if not seen:
             return
         with session_scope(self.runtime.engine) as session:
@@ -230,12 +307,19 @@ def _since(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
-def _audit(session: Session, caller: Caller, request: BeaconRequest, call: Call, asked: Sequence[Target]) -> None:
-    """One audit line per forwarded query: who asked, which peers were sent what, and the query (never a token)."""
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    actor: str
+    client: str | None
+    details: dict[str, Any]
+
+
+def audit_line(caller: Caller, request: BeaconRequest, call: Call, asked: Sequence[Target]) -> AuditLine:
+    """The audit line of a forwarded query: who asked, which peers were sent what, and the query (never a token)."""
     summary = request.summary(API_VERSION)
-    audit.append(session, actor=caller.subject or "anonymous", action="network.beacon.query", client=caller.address,
-                 details={"endpoint": call.path, "method": call.method,
-                          "peers": [{"beaconId": t.node.beacon_id, "peer": t.node.peer_id,
-                                     "forward": t.forward.value if t.forward else None} for t in asked],
-                          "query": {k: summary[k] for k in ("requestParameters", "filters", "requestedGranularity",
-                                                            "pagination") if k in summary}})
+    return AuditLine(caller.subject or "anonymous", caller.address, {
+        "endpoint": call.path, "method": call.method,
+        "peers": [{"beaconId": t.node.beacon_id, "peer": t.node.peer_id,
+                   "forward": t.forward.value if t.forward else None} for t in asked],
+        "query": {k: summary[k] for k in ("requestParameters", "filters", "requestedGranularity", "pagination")
+                  if k in summary}})

@@ -217,7 +217,7 @@ def _ask_network(request: Request, caller: Caller, form: LookupForm, max_limit: 
     call = Call("GET", "/g_variants", urlencode(params))
     answer = anyio.from_thread.run(partial(network.ask, caller, identity, parsed, call,
                                            deadline=network.settings.network_deadline_seconds, started=started))
-    network.record(answer, True)
+    network.record(answer.to_record)
     return answer
 
 
