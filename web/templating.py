@@ -71,6 +71,8 @@ _LABELS = {
     # a peer's health and what it is forwarded
     "unknown": N_("unknown"), "healthy": N_("healthy"), "failing": N_("failing"), "backed_off": N_("backed off"),
     "none": N_("nothing"), "bearer": N_("bearer token"), "passport": N_("passport visas"),
+    # a Beacon's granularity
+    "boolean": N_("boolean"), "count": N_("count"), "record": N_("record"),
 }
 
 
