@@ -277,8 +277,16 @@ class Settings(BaseSettings):
 
     # --- opt-outs (catalogue.services.opt_outs, ingest.opt_outs) ---
     opt_out_apply_every_seconds: float = Field(
-        default=14_400, ge=60, le=43_200, description="how often the scheduled job applies requested opt-outs and "
-        "their undo (a recount of each dataset concerned); at most 12 hours, so that one takes effect within 24")
+        default=14_400, ge=0, le=43_200, description="how often the scheduled job applies requested opt-outs and "
+        "their undo (a recount of each dataset concerned); at most 12 hours, so that one takes effect within 24; "
+        "0 switches the schedule off (then only `genomegate opt-outs apply` applies them)")
+
+    @field_validator("opt_out_apply_every_seconds")
+    @classmethod
+    def _not_too_often(cls, value: float) -> float:
+        if 0 < value < 60:
+            raise ValueError("give at least 60 seconds (a recount per dataset concerned), or 0 for no schedule")
+        return value
 
     # --- participants (participants/): linking people to their samples by a keyed hash, never in clear ---
     participant_key: str = Field(

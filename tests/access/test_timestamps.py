@@ -16,9 +16,13 @@ from sqlmodel import Session
 
 from beacon.privacy.models import PrivacyLedger
 from catalogue.identity import Caller
+from catalogue.models import Sample, utcnow
 from catalogue.runtime import Runtime
 from ingest.services import start_ingestion
 from ingest.synthetic import simulate_cohort
+from network.harvest_models import PeerHarvest, RemoteDataset
+from network.models import Peer
+from network.witness.models import AlarmKind, WatchedLog, WitnessAlarm
 from tests.access.conftest import World
 
 ALICE = "alice@uni.example"
@@ -71,7 +75,26 @@ def test_every_read_endpoint_gives_timestamps_with_their_utc_offset(
     cohort = simulate_cohort(tmp_path / "c.vcf.gz", samples=3, variants_per_contig=5)
     job = start_ingestion(session, Caller.cli_operator(), world.public, files=[cohort.path])
     session.add(PrivacyLedger(holder="account:x|reader", dataset_id=world.hmb, kind="account"))
+    # the network's records (a peer, its harvest and a dataset of it, a witnessed log and an alarm), as the
+    # health check, the harvest and the witness write them; a participant linked to a sample; a remote DAC
+    now = utcnow()
+    session.add(Peer(id="peer-b", name="Node B", beacon_url="http://b.example/beacon/v2", node_url="http://b.example",
+                     beacon_id="org.b", api_version="v2.0.0", added_by=ADMIN, checked_at=now, ok_at=now))
+    session.flush()  # the peer before what refers to it
+    session.add(PeerHarvest(peer_id="peer-b", attempted_at=now, succeeded_at=now, datasets=1))
+    session.add(RemoteDataset(peer_id="peer-b", dataset_id="GGD000009", iri="http://b.example/datasets/GGD000009",
+                              title="Remote cohort", issued=now, modified=now))
+    session.add(WatchedLog(origin="http://b.example", peer_id="peer-b", key_x="x", key_id="k", checked_at=now))
+    session.add(WitnessAlarm(origin="http://b.example", peer_id="peer-b", kind=AlarmKind.inconsistent,
+                             message="history rewritten", size=2))
+    session.add(Sample(dataset_id=world.hmb, sample_id="S1"))
     session.commit()
+    linked = world.client.post(f"/api/datasets/{world.hmb}/link-sheets", headers=world.auth(ADMIN),
+                               files={"sheet": ("links.csv", f"sample_id,participant_id\nS1,{ALICE}\n", "text/csv")})
+    assert linked.status_code == 201, linked.text
+    remote = world.call("PUT", f"/datasets/{world.gru}/remote-dac", ADMIN,
+                        json={"node_url": "http://b.example", "dac_id": "GGC000001"})
+    assert remote.status_code == 200, remote.text
     organisation = world.client.get("/api/organisations").json()[0]["id"]
 
     reads = {  # path template -> (URL, who asks)
@@ -95,6 +118,16 @@ def test_every_read_endpoint_gives_timestamps_with_their_utc_offset(
         "/api/admin/privacy": ("/api/admin/privacy", ADMIN),
         "/api/jobs": ("/api/jobs", ADMIN),
         "/api/jobs/{job_id}": (f"/api/jobs/{job.job_id}", ADMIN),
+        "/api/network/peers": ("/api/network/peers", ADMIN),
+        "/api/network/peers/{peer_id}": ("/api/network/peers/peer-b", ADMIN),
+        "/api/network/harvests": ("/api/network/harvests", ADMIN),
+        "/api/network/datasets/{peer_id}/{dataset_id}": ("/api/network/datasets/peer-b/GGD000009", None),
+        "/api/network/witness/logs": ("/api/network/witness/logs", ADMIN),
+        "/api/network/witness/alarms": ("/api/network/witness/alarms", ADMIN),
+        "/api/datasets/{dataset_id}/link-sheets": (f"/api/datasets/{world.hmb}/link-sheets", ADMIN),
+        "/api/access/datasets/{dataset_id}/remote-dac": (f"/api/access/datasets/{world.gru}/remote-dac", None),
+        "/api/participants/me": ("/api/participants/me", ALICE),
+        "/api/register/permits": ("/api/register/permits", None),
     }
     assert _with_date_times(world.client.get("/openapi.json").json()) == set(reads)  # none is left out
     for template, (url, who) in reads.items():

@@ -49,7 +49,7 @@ def node(settings: Settings, queue: tuple[str, str], tmp_path: Path) -> Settings
         "data_dir": tmp_path / "node", "queue_url": url, "queue_name": name, "job_lease_seconds": LEASE,
         "audit_checkpoint_seconds": 0, "notifications_every_seconds": 0, "reminders_every_seconds": 0,
         "expiries_every_seconds": 0, "budget_renewal_every_seconds": 0, "witness_every_seconds": 0,
-        "network_health_every_seconds": 0, "network_harvest_every_seconds": 0,
+        "network_health_every_seconds": 0, "network_harvest_every_seconds": 0, "opt_out_apply_every_seconds": 0,
     })
 
 

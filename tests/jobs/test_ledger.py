@@ -107,7 +107,8 @@ def test_each_slot_is_claimed_once_and_a_zero_interval_turns_a_kind_off(engine: 
     on = settings.model_copy(update={"audit_checkpoint_seconds": 10, "notifications_every_seconds": 0,
                                      "reminders_every_seconds": 0, "expiries_every_seconds": 0,
                                      "budget_renewal_every_seconds": 0, "witness_every_seconds": 0,
-                                     "network_health_every_seconds": 0, "network_harvest_every_seconds": 0})
+                                     "network_health_every_seconds": 0, "network_harvest_every_seconds": 0,
+                                     "opt_out_apply_every_seconds": 0})
     now = utcnow()
     first = tick(engine, on, now=now)
     assert tick(engine, on, now=now) == []  # another worker ticking at the same moment wins nothing
