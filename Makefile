@@ -50,7 +50,7 @@ messages: install
 	rm web/locale/messages.pot
 
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) .genomegate examples/data .pytest_cache

@@ -80,7 +80,7 @@ def test_a_crash_is_a_generic_page_without_the_traceback(world: World, monkeypat
     def crash(*_: object, **__: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(web.pages.catalogue, "search_datasets", crash)
+    monkeypatch.setattr(web.pages.catalogue.federated, "search_network", crash)
     page = world.browser().get("/")
     assert page.status_code == 500
     assert "the error was logged" in page.text and "secret internals" not in page.text
