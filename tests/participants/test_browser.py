@@ -4,7 +4,6 @@ participant linked by `genomegate.demo.seed_participant` on a node served by uvi
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,28 +26,14 @@ from ingest.opt_outs import start_recounts
 from ingest.services import start_ingestion
 from ingest.synthetic import SimulatedCohort
 from participants.proofs import LineProof, check_proof
-from tests.conftest import IN_CI
+from tests.browsers import CHROMIUM, need_browser
 from tests.serving import free_port, serving
 from tests.workers import run_queued
 from web.i18n import translations
 
-CHROMIUM = Path(os.environ.get("GENOMEGATE_TEST_CHROMIUM", "/usr/bin/chromium"))
 COHORT = "Demo cardiomyopathy cohort"
 
 
-def _need_browser() -> Any:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "the playwright package is not installed (pip install -e '.[dev]')"
-    if reason:
-        if IN_CI:
-            pytest.fail(f"{reason}; CI always has it")
-        pytest.skip(reason)
-    return sync_playwright
 
 
 @dataclass
@@ -82,7 +67,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, cohort: tuple[SimulatedCohort
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,

@@ -7,7 +7,6 @@ page are saved to tests/artifacts/screenshots/ (the path is printed).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,29 +25,14 @@ from genomegate.app import create_app
 from genomegate.demo import DEMO_FILES, DEMO_USERS, seed_demo
 from genomegate.schema import upgrade
 from ingest.reference_af import load_reference_af
-from tests.conftest import IN_CI
+from tests.browsers import CHROMIUM, need_browser
 from tests.serving import free_port, serving
 from tests.web.conftest import ingest_into
 
-CHROMIUM = Path(os.environ.get("GENOMEGATE_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 INTRUDER = "intruder@elsewhere.example"
 
 
-def _need_browser() -> Any:
-    """Playwright's API driving Debian's Chromium; skip (fail in CI) when either is missing."""
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "the playwright package is not installed (pip install -e '.[dev]')"
-    if reason:
-        if IN_CI:
-            pytest.fail(f"{reason}; CI always has it")
-        pytest.skip(reason)
-    return sync_playwright
 
 
 @dataclass
@@ -78,7 +62,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, cohort_files: tuple[Path, Pat
 
 @pytest.fixture(scope="module")
 def chromium(pytestconfig: pytest.Config) -> Iterator[Any]:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
