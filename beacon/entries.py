@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from beacon.answers import DatasetResult, Exclusion, Reason, VariantRecord
-from beacon.audit import audit_records
+from beacon.audit import audit_records, tag_samples
 from beacon.count import dataset_result, withdrawn_tally
 from beacon.errors import InvalidParameter
 from beacon.filters import SEX_TERMS, select_individuals
@@ -147,7 +147,8 @@ def variant_individuals(session: Session, caller: Caller, request: BeaconRequest
         page = partial(tuple, carriers[request.skip:request.skip + request.limit])
         results.append(dataset_result(item, n, page, include=None,  # listed whatever is asked
                                       limited_by=Reason.PRIVACY_BUDGETED if d.id in admitted.budgeted else None))
-    shown = {r.dataset.id: sorted({s.sample_id for s, _ in r.records}) for r in results}
+    shown = {r.dataset.id: tag_samples(r.dataset.id, {s.sample_id for s, _ in r.records}, gate.sample_key)
+             for r in results}
     audit_records(session, caller, [(d, {"entity": "individual", "variant": variant, "samples": shown.get(d, [])})
                                     for d in _recorded(results)])
     return present_entries(request, "individual", results, scope.excluded + admitted.excluded,

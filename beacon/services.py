@@ -73,5 +73,5 @@ def answer(session: Session, caller: Caller, request: BeaconRequest, plan: Plan,
     admitted = admit(session, gate, plan.datasets, plan.search_of, selection=plan.selection)
     results = count_variants(reads or session, plan, admitted, request)
     answered = VariantAnswer(request, plan, results, plan.excluded + admitted.excluded)
-    audit_variant_answer(session, caller, answered)
+    audit_variant_answer(session, caller, answered, sample_key=gate.sample_key)
     return answered

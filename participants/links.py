@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from access import audit
 from catalogue.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from catalogue.identity import Caller
 from catalogue.models import Dataset, Sample, utcnow
+from catalogue.sample_tags import sample_tag
 from catalogue.services.roles import require_authenticated
 from participants.errors import BadLinkSheet, NotAParticipant
 from participants.keys import actor_of, participant_hash
@@ -110,6 +111,7 @@ class Participant:
 
     digest: str
     samples: tuple[tuple[str, str], ...]  # (dataset id, sample id)
+    tags: dict[str, str] = field(default_factory=dict, repr=False)  # audit lines' sample tag -> own sample id
 
     @property
     def actor(self) -> str:
@@ -136,4 +138,4 @@ def participant_for(session: Session, caller: Caller, key: str) -> Participant:
     identifier = caller.principal.participant_id
     if not identifier or not (samples := linked_samples(session, digest := participant_hash(key, identifier))):
         raise NotAParticipant(_NOT_LINKED)
-    return Participant(digest, tuple(samples))
+    return Participant(digest, tuple(samples), {sample_tag(key, d, s): s for d, s in samples})

@@ -225,7 +225,10 @@ def _uses(session: Session, participant: Participant, prover: Prover, entitlemen
                                          as_utc(approval.start) if approval else None):
                 continue
         else:
-            shown = {*event.details.get("samples", []), event.details.get("individual")}
+            tags = event.details.get("samples", [])
+            shown = {participant.tags[t] for t in tags if t in participant.tags} if isinstance(tags, list) else set()
+            if isinstance(individual := event.details.get("individual"), str):
+                shown.add(individual)  # a line about one individual names it
             kind, mine = "beacon", [s for s in participant.samples_of(event.dataset_id or "") if s in shown]
             if not mine:
                 continue

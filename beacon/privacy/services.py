@@ -7,7 +7,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -154,13 +154,15 @@ class Gate:
     account: Account | None
     policy: Policy
     actor: str | None = None  # the audit log's actor (the subject, or the address)
+    # keys the tags that stand for samples in the audit lines of what the request shows (catalogue.sample_tags)
+    sample_key: str = field(default="", repr=False)
 
     @classmethod
     def for_caller(cls, caller: Caller, settings: Settings) -> Gate:
         policy = Policy.from_settings(settings)
         account = account_of(caller, policy)
         actor = caller.subject or (account.holder if account else None)
-        return cls(account, policy, actor)
+        return cls(account, policy, actor, settings.participant_key)
 
     def admit(self, session: Session, items: Sequence[Item], searches: Callable[[PublishedDataset], VariantSearch],
               *, selection: Selection | None = None) -> tuple[list[Item], list[dict[str, str]]]:

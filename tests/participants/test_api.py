@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from access.checkpoints import AuditKey
 from access.models import AuditEvent
+from catalogue.sample_tags import sample_tag
 from catalogue.settings import Settings
 from ingest.opt_outs import start_recounts
 from participants.keys import participant_hash
@@ -141,7 +142,11 @@ def test_a_participant_sees_exactly_their_datasets_approvals_and_uses_each_with_
     ben = world.api("GET", "/api/participants/me", BEN).json()
     bens = [u for u in ben["uses"] if u["action"] == "beacon.record_query"]
     assert bens and all(u["samples"] == [world.ben_sample] for u in bens)
-    assert all(world.ben_sample in u["proof"]["line"]["details"]["samples"] for u in bens)
+    # the line names the samples it showed by keyed tags: his is there, and no sample id of anyone in clear
+    for u in bens:
+        shown = u["proof"]["line"]["details"]["samples"]
+        assert sample_tag(world.runtime.settings.participant_key, u["dataset_id"], world.ben_sample) in shown
+        assert world.ben_sample not in json.dumps(u["proof"]) and world.anna_sample not in json.dumps(u["proof"])
     assert any(u["line_id"] not in {a["line_id"] for a in answers} for u in bens)  # his variant's: not on hers
     for who in (STEWARD, ADMIN, RESEARCHER):
         assert world.api("GET", "/api/participants/me", who).status_code == 404
