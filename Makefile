@@ -50,7 +50,8 @@ messages: install
 	rm web/locale/messages.pot
 
 test: install lint
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -m serial  # tests of latency, alone: another worker's load would time them
 
 clean:
 	rm -rf $(VENV) .genomegate examples/data .pytest_cache

@@ -264,6 +264,7 @@ def _raw_request(url: str, head: str) -> tuple[socket.socket, bytes]:
     return sock, sock.recv(65536)
 
 
+@pytest.mark.serial
 def test_a_huge_declared_body_is_answered_before_it_is_sent_and_health_stays_prompt(runtime: Runtime) -> None:
     """Deterministic: the 413 arrives while the client has sent none of its 32 MB, so no work on the body can
     stall anyone; and /healthz answers while that connection, and a chunked one trickling, stay open."""

@@ -152,6 +152,7 @@ def test_healthz_and_other_requests_answer_while_an_issuers_keys_are_slow(runtim
         assert idp.fetches == 1
 
 
+@pytest.mark.serial
 def test_a_pool_held_by_others_gives_503_with_retry_after_and_healthz_still_answers(
         runtime: Runtime, auth: Callable[[str], dict[str, str]]) -> None:
     engine = make_engine(runtime.engine.url.render_as_string(hide_password=False), pool_size=2, pool_timeout=0.5)

@@ -20,6 +20,9 @@ def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SettingsError, match="GENOMEGATE_SECRET_KEY"):
         load_settings()
     monkeypatch.setenv("GENOMEGATE_SECRET_KEY", "s" * 40)
+    with pytest.raises(SettingsError, match="GENOMEGATE_PARTICIPANT_KEY"):  # the participants' key: the same rule
+        load_settings()
+    monkeypatch.setenv("GENOMEGATE_PARTICIPANT_KEY", "p" * 40)
     assert load_settings().env == "production"
 
 

@@ -22,6 +22,8 @@ from tests.network.nodes import Node, nodes
 from tests.network.proxy import Proxy, proxy_for
 from tests.workers import wait_for
 
+pytestmark = pytest.mark.serial  # deadlines are timed: run alone (`make test` runs these after the parallel run)
+
 DEADLINE = 1.0  # seconds, node a's
 MARGIN = 0.5  # what a busy test machine may add to it
 NET = "/network/beacon/v2/g_variants"

@@ -14,8 +14,8 @@ from catalogue.runtime import build_runtime
 from catalogue.settings import Settings
 from genomegate.app import create_app
 from genomegate.schema import upgrade
+from tests.browsers import CHROMIUM, need_browser
 from tests.serving import free_port, serving
-from tests.web.test_browser import CHROMIUM, _need_browser
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -33,7 +33,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
