@@ -41,6 +41,7 @@ from ingest.models import JobState as IngestState
 from ingest.services import run_job, start_ingestion
 from ingest.synthetic import simulate_cohort
 from ingest.tasks import CHUNK, PLAN, PUBLISH
+from jobs.models import ENDED as JOBS_ENDED
 from jobs.models import Job, JobState
 from jobs.reaper import LAPSED
 from tests.factories import grant, make_dataset, make_organisation
@@ -198,9 +199,16 @@ def _ended_unchanged(engine: Engine, ingestion_id: str, dataset_id: str,
 
 
 def _assert_tree_succeeded(engine: Engine, ingestion: IngestionJob) -> list[Job]:
-    """The ingestion's plan, one job per chunk and one publish job, every one succeeded."""
+    """The ingestion's plan, one job per chunk and one publish job, every one succeeded. (The publish job commits
+    the ingestion's end inside its handler; the worker records the job's own end just after, so wait for that.)"""
     assert ingestion.job_id is not None
-    tree = _tree(engine, ingestion.job_id)
+    plan_job = ingestion.job_id
+
+    def settled() -> list[Job] | None:
+        jobs = _tree(engine, plan_job)
+        return jobs if all(j.state in JOBS_ENDED for j in jobs) else None
+
+    tree = wait_for("the ingestion's jobs end", 30, settled)
     kinds = [j.kind for j in tree]
     assert kinds[0] == PLAN and kinds.count(PUBLISH) == 1
     chunks = [j for j in tree if j.kind == CHUNK]
