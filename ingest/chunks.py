@@ -18,7 +18,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -156,28 +156,14 @@ def plan(engine: Engine, ingestion_id: str, *, store_root: Path, chunk_records: 
             else:
                 warnings.extend(file.notes)
                 todo.append(file)
-        chunks = _cut(ingestion_id, todo, chunk_records)
         excluded = sorted(opt_outs.excluded_now(session, job.dataset_id))  # new files count without them too
-        _drop_staged(session.connection(), ingestion_id)
-        session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
-        session.add_all(IngestionChunk(**asdict(c)) for c in chunks)
-        job.state = JobState.running
-        job.started_at = job.started_at or utcnow()
-        job.records_total = sum(c.records for c in chunks) or None
-        job.records_done = 0
-        job.warnings = warnings
-        job.plan = {
-            "files": [{"name": f.name, "path": str(f.path), "index_path": str(f.index_path), "format": f.format,
-                       "size": f.size, "md5": f.md5, "sha256": f.sha256,
-                       "chunks": [c.number for c in chunks if c.path == str(f.path)]} for f in todo],
+        chunks = _start_chunks(session, job, todo, chunk_records, warnings, {
             "files_unchanged": len(sources) - len(todo),
             "samples": [asdict(sheet.get(s) or SampleMeta(sample_id=s)) for s in vcf_samples],
             "groups": sample_groups(sheet.values()) or None,
             "assembly": assembly,
             "excluded": excluded,
-        }
-        session.add(job)
-        session.commit()
+        })
     return chunks
 
 
@@ -200,28 +186,40 @@ def _plan_recount(engine: Engine, ingestion_id: str, chunk_records: int) -> list
         missing = [f.name for f in stored if not f.path.is_file()]
         if missing:
             raise MalformedFile(missing[0], "is missing from the file store; it cannot be counted again")
-        chunks = _cut(ingestion_id, stored, chunk_records)
-        _drop_staged(session.connection(), ingestion_id)
-        session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == ingestion_id))
-        session.add_all(IngestionChunk(**asdict(c)) for c in chunks)
-        job.state = JobState.running
-        job.started_at = job.started_at or utcnow()
-        job.records_total = sum(c.records for c in chunks) or None
-        job.records_done = 0
-        job.warnings = []
-        job.plan = {
-            "files": [{"name": f.name, "path": str(f.path), "index_path": str(f.index_path), "format": f.format,
-                       "size": f.size, "md5": f.md5, "sha256": f.sha256,
-                       "chunks": [c.number for c in chunks if c.path == str(f.path)],
-                       **read_with.get(f.sha256, {})} for f in stored],
+        chunks = _start_chunks(session, job, stored, chunk_records, [], {
             "files_unchanged": 0,
             "samples": [],  # the catalogue's samples stay as they are
             "groups": groups or None,
             "assembly": dataset.assembly,
             "excluded": sorted(opt_outs.wanted_exclusion(session, job.dataset_id)),
-        }
-        session.add(job)
-        session.commit()
+        }, read_with=read_with)
+    return chunks
+
+
+def _start_chunks(session: Session, job: IngestionJob, files: Sequence[StoredFile], chunk_records: int,
+                  warnings: list[str], plan: dict[str, Any],
+                  read_with: Mapping[str, dict[str, Any]] | None = None) -> list[Chunk]:
+    """Cut `files` into chunks and record them and the plan on the running ingestion (replacing an earlier plan
+    and the rows its chunks staged), in the caller's transaction, then commit. `read_with` gives a stored file's
+    read options by checksum (a recount reads each file as it was ingested)."""
+    chunks = _cut(job.id, files, chunk_records)
+    _drop_staged(session.connection(), job.id)
+    session.execute(delete(IngestionChunk).where(col(IngestionChunk.ingestion_id) == job.id))
+    session.add_all(IngestionChunk(**asdict(c)) for c in chunks)
+    job.state = JobState.running
+    job.started_at = job.started_at or utcnow()
+    job.records_total = sum(c.records for c in chunks) or None
+    job.records_done = 0
+    job.warnings = warnings
+    job.plan = {
+        "files": [{"name": f.name, "path": str(f.path), "index_path": str(f.index_path), "format": f.format,
+                   "size": f.size, "md5": f.md5, "sha256": f.sha256,
+                   "chunks": [c.number for c in chunks if c.path == str(f.path)],
+                   **(read_with or {}).get(f.sha256, {})} for f in files],
+        **plan,
+    }
+    session.add(job)
+    session.commit()
     return chunks
 
 
