@@ -32,6 +32,10 @@ def add_peer(session: Session, caller: Caller, found: Discovered, *, name: str |
     require_admin(caller)
     if session.exec(select(Peer).where(Peer.beacon_url == found.beacon_url)).first() is not None:
         raise Conflict(f"{found.beacon_url} is a peer already", field="url")
+    twin = session.exec(select(Peer).where(Peer.beacon_id == found.beacon_id)).first()
+    if twin is not None:  # one node's answers would be counted twice in every network answer
+        raise Conflict(f"{found.beacon_url} is Beacon {found.beacon_id}, which peer {twin.id} ({twin.beacon_url}) "
+                       "is already", field="url")
     if len(session.exec(select(Peer.id)).all()) >= MAX_PEERS:
         raise Conflict(f"this node has {MAX_PEERS} peers, the most it keeps: remove one first", field="url")
     base = _slug(name or found.beacon_id)
@@ -57,6 +61,9 @@ def join(session: Session, caller: Caller, create: PeerCreate, settings: Setting
     """Read the URL's service-info and add it as a peer if it is a compatible Beacon (admins, the operator)."""
     require_admin(caller)  # before any request leaves this node on the caller's behalf
     found = discover(create.url, timeout=settings.network_peer_timeout_seconds)
+    if found.beacon_id in (settings.beacon_id, f"{settings.beacon_id}.network"):
+        raise Conflict(f"{found.beacon_url} is this node's own Beacon ({found.beacon_id}): this node is asked in "
+                       "every network query already", field="url")
     return add_peer(session, caller, found, name=create.name, forward=create.forward)
 
 

@@ -19,18 +19,22 @@ from tests.web.conftest import Browser
 from tests.workers import WorkerProcess, wait_for
 
 
-@pytest.fixture
-def old_beacon() -> Iterator[str]:
-    """A peer that is a Beacon of version 1 (as a node not yet upgraded would say)."""
+def _beacon(beacon_id: str, version: str) -> FastAPI:
+    """A Beacon that only says what it is: its service-info with `beacon_id` and `version`."""
     app = FastAPI()
 
     @app.get("/service-info")
     def info() -> dict[str, Any]:
-        return {"id": "org.example.old", "name": "Old beacon", "type": {"group": "org.ga4gh", "artifact": "beacon",
-                                                                           "version": "1.1.0"},
-                "organization": {"name": "Old"}, "version": "1.1.0"}
+        return {"id": beacon_id, "name": f"Beacon {beacon_id}", "organization": {"name": "Elsewhere"},
+                "type": {"group": "org.ga4gh", "artifact": "beacon", "version": version}, "version": version}
 
-    with serving(app, free_port()) as url:
+    return app
+
+
+@pytest.fixture
+def old_beacon() -> Iterator[str]:
+    """A peer that is a Beacon of version 1 (as a node not yet upgraded would say)."""
+    with serving(_beacon("org.example.old", "1.1.0"), free_port()) as url:
         yield url
 
 
@@ -67,6 +71,14 @@ def test_a_node_adds_its_peers_and_publishes_them_as_a_service_registry(three_no
 
     again = a.cli("network", "add", b.beacon, check=False)
     assert again.returncode == 1 and "is a peer already" in again.stderr and "Traceback" not in again.stderr
+    with serving(_beacon("org.genomegate.b", "2.0.0"), free_port()) as twin:  # another URL saying it is b
+        refused = a.cli("network", "add", twin, check=False)
+    assert refused.returncode == 1 and "is Beacon org.genomegate.b, which peer" in refused.stderr, refused
+    assert "Traceback" not in refused.stderr
+    for own in (a.url, a.beacon):  # this node itself: it is asked in every network query already
+        refused = a.cli("network", "add", own, check=False)
+        assert refused.returncode == 1 and "this node's own Beacon" in refused.stderr, refused
+    assert len(_peers(a)) == 2
     a.cli("network", "remove", _peers(a)[0]["id"])
     assert len(_peers(a)) == 1
 
