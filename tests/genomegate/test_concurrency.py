@@ -126,6 +126,7 @@ def _timed_get(url: str, **kwargs: Any) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
+@pytest.mark.serial  # a latency bound: measured alone, after the parallel run
 def test_healthz_and_other_requests_answer_while_an_issuers_keys_are_slow(runtime: Runtime) -> None:
     with jwks_server([_key("k1")], delay=10.0) as idp, served(_node(runtime, idp.url)) as base, \
             ThreadPoolExecutor(4) as pool:
@@ -197,6 +198,7 @@ def test_concurrent_signed_in_requests_beyond_the_pool_get_200_or_a_quick_503(
     assert slowest < BOUND * 5, f"a request took {slowest:.2f} s"
 
 
+@pytest.mark.serial  # a latency bound: measured alone, after the parallel run
 def test_requests_beyond_the_in_flight_limit_are_shed_at_once_and_healthz_never_is(runtime: Runtime) -> None:
     with jwks_server([_key("k1")], delay=10.0) as idp, \
             served(_node(runtime, idp.url, max_in_flight=1)) as base, ThreadPoolExecutor(1) as pool:
@@ -219,6 +221,7 @@ def test_requests_beyond_the_in_flight_limit_are_shed_at_once_and_healthz_never_
         assert _timed_get(f"{base}/api/datasets")[0].status_code == 200  # the slot is free again
 
 
+@pytest.mark.serial  # a latency bound: measured alone, after the parallel run
 def test_heavy_requests_beyond_their_limit_are_shed_while_cheap_ones_still_answer(
         runtime: Runtime, auth: Callable[[str], dict[str, str]]) -> None:
     query = {"referenceName": "1", "start": "100", "referenceBases": "A", "alternateBases": "G"}
@@ -312,6 +315,7 @@ def test_concurrent_verifications_fetch_the_keys_once(runtime: Runtime) -> None:
     assert idp.fetches == 1
 
 
+@pytest.mark.serial  # a latency bound: measured alone, after the parallel run
 def test_stale_keys_are_used_while_one_caller_refetches_them() -> None:
     key = _key("k1")
     with jwks_server([key]) as idp:
@@ -332,6 +336,7 @@ def test_stale_keys_are_used_while_one_caller_refetches_them() -> None:
 
 # The lock is waited for as long as a connection unless told otherwise; a lock_timeout shorter than a long
 # pool_timeout (10 s, which would fail the bound) is what a request's time budget uses.
+@pytest.mark.serial  # a latency bound: measured alone, after the parallel run
 @pytest.mark.parametrize(("pool_timeout", "lock_timeout"), [(0.5, None), (10.0, 0.3)])
 def test_a_write_waiting_for_anothers_lock_gives_503_with_retry_after(
         runtime: Runtime, session: Session, auth: Callable[[str], dict[str, str]], pool_timeout: float,
