@@ -98,8 +98,8 @@ def _measure(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
     return _pct(latencies, 0.5), _pct(latencies, 0.95), rate
 
 
-def _spread(values: list[float], unit: str) -> str:
-    return f"{statistics.median(values):8.1f} {unit} ({min(values):.1f}-{max(values):.1f})"
+def _spread(values: list[float], unit: str, digits: int = 1) -> str:
+    return f"{statistics.median(values):8.{digits}f} {unit} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def _start_nodes(stack: ExitStack, folder: Path, deadline: float) -> tuple[list[str], Callable[[], None]]:
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     ratio = [n[2] / s[2] for n, s in zip(live, alone[slowest], strict=True)]
     print(f"\nslowest node alone: {slowest}")
     print(f"p50 overhead over it: {_spread(overhead, 'ms')}  (target < {TARGET_P50_OVERHEAD_MS:.0f} ms)")
-    print(f"throughput ratio:     {_spread(ratio, 'x')}  (target >= {TARGET_THROUGHPUT})")
+    print(f"throughput ratio:     {_spread(ratio, 'x', 2)}  (target >= {TARGET_THROUGHPUT})")
     if dead:
         print(f"p95 with a dead node: {_spread([x[1] for x in dead], 'ms')}  "
               f"(target <= {args.deadline * TARGET_DEAD_P95 * 1000:.0f} ms: the deadline + 10%)")
