@@ -26,9 +26,16 @@ from catalogue.deps import SettingsDep, get_caller
 from catalogue.identity import Caller
 from catalogue.problems import document_errors
 from catalogue.runtime import Runtime
-from network.combine import NetworkAnswer, combined_datasets, combined_variants
+from network.combine import (
+    NetworkAnswer,
+    combined_datasets,
+    combined_filtering_terms,
+    combined_variants,
+    judge,
+    judge_terms,
+)
 from network.deadline import DEADLINE_PARAMETER, parse_deadline, without_deadline
-from network.fanout import Call, Network
+from network.fanout import Call, Judge, Network
 from network.forwarding import PASSPORT_HEADER, identity_from_headers
 
 __all__ = ["NETWORK_BEACON_PATH", "create_network_beacon_app", "router"]
@@ -102,11 +109,10 @@ async def beacon_map(request: Request, settings: SettingsDep) -> dict[str, Any]:
     }, beacon_id=_network(request).network_id)
 
 
-@router.get("/filtering_terms", summary="Filters the network Beacon passes on (anyone)")
-def filtering_terms(request: Request) -> dict[str, Any]:
-    network = _network(request)
-    with session_scope(network.runtime.read_engine or network.runtime.engine) as session:
-        return framework.filtering_terms(session, network.network_id)
+@router.get("/filtering_terms", summary="The filtering terms of every node, once each (anyone)", responses=_ERRORS)
+async def filtering_terms(request: Request) -> Response:
+    answer = await ask_network(request, judging=judge_terms)
+    return _respond(request, answer, combined_filtering_terms(answer))
 
 
 async def _parsed(request: Request, max_limit: int, ceiling: float) -> tuple[BeaconRequest, Call, float]:
@@ -136,7 +142,7 @@ def _caller(request: Request, runtime: Runtime) -> Caller:
         return get_caller(request, runtime, session)
 
 
-async def ask_network(request: Request) -> NetworkAnswer:
+async def ask_network(request: Request, judging: Judge = judge) -> NetworkAnswer:
     """Parse the request, check the caller's token (a bad one: 401 before anything is passed on), ask the network."""
     started = time.monotonic()
     network = _network(request)
@@ -147,7 +153,7 @@ async def ask_network(request: Request) -> NetworkAnswer:
                                      client[0] if client else None)
     caller = (await run_in_threadpool(_caller, request, network.runtime) if identity.bearer or
               "authorization" in request.headers else Caller(address=identity.address))
-    return await network.ask(caller, identity, parsed, call, deadline=deadline, started=started)
+    return await network.ask(caller, identity, parsed, call, deadline=deadline, started=started, judging=judging)
 
 
 def _respond(request: Request, answer: NetworkAnswer, document: dict[str, Any]) -> Response:

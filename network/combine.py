@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
-from beacon.responses import meta, summary_response
+from beacon.responses import informational, meta, summary_response
 
 __all__ = [
-    "NetworkAnswer", "Node", "NodeOutcome", "NodeReply", "NodeStatus", "ResultSet", "backed_off", "combined_datasets",
-    "combined_variants", "judge",
+    "FilteringTerm", "NetworkAnswer", "Node", "NodeOutcome", "NodeReply", "NodeStatus", "ResultSet", "backed_off",
+    "combined_datasets", "combined_filtering_terms", "combined_variants", "judge", "judge_terms",
 ]
 
 MAX_MESSAGE = 500  # characters of a node's error message passed on
@@ -97,6 +97,23 @@ class _Answer(_Strict):
     info: dict[str, Any] | None = None
 
 
+class FilteringTerm(_Strict):
+    """A filtering term as a node listed it; what it holds beyond the fields read here passes through untouched."""
+
+    id: str = Field(min_length=1, max_length=500)
+    type: str = Field(max_length=100)
+
+
+class _TermsResponse(_Strict):
+    filteringTerms: list[FilteringTerm] = Field(default_factory=list, max_length=100_000)
+    resources: list[dict[str, Any]] = Field(default_factory=list, max_length=1_000)
+
+
+class _TermsAnswer(_Strict):
+    meta: dict[str, Any]
+    response: _TermsResponse
+
+
 @dataclass(frozen=True, slots=True)
 class NodeOutcome:
     """One node's part of a network answer: its status and, when it answered, what it said."""
@@ -113,6 +130,8 @@ class NodeOutcome:
     collections: tuple[dict[str, Any], ...] = ()
     info: dict[str, Any] | None = None
     retry_at: datetime | None = None  # backed off until
+    filtering_terms: tuple[FilteringTerm, ...] = ()  # of a filtering_terms answer
+    resources: tuple[dict[str, Any], ...] = ()  # the ontologies its filtering terms come from
 
     @property
     def healthy(self) -> bool:
@@ -136,7 +155,39 @@ def _message(body: bytes, status: int) -> str:
 
 
 def judge(node: Node, reply: NodeReply) -> NodeOutcome:
-    """A node's reply as an outcome: answered (a readable Beacon v2 answer), refused, timed out or erroring."""
+    """A node's reply to a query as an outcome: answered (a readable Beacon v2 answer), refused, timed out or
+    erroring."""
+    outcome = _failed(node, reply)
+    if outcome is not None:
+        return outcome
+    try:
+        answer = _Answer.model_validate_json(reply.body)
+    except ValidationError as exc:
+        return _unreadable(node, reply, exc)
+    response = answer.response or _Response()
+    return NodeOutcome(node, NodeStatus.answered, round(reply.latency_ms, 1), reply.status_code,
+                       granularity=Granularity.parse(answer.meta.returnedGranularity),
+                       exists=answer.responseSummary.exists, total=answer.responseSummary.numTotalResults,
+                       result_sets=tuple(response.resultSets), collections=tuple(response.collections),
+                       info=answer.info)
+
+
+def judge_terms(node: Node, reply: NodeReply) -> NodeOutcome:
+    """A node's reply to /filtering_terms as an outcome: answered with its terms and resources, or as `judge`."""
+    outcome = _failed(node, reply)
+    if outcome is not None:
+        return outcome
+    try:
+        answer = _TermsAnswer.model_validate_json(reply.body)
+    except ValidationError as exc:
+        return _unreadable(node, reply, exc)
+    return NodeOutcome(node, NodeStatus.answered, round(reply.latency_ms, 1), reply.status_code,
+                       filtering_terms=tuple(answer.response.filteringTerms),
+                       resources=tuple(answer.response.resources))
+
+
+def _failed(node: Node, reply: NodeReply) -> NodeOutcome | None:
+    """The outcome of a reply that is no answer (timed out, unreachable, refused, an error status), else None."""
     latency = round(reply.latency_ms, 1)
     if reply.timed_out:
         return NodeOutcome(node, NodeStatus.timed_out, latency, message="no answer by the deadline")
@@ -147,19 +198,14 @@ def judge(node: Node, reply: NodeReply) -> NodeOutcome:
         return NodeOutcome(node, NodeStatus.refused, latency, status, _message(reply.body, status))
     if status != 200:
         return NodeOutcome(node, NodeStatus.erroring, latency, status, _message(reply.body, status))
-    try:
-        answer = _Answer.model_validate_json(reply.body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the document"
-        return NodeOutcome(node, NodeStatus.erroring, latency, status,
-                           f"its answer is not a Beacon v2 response ({where}: {first['msg']})"[:MAX_MESSAGE])
-    response = answer.response or _Response()
-    return NodeOutcome(node, NodeStatus.answered, latency, status,
-                       granularity=Granularity.parse(answer.meta.returnedGranularity),
-                       exists=answer.responseSummary.exists, total=answer.responseSummary.numTotalResults,
-                       result_sets=tuple(response.resultSets), collections=tuple(response.collections),
-                       info=answer.info)
+    return None
+
+
+def _unreadable(node: Node, reply: NodeReply, exc: ValidationError) -> NodeOutcome:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the document"
+    return NodeOutcome(node, NodeStatus.erroring, round(reply.latency_ms, 1), reply.status_code,
+                       f"its answer is not a Beacon v2 response ({where}: {first['msg']})"[:MAX_MESSAGE])
 
 
 def backed_off(node: Node, retry_at: datetime | None) -> NodeOutcome:
@@ -250,6 +296,23 @@ def combined_datasets(answer: NetworkAnswer) -> dict[str, Any]:
         "response": {"collections": collections},
         "info": network_info(answer),
     }
+
+
+def combined_filtering_terms(answer: NetworkAnswer) -> dict[str, Any]:
+    """The network's filtering terms: every term some node that answered understands, once (as the first node
+    listing it has it, this node first), with the resources they come from, and every node's status in `info`."""
+    terms: dict[str, dict[str, Any]] = {}
+    resources: dict[str, dict[str, Any]] = {}
+    for outcome in answer.answered:
+        for term in outcome.filtering_terms:
+            terms.setdefault(term.id, term.model_dump(exclude_unset=True))
+        for resource in outcome.resources:
+            key = str(resource.get("id") or resource.get("url") or len(resources))
+            resources.setdefault(key, resource)
+    document = informational({"filteringTerms": list(terms.values()), "resources": list(resources.values())},
+                             beacon_id=answer.network_id)
+    document["info"] = network_info(answer)
+    return document
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,11 @@ from network.forwarding import Identity, headers_for
 from network.models import Forwarding, Peer, PeerState
 from network.peers import list_peers
 
-__all__ = ["MAX_ANSWER_BYTES", "AuditLine", "Call", "Network", "Target", "audit_line"]
+__all__ = ["MAX_ANSWER_BYTES", "AuditLine", "Call", "Judge", "Network", "Target", "audit_line"]
 
 log = logging.getLogger("genomegate.network")
 
+Judge = Callable[[Node, NodeReply], NodeOutcome]
 MAX_ANSWER_BYTES = 16 << 20  # a node's answer read at most; more is an erroring node
 _LOCAL_ROOT = "http://this-node"
 PEERS_SECONDS = 1.0  # how long the peers read from the database are used before they are read again
@@ -188,8 +189,9 @@ class Network:
     # --- the fan-out --------------------------------------------------------------------------------------------
 
     async def ask(self, caller: Caller, identity: Identity, request: BeaconRequest, call: Call, *,
-                  deadline: float, started: float) -> NetworkAnswer:
-        """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived."""
+                  deadline: float, started: float, judging: Judge = judge) -> NetworkAnswer:
+        """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived,
+        each node's reply read by `judging` (`judge_terms` for filtering terms)."""
         targets = await self.targets()
         asked_peers = [t for t in targets[1:] if t.asked]
         forwarded = identity
@@ -220,7 +222,7 @@ class Network:
                 reply = NodeReply(_since(started), failure="the network Beacon failed to ask it; the error was logged")
             else:
                 reply = task.result()
-            outcomes.append(judge(target.node, reply))
+            outcomes.append(judging(target.node, reply))
         if on_record is not None:
             await on_record  # an audit that cannot be written fails the query (a 503 when the database is busy)
         answer = NetworkAnswer(request, tuple(outcomes), deadline * 1000, self.network_id,

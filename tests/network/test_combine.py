@@ -11,7 +11,17 @@ from beacon.errors import InvalidParameter
 from beacon.granularity import Granularity
 from beacon.models import BeaconRequest
 from catalogue.errors import InvalidInput
-from network.combine import NetworkAnswer, Node, NodeReply, NodeStatus, backed_off, combined_variants, judge
+from network.combine import (
+    NetworkAnswer,
+    Node,
+    NodeReply,
+    NodeStatus,
+    backed_off,
+    combined_filtering_terms,
+    combined_variants,
+    judge,
+    judge_terms,
+)
 from network.deadline import parse_deadline, without_deadline
 from network.forwarding import Identity, headers_for, identity_from_headers
 from network.models import Forwarding
@@ -78,6 +88,28 @@ def test_answers_combine_exists_any_totals_over_counting_nodes_and_sets_tagged()
     assert body["info"]["network"]["numTotalResultsOf"] == ["org.example.a", "org.example.c"]
     nobody = NetworkAnswer(BeaconRequest(granularity=Granularity.COUNT), outcomes[3:], 2000, "n")
     assert combined_variants(nobody)["responseSummary"] == {"exists": False}  # a refusal is never a "no" count
+
+
+def _terms(*ids: str) -> bytes:
+    return json.dumps({"meta": {"beaconId": "x", "apiVersion": "v2.0.0"}, "response": {
+        "filteringTerms": [{"type": "alphanumeric", "id": i, "label": f"{i} at x"} for i in ids],
+        "resources": [{"id": "NCIT", "name": "NCI Thesaurus"}]}}).encode()
+
+
+def test_filtering_terms_combine_each_term_once_and_a_bad_list_is_erroring() -> None:
+    a, b, c = (Node(f"org.example.{n}", n, f"http://{n}/beacon/v2", None if n == "a" else n) for n in "abc")
+    outcomes = (judge_terms(a, NodeReply(3, 200, _terms("sex:female", "population:EUR"))),
+                judge_terms(b, NodeReply(4, 200, _terms("population:EUR", "population:AFR"))),
+                judge_terms(c, NodeReply(4, 200, b'{"meta": {}, "response": {"filteringTerms": [{"label": "?"}]}}')))
+    assert outcomes[2].status is NodeStatus.erroring  # a term without its id and type
+    assert "not a Beacon v2 response (response.filteringTerms.0.id" in (outcomes[2].message or "")
+    body = combined_filtering_terms(NetworkAnswer(BeaconRequest(), outcomes, 2000, "org.example.a.network"))
+    assert [(t["id"], t["label"]) for t in body["response"]["filteringTerms"]] == [
+        ("sex:female", "sex:female at x"), ("population:EUR", "population:EUR at x"),
+        ("population:AFR", "population:AFR at x")]
+    assert body["response"]["resources"] == [{"id": "NCIT", "name": "NCI Thesaurus"}]
+    assert [n["status"] for n in body["info"]["network"]["nodes"]] == ["answered", "answered", "erroring"]
+    assert judge_terms(a, NodeReply(5, 403, b"{}")).status is NodeStatus.refused
 
 
 @pytest.mark.parametrize(("values", "seconds"), [

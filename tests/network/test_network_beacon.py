@@ -36,6 +36,7 @@ from ingest.reference_af import load_reference_af
 from ingest.synthetic import simulate_cohort, write_sample_sheet
 from network.fanout import PEERS_SECONDS
 from network.models import Peer, PeerState
+from tests.beacon._schemas import validate
 from tests.beacon.test_api import check
 from tests.factories import make_entitlement
 from tests.network.nodes import Node, nodes
@@ -217,6 +218,27 @@ def test_post_queries_and_datasets_are_answered_by_the_network(network: Network)
     assert held == {("org.genomegate.a", network.datasets["a1"]), ("org.genomegate.b", network.datasets["b1"]),
                     ("org.genomegate.b", network.datasets["b2"]), ("org.genomegate.c", network.datasets["c1"])}
     assert datasets["responseSummary"]["numTotalResults"] == 4
+
+
+def test_the_network_lists_every_nodes_filtering_terms_once(network: Network) -> None:
+    identities = network.identities()
+    own = {}
+    for name in ("a", "b", "c"):
+        node: Node = getattr(network, name)
+        reply = httpx.get(f"{node.beacon}/filtering_terms", headers=identities[name], timeout=30)
+        assert reply.status_code == 200, reply.text
+        own[name] = {t["id"] for t in reply.json()["response"]["filteringTerms"]}
+    reply = httpx.get(f"{network.a.url}/network/beacon/v2/filtering_terms", headers=identities["a"], timeout=30)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    validate(body, "framework", "json", "responses", "beaconFilteringTermsResponse.json")
+    ids = [t["id"] for t in body["response"]["filteringTerms"]]
+    assert len(ids) == len(set(ids))  # each term once
+    assert set(ids) == own["a"] | own["b"] | own["c"] and set(ids) != own["a"]  # the peers' terms too
+    assert {r["id"] for r in body["response"]["resources"]} == {"NCIT"}
+    assert body["meta"]["beaconId"] == "org.genomegate.a.network"
+    assert {n["beaconId"]: n["status"] for n in body["info"]["network"]["nodes"]} == {
+        node.settings.beacon_id: "answered" for node in (network.a, network.b, network.c)}
 
 
 def test_a_privacy_refusal_is_reported_as_refused_never_as_no(network: Network) -> None:
