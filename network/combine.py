@@ -7,10 +7,11 @@ Nothing here waits or touches a database: `network/fanout.py` asks the nodes and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,6 +64,9 @@ class NodeReply:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+_Read = TypeVar("_Read", bound=_Strict)
 
 
 class ResultSet(_Strict):
@@ -157,37 +161,27 @@ def _message(body: bytes, status: int) -> str:
 def judge(node: Node, reply: NodeReply) -> NodeOutcome:
     """A node's reply to a query as an outcome: answered (a readable Beacon v2 answer), refused, timed out or
     erroring."""
-    outcome = _failed(node, reply)
-    if outcome is not None:
-        return outcome
-    try:
-        answer = _Answer.model_validate_json(reply.body)
-    except ValidationError as exc:
-        return _unreadable(node, reply, exc)
-    response = answer.response or _Response()
-    return NodeOutcome(node, NodeStatus.answered, round(reply.latency_ms, 1), reply.status_code,
-                       granularity=Granularity.parse(answer.meta.returnedGranularity),
-                       exists=answer.responseSummary.exists, total=answer.responseSummary.numTotalResults,
-                       result_sets=tuple(response.resultSets), collections=tuple(response.collections),
-                       info=answer.info)
+    return _judged(node, reply, _Answer, _answered_query)
 
 
 def judge_terms(node: Node, reply: NodeReply) -> NodeOutcome:
     """A node's reply to /filtering_terms as an outcome: answered with its terms and resources, or as `judge`."""
-    outcome = _failed(node, reply)
-    if outcome is not None:
-        return outcome
-    try:
-        answer = _TermsAnswer.model_validate_json(reply.body)
-    except ValidationError as exc:
-        return _unreadable(node, reply, exc)
-    return NodeOutcome(node, NodeStatus.answered, round(reply.latency_ms, 1), reply.status_code,
-                       filtering_terms=tuple(answer.response.filteringTerms),
-                       resources=tuple(answer.response.resources))
+    return _judged(node, reply, _TermsAnswer, lambda answer: {
+        "filtering_terms": tuple(answer.response.filteringTerms), "resources": tuple(answer.response.resources)})
 
 
-def _failed(node: Node, reply: NodeReply) -> NodeOutcome | None:
-    """The outcome of a reply that is no answer (timed out, unreachable, refused, an error status), else None."""
+def _answered_query(answer: _Answer) -> dict[str, Any]:
+    response = answer.response or _Response()
+    return {"granularity": Granularity.parse(answer.meta.returnedGranularity),
+            "exists": answer.responseSummary.exists, "total": answer.responseSummary.numTotalResults,
+            "result_sets": tuple(response.resultSets), "collections": tuple(response.collections),
+            "info": answer.info}
+
+
+def _judged(node: Node, reply: NodeReply, model: type[_Read], answered: Callable[[_Read], dict[str, Any]]
+            ) -> NodeOutcome:
+    """Timed out, unreachable, refused (401, 403, 429), erroring (another status, or a body `model` cannot read),
+    else answered with what `answered` reads from the document."""
     latency = round(reply.latency_ms, 1)
     if reply.timed_out:
         return NodeOutcome(node, NodeStatus.timed_out, latency, message="no answer by the deadline")
@@ -198,14 +192,14 @@ def _failed(node: Node, reply: NodeReply) -> NodeOutcome | None:
         return NodeOutcome(node, NodeStatus.refused, latency, status, _message(reply.body, status))
     if status != 200:
         return NodeOutcome(node, NodeStatus.erroring, latency, status, _message(reply.body, status))
-    return None
-
-
-def _unreadable(node: Node, reply: NodeReply, exc: ValidationError) -> NodeOutcome:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the document"
-    return NodeOutcome(node, NodeStatus.erroring, round(reply.latency_ms, 1), reply.status_code,
-                       f"its answer is not a Beacon v2 response ({where}: {first['msg']})"[:MAX_MESSAGE])
+    try:
+        document = model.model_validate_json(reply.body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the document"
+        return NodeOutcome(node, NodeStatus.erroring, latency, status,
+                           f"its answer is not a Beacon v2 response ({where}: {first['msg']})"[:MAX_MESSAGE])
+    return NodeOutcome(node, NodeStatus.answered, latency, status, **answered(document))
 
 
 def backed_off(node: Node, retry_at: datetime | None) -> NodeOutcome:
