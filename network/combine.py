@@ -21,7 +21,7 @@ from beacon.responses import informational, meta, summary_response
 
 __all__ = [
     "FilteringTerm", "NetworkAnswer", "Node", "NodeOutcome", "NodeReply", "NodeStatus", "ResultSet", "backed_off",
-    "combined_datasets", "combined_filtering_terms", "combined_variants", "judge", "judge_terms",
+    "combined_datasets", "combined_filtering_terms", "combined_variants", "judge", "judge_terms", "not_holding",
 ]
 
 MAX_MESSAGE = 500  # characters of a node's error message passed on
@@ -35,6 +35,7 @@ class NodeStatus(StrEnum):
     timed_out = "timedOut"  # no answer by the deadline
     erroring = "erroring"  # unreachable, 5xx, another error status, or an answer that is not a Beacon v2 response
     backed_off = "backedOff"  # not asked: its circuit is open after repeated failures
+    skipped = "skipped"  # not asked: it holds none of the datasets the query names (network/routing.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,10 @@ def _judged(node: Node, reply: NodeReply, model: type[_Read], answered: Callable
         return NodeOutcome(node, NodeStatus.erroring, latency, status,
                            f"its answer is not a Beacon v2 response ({where}: {first['msg']})"[:MAX_MESSAGE])
     return NodeOutcome(node, NodeStatus.answered, latency, status, **answered(document))
+
+
+def not_holding(node: Node) -> NodeOutcome:
+    return NodeOutcome(node, NodeStatus.skipped, message="not asked: it holds none of the datasets asked for")
 
 
 def backed_off(node: Node, retry_at: datetime | None) -> NodeOutcome:

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
@@ -38,11 +39,14 @@ from catalogue.database import session_scope
 from catalogue.identity import Caller
 from catalogue.models import utcnow
 from catalogue.runtime import Runtime
+from catalogue.services.lookup import published_datasets
 from network import breaker, health
-from network.combine import NetworkAnswer, Node, NodeOutcome, NodeReply, NodeStatus, backed_off, judge
+from network.combine import NetworkAnswer, Node, NodeOutcome, NodeReply, NodeStatus, backed_off, judge, not_holding
 from network.forwarding import Identity, headers_for
+from network.harvest_models import PeerHarvest, RemoteDataset
 from network.models import Forwarding, Peer, PeerState
 from network.peers import list_peers
+from network.routing import DATASET_IDS, Call, held, narrowed
 
 __all__ = ["MAX_ANSWER_BYTES", "AuditLine", "Call", "Judge", "Network", "Target", "audit_line"]
 
@@ -55,17 +59,6 @@ PEERS_SECONDS = 1.0  # how long the peers read from the database are used before
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """The Beacon request to pass on: method, path under a Beacon root, raw query string and body."""
-
-    method: str
-    path: str  # e.g. /g_variants
-    query: str = ""  # already percent-encoded, without the network's own parameters
-    body: bytes = b""
-    content_type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Target:
     """A node to ask and what of the caller it gets (`forward` None: this node, the caller as presented)."""
 
@@ -74,6 +67,7 @@ class Target:
     asked: bool = True
     retry_at: Any = None
     was_healthy: bool = True
+    holds: frozenset[str] | None = None  # the dataset ids it holds (None: not known, e.g. never harvested)
 
 
 class Network:
@@ -89,7 +83,7 @@ class Network:
         self._writing = False
         self._writer: asyncio.Future[None] | None = None
         self._background: set[asyncio.Future[None]] = set()
-        self._peers: tuple[float, list[tuple[Node, Forwarding, breaker.Health]]] = (-PEERS_SECONDS - 1, [])
+        self._nodes: tuple[float, Nodes] = (-PEERS_SECONDS - 1, Nodes(frozenset(), []))
 
     @property
     def settings(self) -> Any:
@@ -120,24 +114,32 @@ class Network:
 
     # --- before the fan-out: on the thread pool -------------------------------------------------------------------
 
-    def read_peers(self) -> list[tuple[Node, Forwarding, breaker.Health]]:
-        """The peers as the database has them: where they are, what they take, their health."""
+    def read_nodes(self) -> Nodes:
+        """This node's published datasets, and the peers as the database has them: where they are, what they
+        take, their health, and the datasets their last good catalogue harvest listed."""
         with session_scope(self.runtime.engine) as session:
-            return [(Node(p.beacon_id, p.name, p.beacon_url, p.id), Forwarding(p.forward), health.health_of(p))
-                    for p in list_peers(session)]
+            harvested: dict[str, set[str]] = {}
+            for peer_id, dataset_id in session.execute(select(RemoteDataset.peer_id, RemoteDataset.dataset_id)):
+                harvested.setdefault(peer_id, set()).add(dataset_id)
+            good = set(session.exec(select(PeerHarvest.peer_id).where(col(PeerHarvest.succeeded_at).is_not(None))))
+            return Nodes(frozenset(d.id for d in published_datasets(session)), [
+                PeerEntry(Node(p.beacon_id, p.name, p.beacon_url, p.id), Forwarding(p.forward), health.health_of(p),
+                          frozenset(harvested.get(p.id, ())) if p.id in good else None)
+                for p in list_peers(session)])
 
     async def targets(self) -> list[Target]:
-        """The nodes to ask: this node first, then each peer (backed-off ones marked not asked). The peers are read
-        at most every PEERS_SECONDS (on the thread pool): a peer added, removed or backed off counts within that."""
-        stamp, peers = self._peers
+        """The nodes to ask: this node first, then each peer (backed-off ones marked not asked). The nodes are read
+        at most every PEERS_SECONDS (on the thread pool): a peer added, removed or backed off, or a dataset
+        published or harvested, counts within that."""
+        stamp, nodes = self._nodes
         if time.monotonic() - stamp > PEERS_SECONDS:
-            peers = await run_in_threadpool(self.read_peers)
-            self._peers = (time.monotonic(), peers)
+            nodes = await run_in_threadpool(self.read_nodes)
+            self._nodes = (time.monotonic(), nodes)
         now = utcnow()
-        return [Target(self.this_node(), None)] + [
-            Target(node, forward, breaker.asked(state, now), state.retry_at,
-                   was_healthy=state.state is PeerState.healthy and state.failures == 0)
-            for node, forward, state in peers]
+        return [Target(self.this_node(), None, holds=nodes.local)] + [
+            Target(p.node, p.forward, breaker.asked(p.health, now), p.health.retry_at,
+                   was_healthy=p.health.state is PeerState.healthy and p.health.failures == 0, holds=p.holds)
+            for p in nodes.peers]
 
     def passport_of(self, caller: Caller, identity: Identity) -> Identity:
         """The identity with the visas this node issues for the caller (for peers that take passports)."""
@@ -193,7 +195,9 @@ class Network:
         """Ask every node at once; `deadline` seconds after `started` (time.monotonic) the answer is what arrived,
         each node's reply read by `judging` (`judge_terms` for filtering terms)."""
         targets = await self.targets()
-        asked_peers = [t for t in targets[1:] if t.asked]
+        wanted = [str(i) for i in request.params.get(DATASET_IDS) or ()]
+        calls = {i: _routed(call, wanted, t.holds) for i, t in enumerate(targets) if t.asked}
+        asked_peers = [t for i, t in enumerate(targets) if i > 0 and calls.get(i) is not None]
         forwarded = identity
         if caller.subject is not None and any(t.forward is Forwarding.passport for t in asked_peers):
             forwarded = await run_in_threadpool(self.passport_of, caller, identity)
@@ -203,16 +207,17 @@ class Network:
             if asked_peers else None
         end = started + deadline
         tasks = {i: asyncio.ensure_future(
-            self._ask_local(identity, call, end) if t.forward is None
-            else self._ask_peer(t.node, headers_for(t.forward, forwarded), call, end))
-            for i, t in enumerate(targets) if t.asked}
+            self._ask_local(identity, routed, end) if targets[i].forward is None
+            else self._ask_peer(targets[i].node, headers_for(targets[i].forward, forwarded), routed, end))
+            for i, routed in calls.items() if routed is not None}
         if tasks:
             await asyncio.wait(tasks.values(), timeout=max(0.0, end - time.monotonic()))
         outcomes: list[NodeOutcome] = []
         for i, target in enumerate(targets):
             task = tasks.get(i)
             if task is None:
-                outcomes.append(backed_off(target.node, target.retry_at))
+                outcomes.append(backed_off(target.node, target.retry_at) if not target.asked
+                                else not_holding(target.node))
                 continue
             if not task.done():
                 task.cancel()
@@ -274,8 +279,8 @@ class Network:
         back peers off)."""
         full = answer.deadline_ms >= self.settings.network_deadline_seconds * 1000
         return {t.node.peer_id: o for t, o in zip(targets, answer.outcomes, strict=True)
-                if t.node.peer_id is not None and t.asked and (full or o.status is not NodeStatus.timed_out)
-                and not (o.healthy and t.was_healthy)}
+                if t.node.peer_id is not None and o.status not in (NodeStatus.backed_off, NodeStatus.skipped)
+                and (full or o.status is not NodeStatus.timed_out) and not (o.healthy and t.was_healthy)}
 
     def report(self, answer: NetworkAnswer) -> None:
         """Record the answer's outcomes on the thread pool, without the response (or the caller) waiting."""
@@ -300,6 +305,33 @@ class Network:
                 changed = True
             if changed:
                 session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
+    node: Node
+    forward: Forwarding
+    health: breaker.Health
+    holds: frozenset[str] | None  # None: never harvested
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """What the fan-out reads of the database (at most every PEERS_SECONDS): this node's datasets and its peers."""
+
+    local: frozenset[str]
+    peers: list[PeerEntry]
+
+
+def _routed(call: Call, wanted: list[str], holds: frozenset[str] | None) -> Call | None:
+    """The call a node gets: unchanged without datasetIds; else for the datasets it holds only, or None (not
+    asked) when it holds none of them."""
+    if not wanted:
+        return call
+    ids = held(wanted, holds)
+    if ids is None or list(ids) == wanted:
+        return call
+    return narrowed(call, ids) if ids else None
 
 
 def _since(started: float) -> float:

@@ -212,12 +212,48 @@ def test_post_queries_and_datasets_are_answered_by_the_network(network: Network)
                     headers=network.identities()["a"], timeout=30).json()
     assert _sets(posted) == _sets(got) and posted["responseSummary"] == got["responseSummary"]
     datasets = httpx.get(f"{network.a.url}/network/beacon/v2/datasets", timeout=30).json()
-    from tests.beacon._schemas import validate
     validate(datasets, "framework", "json", "responses", "beaconCollectionsResponse.json")
     held = {(d["info"]["beaconId"], d["id"]) for d in datasets["response"]["collections"]}
     assert held == {("org.genomegate.a", network.datasets["a1"]), ("org.genomegate.b", network.datasets["b1"]),
                     ("org.genomegate.b", network.datasets["b2"]), ("org.genomegate.c", network.datasets["c1"])}
     assert datasets["responseSummary"]["numTotalResults"] == 4
+
+
+def test_a_query_naming_datasets_asks_each_node_for_those_it_holds(network: Network) -> None:
+    ids = network.datasets
+    assert ids["a1"] == ids["b1"] == ids["c1"] != ids["b2"]  # each node numbers its own datasets
+    network.a.cli("network", "harvest")  # what the peers hold: their catalogues
+    time.sleep(PEERS_SECONDS + 0.2)  # the fan-out reads the nodes at most every PEERS_SECONDS
+    identities = network.identities()
+    v = network.sites["b"]  # of b2, b's budgeted cohort: yes/no for the researcher
+    query = {"referenceName": v.chrom, "start": v.pos - 1, "referenceBases": v.ref, "alternateBases": v.alt}
+
+    # only b holds b2: a and c are not asked (they would answer 400, no such dataset, and show as erroring)
+    body = httpx.get(f"{network.a.url}{NET}", params={**query, "datasetIds": ids["b2"]}, headers=identities["a"],
+                     timeout=30).json()
+    check(body)
+    statuses = {n["beaconId"]: n["status"] for n in body["info"]["network"]["nodes"]}
+    assert statuses == {"org.genomegate.a": "skipped", "org.genomegate.b": "answered",
+                        "org.genomegate.c": "skipped"}
+    alone = httpx.get(f"{network.b.beacon}/g_variants", params={**query, "datasetIds": ids["b2"]},
+                      headers=identities["b"], timeout=30).json()
+    assert _sets(body) == _sets(alone, "org.genomegate.b")
+    assert body["responseSummary"] == alone["responseSummary"] and alone["responseSummary"]["exists"] is True
+
+    # both (POST, nested): b is asked for both, a and c for the one each holds
+    posted = {"meta": {"apiVersion": "v2.0.0"}, "query": {"requestParameters": {
+        "g_variant": {"referenceName": v.chrom, "start": [v.pos - 1], "referenceBases": v.ref,
+                      "alternateBases": v.alt},
+        "datasets": {"datasetIds": [ids["b2"], ids["a1"]]}}}}
+    body = httpx.post(f"{network.a.url}{NET}", json=posted, headers=identities["a"], timeout=30).json()
+    direct = {}
+    for name, held in (("a", [ids["a1"]]), ("b", [ids["b2"], ids["a1"]]), ("c", [ids["c1"]])):
+        node: Node = getattr(network, name)
+        reply = httpx.get(f"{node.beacon}/g_variants", params={**query, "datasetIds": ",".join(held)},
+                          headers=identities[name], timeout=30)
+        assert reply.status_code == 200, reply.text
+        direct[node.settings.beacon_id] = reply.json()
+    _assert_union(body, direct)
 
 
 def test_the_network_lists_every_nodes_filtering_terms_once(network: Network) -> None:
