@@ -59,7 +59,7 @@ def status(as_json: JsonOpt = False) -> None:
     and their catalogues' last harvests (datasets held, when it last worked, the last attempt's error)."""
     with operator_session() as (session, _):
         rows = remote.peer_statuses(session)
-        alarms = witness_status.alarms(session, limit=witness_status.MAX_PAGE)
+        alarms = witness_status.alarms(session, limit=witness_status.MAX_PAGE, open_only=True)
     if as_json:
         emit(rows, [], True)
         return

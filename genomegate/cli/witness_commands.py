@@ -1,14 +1,16 @@
-"""CLI commands of the witness: `genomegate network witness status|alarms|observe|trust`."""
+"""CLI commands of the witness: `genomegate network witness status|alarms|acknowledge|observe|trust`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from genomegate.cli.common import OPERATOR, JsonOpt, emit, err, friendly, operator_session, out
+from genomegate.cli.common import OPERATOR, Exit, JsonOpt, emit, err, friendly, operator_session, out
 from genomegate.cli.network_commands import network_app
 from network.witness import status as witness_status
+from network.witness.models import AlarmAcknowledgement
 from network.witness.observe import Outcome, observe_peers, trust_key
 
 __all__ = ["witness_app"]
@@ -20,16 +22,17 @@ network_app.add_typer(witness_app, name="witness")
 
 def _alarm_lines(limit: int) -> None:
     with operator_session() as (session, _):
-        found = witness_status.alarms(session, limit=limit)
+        found = witness_status.alarms(session, limit=limit, open_only=True)
     for alarm in found:
-        err.print(f"[red]ALARM[/red] {alarm.origin} (peer {alarm.peer_id}, {alarm.kind.value}, seen {alarm.times}x, "
-                  f"last {alarm.last_seen:%Y-%m-%d %H:%M:%S}): {alarm.message}", highlight=False)
+        err.print(f"[red]ALARM[/red] {alarm.id}: {alarm.origin} (peer {alarm.peer_id}, {alarm.kind.value}, seen "
+                  f"{alarm.times}x, last {alarm.last_seen:%Y-%m-%d %H:%M:%S}): {alarm.message}", highlight=False)
 
 
 @witness_app.command("status")
 @friendly
 def status(as_json: JsonOpt = False) -> None:
-    """The peers' logs this node witnesses (pinned key, latest countersigned size, alarms), then the alarms."""
+    """The peers' logs this node witnesses (pinned key, latest countersigned size, open alarms), then the open
+    alarms."""
     with operator_session() as (session, _):
         rows = witness_status.watched_logs(session)
     emit(rows, ["origin", "peer_id", "key_id", "size", "countersigned_at", "checked_at", "alarms", "last_error"],
@@ -44,8 +47,23 @@ def alarms(limit: Annotated[int, typer.Option(min=1, max=100)] = 20, as_json: Js
     """Peers' checkpoints this node refused to countersign, and why, the most recently seen first."""
     with operator_session() as (session, _):
         rows = witness_status.alarms(session, limit=limit)
-    emit(rows, ["id", "origin", "peer_id", "kind", "size", "times", "last_seen", "message"], as_json,
-         title="Witness alarms")
+    emit(rows, ["id", "origin", "peer_id", "kind", "size", "times", "last_seen", "message", "acknowledged_by"],
+         as_json, title="Witness alarms")
+
+
+@witness_app.command("acknowledge")
+@friendly
+def acknowledge(alarm_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1)],
+                note: Annotated[str, typer.Option("--note", help="what you found or did (up to 1,000 characters)")]
+                ) -> None:
+    """Acknowledge an alarm with what you found or did; it stays listed as evidence, out of `status`."""
+    try:
+        body = AlarmAcknowledgement.model_validate({"note": note})
+    except ValidationError as exc:
+        raise Exit(f"--note: {exc.errors()[0]['msg']}") from None
+    with operator_session() as (session, _):
+        done = witness_status.acknowledge(session, OPERATOR, alarm_id, body)
+    out.print(f"alarm {done.id} ({done.origin}, {done.kind.value}) acknowledged", highlight=False)
 
 
 @witness_app.command("observe")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from catalogue.deps import SessionDep, SignedInDep
 from catalogue.limits import MAX_OFFSET
 from catalogue.problems import problems
 from catalogue.services.roles import require_admin
 from network.witness import status
-from network.witness.models import AlarmPublic, CountersignaturesPublic, WatchedLogPublic
+from network.witness.models import AlarmAcknowledgement, AlarmPublic, CountersignaturesPublic, WatchedLogPublic
 
 __all__ = ["router"]
 
@@ -43,3 +43,10 @@ def watched_logs(session: SessionDep, caller: SignedInDep) -> list[WatchedLogPub
 def alarms(session: SessionDep, caller: SignedInDep, limit: Limit = 20, offset: Offset = 0) -> list[AlarmPublic]:
     require_admin(caller)
     return status.alarms(session, limit=limit, offset=offset)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", responses=problems(403, 404, 409),
+             summary="Acknowledge an alarm with what was found or done; it stays listed, as evidence (admins)")
+def acknowledge_alarm(alarm_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: AlarmAcknowledgement,
+                      session: SessionDep, caller: SignedInDep) -> AlarmPublic:
+    return status.acknowledge(session, caller, alarm_id, body)

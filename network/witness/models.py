@@ -12,11 +12,12 @@ from sqlmodel import Field, SQLModel
 from catalogue.models import UtcDatetime, utcnow
 
 __all__ = [
-    "AlarmKind", "AlarmPublic", "Countersignature", "CountersignaturePublic", "CountersignaturesPublic",
-    "WitnessAlarm", "WatchedLog", "WatchedLogPublic",
+    "AlarmAcknowledgement", "AlarmKind", "AlarmPublic", "Countersignature", "CountersignaturePublic",
+    "CountersignaturesPublic", "WitnessAlarm", "WatchedLog", "WatchedLogPublic",
 ]
 
 MAX_URL = 500
+MAX_NOTE = 1_000  # characters of an acknowledgement
 
 
 def _ts(nullable: bool = False) -> Any:
@@ -83,6 +84,9 @@ class WitnessAlarm(SQLModel, table=True):
     first_seen: datetime = _ts()
     last_seen: datetime = _ts()
     times: int = 1
+    acknowledged_at: datetime | None = _ts(nullable=True)  # an admin looked into it (seen again: stays so)
+    acknowledged_by: str | None = Field(default=None, max_length=320)
+    acknowledgement: str | None = Field(default=None, max_length=MAX_NOTE)  # what they found or did
 
 
 class WatchedLogPublic(SQLModel):
@@ -131,3 +135,12 @@ class AlarmPublic(SQLModel):
     first_seen: UtcDatetime
     last_seen: UtcDatetime
     times: int
+    acknowledged_at: UtcDatetime | None
+    acknowledged_by: str | None
+    acknowledgement: str | None
+
+
+class AlarmAcknowledgement(SQLModel):
+    """An admin's acknowledgement of an alarm: what they found or did about it."""
+
+    note: str = Field(min_length=1, max_length=MAX_NOTE)

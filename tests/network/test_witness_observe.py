@@ -14,19 +14,28 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from access.checkpoints import AuditSigner, checkpoint_note
 from access.merkle import consistency_proof, leaf_hash, tree_hash
+from access.models import AuditEvent
 from catalogue.identity import Caller
+from catalogue.models import Role
+from catalogue.runtime import Runtime
 from catalogue.settings import Settings
+from genomegate.app import create_app
+from genomegate.cli import app
 from network.discovery import Discovered
 from network.peers import add_peer
 from network.witness.domain import countersignature_verifies
 from network.witness.models import Countersignature, WatchedLog, WitnessAlarm
 from network.witness.observe import Observation, Outcome, observe_peers
+from tests.factories import grant
 from tests.serving import free_port, serving
+from tests.web.conftest import Browser
 
 TIME = "2026-01-01T00:00:00Z"
 
@@ -109,7 +118,7 @@ def _countersigned(session: Session) -> list[int]:
 
 def _alarms(session: Session) -> list[tuple[str, int | None, int]]:
     session.expire_all()
-    return [(a.kind, a.size, a.times) for a in session.exec(select(WitnessAlarm).order_by(WitnessAlarm.id)).all()]
+    return [(a.kind, a.size, a.times) for a in session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.id))).all()]
 
 
 def test_an_honest_peer_is_pinned_then_countersigned_as_its_log_grows(
@@ -204,3 +213,71 @@ def test_a_look_overtaken_by_another_run_is_left_to_the_next(
     assert _alarms(session) == [] and _countersigned(session) == [4]
     assert _look(engine, witness).outcome == Outcome.countersigned
     assert _countersigned(session) == [4, 6]
+
+
+def test_an_admin_acknowledges_an_alarm_which_stays_so_when_seen_again_while_a_new_claim_raises_a_new_one(
+        engine: Engine, session: Session, witness: Settings, forger: Forger, runtime: Runtime,
+        auth: Callable[[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    grant(session, "root@example.org", Role.admin)
+    assert _look(engine, witness).outcome == Outcome.countersigned
+    forger.leaves = _leaves(3)  # it shrank
+    assert _look(engine, witness).outcome == Outcome.alarm
+    [alarm_id] = [a.id for a in session.exec(select(WitnessAlarm)).all()]
+    url = f"/api/network/witness/alarms/{alarm_id}/acknowledge"
+    note = {"note": "their operators restored a backup; we are talking to them"}
+    with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
+        assert client.post(url, json=note).status_code == 401
+        assert client.post(url, json=note, headers=auth("someone@example.org")).status_code == 403
+        for bad in ({"note": ""}, {"note": "x" * 1_001}, {}):
+            refused = client.post(url, json=bad, headers=auth("root@example.org"))
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+            assert "note" in refused.text
+        assert client.post("/api/network/witness/alarms/999/acknowledge", json=note,
+                           headers=auth("root@example.org")).status_code == 404
+        done = client.post(url, json=note, headers=auth("root@example.org"))
+        assert done.status_code == 200, done.text
+        assert done.json()["acknowledged_by"] == "root@example.org" and done.json()["acknowledgement"] == note["note"]
+        again = client.post(url, json=note, headers=auth("root@example.org"))
+        assert again.status_code == 409 and "already" in again.json()["detail"]
+        [log] = client.get("/api/network/witness/logs", headers=auth("root@example.org")).json()
+        assert log["alarms"] == 0  # acknowledged: not counted as open
+    line = session.exec(select(AuditEvent).where(AuditEvent.action == "network.witness.alarm.acknowledge")).one()
+    assert line.actor == "root@example.org" and line.details["alarm"] == alarm_id
+
+    assert _look(engine, witness).outcome == Outcome.alarm  # the same claim seen again: still acknowledged
+    session.expire_all()
+    assert [(a.id, a.times, a.acknowledged_by) for a in session.exec(select(WitnessAlarm)).all()] == [
+        (alarm_id, 2, "root@example.org")]
+    forger.leaves = _leaves(9, forged_at=2)  # a new claim: a new alarm, open
+    assert _look(engine, witness).outcome == Outcome.alarm
+    [new] = [a for a in session.exec(select(WitnessAlarm)).all() if a.id != alarm_id]
+    assert new.acknowledged_at is None
+
+    # on the admins' page: a form per open alarm; a blank note is refused with the reason, a note acknowledges it
+    page_url = "/admin/network/witness"
+    stranger = Browser(create_app(runtime=runtime)).sign_in("someone@example.org")
+    assert stranger.post(f"{page_url}/alarms/{new.id}/acknowledge", {"note": "mine"}).status_code == 403
+    browser = Browser(create_app(runtime=runtime)).sign_in("root@example.org")
+    assert f'action="{page_url}/alarms/{new.id}/acknowledge"' in browser.get(page_url).text
+    blank = browser.post(f"{page_url}/alarms/{new.id}/acknowledge", {"note": "   "})
+    assert blank.status_code == 303 and "Say what you found or did." in browser.get(page_url).text
+    assert browser.post(f"{page_url}/alarms/{new.id}/acknowledge", {"note": "line 2 forged"}).status_code == 303
+    page = browser.get(page_url).text
+    assert f'action="{page_url}/alarms/{new.id}/acknowledge"' not in page and "line 2 forged" in page
+
+    # the operator's CLI: an empty note is refused without a traceback; a note acknowledges a third claim
+    forger.leaves = _leaves(12, forged_at=1)
+    assert _look(engine, witness).outcome == Outcome.alarm
+    session.expire_all()
+    [third] = [a for a in session.exec(select(WitnessAlarm)).all() if a.acknowledged_at is None]
+    monkeypatch.setenv("GENOMEGATE_DATA_DIR", str(witness.data_dir))
+    monkeypatch.setenv("GENOMEGATE_DATABASE_URL", witness.database_url)
+    cli = CliRunner()
+    empty = cli.invoke(app, ["network", "witness", "acknowledge", str(third.id), "--note", ""])
+    assert empty.exit_code == 1 and "--note" in empty.output and "Traceback" not in empty.output
+    twice = cli.invoke(app, ["network", "witness", "acknowledge", str(new.id), "--note", "again"])
+    assert twice.exit_code == 1 and "already" in twice.output and "Traceback" not in twice.output
+    done_cli = cli.invoke(app, ["network", "witness", "acknowledge", str(third.id), "--note", "line 1: reported"])
+    assert done_cli.exit_code == 0, done_cli.output
+    session.expire_all()
+    assert session.get(WitnessAlarm, third.id).acknowledged_by == "operator@cli"  # type: ignore[union-attr]
