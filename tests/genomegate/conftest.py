@@ -1,16 +1,28 @@
-"""Fixtures of the fuzz tests: a seeded world and its callers, each with a real signed token."""
+"""Fixtures of the CLI tests (a fresh data directory, no database URL) and of the fuzz tests (a seeded world and
+its callers, each with a real signed token)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from access.models import AccessRequest
 from catalogue.models import Role, RoleGrant
 from catalogue.runtime import Runtime
 from tests.factories import grant, make_dac, make_dataset, make_entitlement, make_organisation
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI of a node whose data directory is fresh (SQLite inside it)."""
+    monkeypatch.setenv("GENOMEGATE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GENOMEGATE_DATABASE_URL", raising=False)
+    return CliRunner()
+
 
 # Callers, each a subject with its roles in the seeded world (None: anonymous; "forged": a token no issuer signed).
 CALLERS: dict[str, str | None] = {

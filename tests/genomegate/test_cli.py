@@ -14,13 +14,6 @@ from typer.testing import CliRunner
 from genomegate.cli import app
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("GENOMEGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("GENOMEGATE_DATABASE_URL", raising=False)
-    return CliRunner()
-
-
 def _ok(cli: CliRunner, *args: str) -> str:
     result = cli.invoke(app, list(args))
     assert result.exit_code == 0, result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -14,13 +13,6 @@ from catalogue.models import Sample, utcnow
 from catalogue.services import opt_outs
 from genomegate.cli import app
 from ingest.models import IngestionJob
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("GENOMEGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("GENOMEGATE_DATABASE_URL", raising=False)
-    return CliRunner()
 
 
 def _ok(cli: CliRunner, *args: str) -> str:
