@@ -26,6 +26,7 @@ from ingest.errors import (
     UnsortedRecords,
     WrongAssembly,
 )
+from ingest.text_records import TextRecords, text_records
 
 __all__ = [
     "HG19_CHRM",
@@ -206,7 +207,7 @@ def scan_header(path: str | os.PathLike[str]) -> HeaderInfo:
 
 
 class _Counter:
-    """Allele counts from cyvcf2's genotype array without per-sample Python work.
+    """Allele counts from a record's calls without per-sample Python work.
 
     Most ALT alleles are rare, so the counts look only at the few cells that hold the allele
     (and at missing cells for AN) instead of reducing over every sample.
@@ -226,27 +227,25 @@ class _Counter:
             self.membership = membership
             self.group_sizes = membership.sum(axis=0)
 
-    def count(self, gt: np.ndarray, n_alt: int) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
+    def count(self, calls: np.ndarray, n_alt: int) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
         """Per ALT index 1..n_alt: (ac, an, het, hom_alt, hemi_alt, group counts 4 x G or None).
 
-        `gt` is `genotype.array()`: allele indices, -1 missing, -2 past the sample's ploidy, and a
-        last column holding the phase flag (0 or 1).
+        `calls` holds a row of allele indices per sample (-1 missing, -2 past the sample's ploidy), as many
+        columns as the widest call: cyvcf2's `genotype.array()` without its phase column, or the same read
+        from the record's text (ingest.text_records).
         """
-        stride = gt.shape[1]
-        width = stride - 1
-        flat = gt.ravel()
+        width = calls.shape[1]
+        flat = calls.ravel()
         uncalled = np.flatnonzero(flat < 0)
-        an = gt.shape[0] * width - len(uncalled)
+        an = calls.shape[0] * width - len(uncalled)
         membership = self.membership
         group_an = None
         if membership is not None:
             assert self.group_sizes is not None
-            group_an = self.group_sizes * width - membership[uncalled // stride].sum(axis=0)
+            group_an = self.group_sizes * width - membership[uncalled // width].sum(axis=0)
         results = []
         for k in range(1, n_alt + 1):
             cells = np.flatnonzero(flat == k)
-            if k == 1 and len(cells):
-                cells = cells[cells % stride != width]  # the phase column holds 0/1 too
             if not len(cells):
                 groups = None
                 if group_an is not None:
@@ -254,17 +253,17 @@ class _Counter:
                     groups[1] = group_an
                 results.append((0, an, 0, 0, 0, groups))
                 continue
-            if len(cells) * 16 > len(gt):
-                results.append(self._dense(gt, k, len(cells), an, group_an))
+            if len(cells) * 16 > len(calls):
+                results.append(self._dense(calls, k, len(cells), an, group_an))
                 continue
-            owners = cells // stride  # sorted, as cells are
+            owners = cells // width  # sorted, as cells are
             if width == 1:
                 carriers, per_sample = owners, np.ones(len(owners), dtype=np.int64)
             else:
                 first = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
                 carriers = owners[first]
                 per_sample = np.diff(np.append(first, len(owners)))
-            rows = gt[carriers, :width]
+            rows = calls[carriers]
             whole = per_sample == (rows >= 0).sum(axis=1)
             ploidy = width - (rows == -2).sum(axis=1) if width > 1 else 1
             hom = whole & (ploidy >= 2)
@@ -285,27 +284,26 @@ class _Counter:
             )
         return results
 
-
     def nobody(self, n_alt: int) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
         """The counts of a record none of whose samples is counted (every one left out)."""
         groups = np.zeros((4, len(self.keys))) if self.keys else None
         return [(0, 0, 0, 0, 0, groups) for _ in range(n_alt)]
 
     def _dense(
-        self, gt: np.ndarray, k: int, ac: int, an: int, group_an: np.ndarray | None
+        self, calls: np.ndarray, k: int, ac: int, an: int, group_an: np.ndarray | None
     ) -> tuple[int, int, int, int, int, np.ndarray | None]:
         """Counts for a common allele: element-wise over the allele columns, no per-axis reductions."""
-        width = gt.shape[1] - 1
-        per_sample = np.zeros(len(gt), dtype=np.int8)
-        called = np.zeros(len(gt), dtype=np.int8)
+        width = calls.shape[1]
+        per_sample = np.zeros(len(calls), dtype=np.int8)
+        called = np.zeros(len(calls), dtype=np.int8)
         for j in range(width):
-            column = gt[:, j]
+            column = calls[:, j]
             per_sample += (column == k).view(np.int8)
             called += (column >= 0).view(np.int8)
         carrier = per_sample > 0
         whole = carrier & (per_sample == called)
         # Ploidy markers (-2) fill a sample's cells from the right, so column 1 tells diploid-or-more.
-        multi = gt[:, 1] != -2 if width > 1 else np.zeros(len(gt), dtype=bool)
+        multi = calls[:, 1] != -2 if width > 1 else np.zeros(len(calls), dtype=bool)
         hom = whole & multi
         het = carrier & ~whole
         n_het, n_hom = int(np.count_nonzero(het)), int(np.count_nonzero(hom))
@@ -395,6 +393,7 @@ class VariantReader:
         self.batch_size = batch_size
         self.summary = ReadSummary(path=self.path)
         self.annotation_fields: list[AnnotationField] = []
+        self._text: TextRecords | None = None  # while reading: records read as text (ingest.text_records)
 
     def __iter__(self) -> Iterator[list[VariantRow]]:
         return self._batches()
@@ -413,28 +412,23 @@ class VariantReader:
     def _batches(self) -> Iterator[list[VariantRow]]:
         path, summary = self.path, self.summary
         _check_container(path)
-        vcf = _open(path)
-        everyone_left_out = False
-        if self.exclude_samples and self.exclude_samples.intersection(vcf.samples):
-            # htslib drops the samples' columns as it decodes each record (what `bcftools view -s ^S` reads),
-            # so everything below counts the others exactly as it counts a file without those samples
-            kept = [s for s in vcf.samples if s not in self.exclude_samples]
-            vcf.close()
-            vcf = _open(path, samples=kept)
-            everyone_left_out = not kept
-        contigs = _header_contigs(vcf.raw_header)
+        header = _open(path)
+        try:
+            in_file = list(header.samples)
+            contigs = _header_contigs(header.raw_header)
+            has_gt = any(h.type == "FORMAT" and h["ID"] == "GT" for h in header.header_iter())
+            infos = [(str(h["ID"]), str(h.info().get("Description", ""))) for h in header.header_iter()
+                     if h.type == "INFO"]
+        finally:
+            header.close()
         problems = check_contig_lengths(contigs, self.assembly)
         if problems:
             raise WrongAssembly(path, "; ".join(problems))
         foreign = {name for name, length in contigs.items() if is_hg19_mitochondrion(name, length, self.assembly)}
-        self.annotation_fields = annotation_fields(
-            (str(h["ID"]), str(h.info().get("Description", ""))) for h in vcf.header_iter() if h.type == "INFO")
-        samples = list(vcf.samples)
-        summary.samples = samples
-        counter = _Counter(samples, self.sample_groups) if samples or everyone_left_out else None
-        group_keys = counter.keys if counter else []
-        reference = _Reference(self.reference, self.assembly) if self.reference else None
-        records: Iterator[Any] = iter(vcf)
+        self.annotation_fields = annotation_fields(infos)
+        kept = [s for s in in_file if s not in self.exclude_samples]
+        everyone_left_out = bool(in_file) and not kept
+        spelled = None
         first_pos = 0  # records starting before a region's start overlap it, but belong to the region before
         if self.region:
             if not any(os.path.exists(path + suffix) for suffix in (".tbi", ".csi")):
@@ -443,10 +437,27 @@ class VariantReader:
                     "index it with `bcftools index`"
                 )
             spelled = _parse_region(self.region, list(contigs), self.assembly, path)
-            # A contig the file does not declare has no records; htslib would raise instead.
-            records = iter(vcf(spelled)) if spelled.split(":", 1)[0] in contigs else iter(())
             start = _REGION.match(spelled)
             first_pos = int(start.group(2)) if start and start.group(2) else 0
+        # A contig the file does not declare has no records; htslib would raise instead.
+        no_records = spelled is not None and spelled.split(":", 1)[0] not in contigs
+        # Records are read as text where they can be (ingest.text_records); otherwise htslib reads them whole,
+        # leaving out excluded samples' columns as it decodes each record (what `bcftools view -s ^S` reads),
+        # so the others are counted as in a file without them.
+        text = text_records(path, in_file, kept, spelled) if has_gt and not no_records else None
+        self._text = text
+        vcf = None if text else _open(path, samples=kept if len(kept) < len(in_file) else None)
+        summary.samples = kept
+        counter = _Counter(kept, self.sample_groups) if kept or everyone_left_out else None
+        group_keys = counter.keys if counter else []
+        reference = _Reference(self.reference, self.assembly) if self.reference else None
+        records: Iterator[tuple[Any, bytes | None]]
+        if text is not None:
+            records = iter(text)
+        elif vcf is None or no_records:
+            records = iter(())
+        else:
+            records = ((variant, None) for variant in (vcf(spelled) if spelled else vcf))
 
         canonical: dict[str, str | None] = {}
         finished: set[str] = set()
@@ -484,7 +495,7 @@ class VariantReader:
         try:
             while True:
                 try:
-                    variant = next(records)
+                    variant, line = next(records)
                 except StopIteration:
                     break
                 except Exception as exc:  # htslib parse failures surface as bare exceptions from cyvcf2
@@ -538,7 +549,7 @@ class VariantReader:
                     summary.records_skipped_filter += 1
                     continue
                 try:
-                    self._record(variant, number, chrom, pos, counter, reference, fetch, pending, last_key)
+                    self._record(variant, line, number, chrom, pos, counter, reference, fetch, pending, last_key)
                 except IngestInputError:
                     raise
                 except Exception as exc:  # cyvcf2 raises bare exceptions ("couldn't get genotypes for variant")
@@ -551,7 +562,10 @@ class VariantReader:
                         yield out
                         out = []
         finally:
-            vcf.close()
+            if vcf is not None:
+                vcf.close()
+            if text is not None:
+                text.close()
         if current is not None:
             flush(None)
         if out:
@@ -560,6 +574,7 @@ class VariantReader:
     def _record(
         self,
         variant: Any,
+        line: bytes | None,
         number: int,
         chrom: str,
         pos: int,
@@ -598,7 +613,7 @@ class VariantReader:
                     ReferenceMismatch, f"REF {ref} differs from the reference ({expected or 'beyond its end'})",
                     number, variant.CHROM, pos,
                 )
-        counts = self._counts(variant, number, pos, len(alts), counter)
+        counts = self._counts(variant, line, number, pos, len(alts), counter)
         summary.records_kept += 1
         info = variant.INFO
         annotated = self._annotations(info, raw_ref, alts)
@@ -656,22 +671,24 @@ class VariantReader:
         return per_alt
 
     def _counts(
-        self, variant: Any, number: int, pos: int, n_alt: int, counter: _Counter | None
+        self, variant: Any, line: bytes | None, number: int, pos: int, n_alt: int, counter: _Counter | None
     ) -> list[tuple[int, int, int, int, int, np.ndarray | None]]:
         if counter is not None:
-            genotype = variant.genotype
-            if genotype is None and not self.summary.samples:  # every sample left out: nobody is counted
+            if not self.summary.samples:  # every sample left out: nobody is counted
                 return counter.nobody(n_alt)
-            if genotype is not None:
-                gt = genotype.array()
-                # The phase column holds only 0/1, so the maximum over everything is the top allele.
-                top = int(gt.max())
+            if self._text is not None and line is not None:
+                calls = self._text.calls(line)
+            else:
+                genotype = variant.genotype
+                calls = None if genotype is None else genotype.array()[:, :-1]  # the last column: phase
+            if calls is not None:
+                top = int(calls.max())
                 if top > n_alt:
                     raise self._fail(
                         GenotypeError, f"a genotype refers to allele {top} but the record "
                         f"has {n_alt} ALT allele(s)", number, variant.CHROM, pos,
                     )
-                return counter.count(gt, n_alt)
+                return counter.count(calls, n_alt)
         info = variant.INFO
         ac_info, an_info = info.get("AC"), info.get("AN")
         if ac_info is None or an_info is None:  # a sites-only record without counts: present, counts unknown
