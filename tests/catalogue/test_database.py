@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from psycopg import DatabaseError
 from sqlalchemy import Engine, text
 
 from catalogue.database import SQLITE_MMAP_BYTES, make_engine, session_scope
 from catalogue.models import Organisation
 from catalogue.services.lookup import _run
+from genomegate.schema import upgrade
+from tests.conftest import PostgresDatabases
 
 
 def test_every_sqlite_connection_gets_the_catalogue_pragmas(tmp_path: Path) -> None:
@@ -93,3 +96,29 @@ def test_a_session_cannot_reach_the_database_once_its_scope_has_ended(engine: En
     with pytest.raises(RuntimeError, match="scope has ended"):
         session.get(Organisation, "ORG00000001")
     assert engine.pool.checkedout() == 0
+
+
+def test_plain_reads_on_postgresql_keep_their_prepared_plans_across_scopes(postgres: PostgresDatabases) -> None:
+    """psycopg forgets its prepared statements when a transaction rolls back: a scope of plain reads ends by
+    COMMIT instead, so a query asked often (the Beacon's) is planned once per connection, not per request."""
+    engine = make_engine(postgres.create(), pool_size=1)
+    upgrade(engine)
+    query = "SELECT COUNT(*) FROM pg_class WHERE relname = :name"
+    try:
+        for _ in range(8):  # psycopg prepares a query on its fifth execution
+            with session_scope(engine) as session:
+                assert _run(session, query, {"name": "pg_class"}) == [(1,)]
+        with session_scope(engine) as session:
+            prepared = _run(session, "SELECT statement FROM pg_prepared_statements", {})
+        assert [row[0] for row in prepared] == ["SELECT COUNT(*) FROM pg_class WHERE relname = $1"]
+        with pytest.raises(DatabaseError), session_scope(engine) as session:  # a failed read: rolled back
+            _run(session, "SELECT 1 / 0", {})
+        with session_scope(engine) as session:  # and the connection is whole again
+            assert _run(session, query, {"name": "pg_class"}) == [(1,)]
+        with session_scope(engine) as session:  # a scope that wrote through the ORM still loses what it did not commit
+            session.add(Organisation(id="ORG00000009", name="Never committed"))
+            session.flush()
+            _run(session, query, {"name": "pg_class"})
+        assert _names(engine) == []
+    finally:
+        engine.dispose()
