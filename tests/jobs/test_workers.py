@@ -146,8 +146,10 @@ def test_a_periodic_job_runs_once_per_slot_with_two_workers(
     assert all(j.state == JobState.queued for j in jobs if j.id not in ran) and len(jobs) - len(ran) <= 2
     slots = [j.dedupe_key for j in jobs]
     assert len(set(slots)) == len(slots)
-    # once per second, not once per worker per second: 5-6 s of ticking gives 5 to 8 runs, two workers twice that
-    assert 4 <= len(runs) <= 8, runs
+    # once per slot, not once per worker per slot: runs at most one slot apart, as many as the slots they span
+    # (counted from their own times: stopping two workers on a loaded machine may take a few slots more)
+    assert len(runs) >= 4, runs
     times = [float(r[2]) for r in runs]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) > kinds.PERIODIC_SECONDS * 0.5, gaps
+    assert len(runs) - 1 <= (times[-1] - times[0]) / kinds.PERIODIC_SECONDS + 1, runs
