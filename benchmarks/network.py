@@ -24,13 +24,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlencode
 
 # Run as a script, this folder would shadow the project's `ingest` package (benchmarks/ingest.py); the repository
 # root (the tests' node harness) is wanted instead.
@@ -85,6 +89,35 @@ async def _throughput(url: str, queries: list[dict[str, str]], connections: int,
     return done / seconds
 
 
+_WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+
+def _throughput_wrk(url: str, queries: list[dict[str, str]], connections: int, seconds: float) -> float:
+    """The same queries driven by wrk (C): the load generator's own CPU barely competes with the nodes'."""
+    path = httpx.URL(url).raw_path.decode()
+    paths = ", ".join(f'"{path}?{urlencode(q)}"' for q in queries)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT % paths)
+    try:
+        done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name,
+                               url], capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(script.name)
+    if "Non-2xx" in done.stdout:
+        raise SystemExit(f"{url} answered errors under load:\n{done.stdout}")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    if rate is None:
+        raise SystemExit(f"wrk printed no rate:\n{done.stdout}{done.stderr}")
+    return float(rate.group(1))
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -94,7 +127,10 @@ def _measure(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
     queries = _queries()
     asyncio.run(_throughput(url, queries, args.connections, 1.0))  # warm
     latencies = asyncio.run(_latency(url, queries, args.latency_queries))
-    rate = asyncio.run(_throughput(url, queries, args.connections, args.seconds))
+    if args.client == "wrk":
+        rate = _throughput_wrk(url, queries, args.connections, args.seconds)
+    else:
+        rate = asyncio.run(_throughput(url, queries, args.connections, args.seconds))
     return _pct(latencies, 0.5), _pct(latencies, 0.95), rate
 
 
@@ -125,6 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-queries", type=int, default=200, help="queries one at a time, per measurement")
     parser.add_argument("--connections", type=int, default=8, help="queries in flight in throughput runs")
     parser.add_argument("--deadline", type=float, default=2.0, help="the network node's deadline (nodes started here)")
+    parser.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                        help="throughput's load generator (default wrk when installed: a Python client on the same "
+                             "2 cores takes CPU the network's three nodes need more than one node alone does)")
     parser.add_argument("--network", help="base URL of a running network node (with --nodes)")
     parser.add_argument("--nodes", nargs="*", default=[], help="base URLs of the running nodes (the network's first)")
     args = parser.parse_args(argv)
