@@ -11,8 +11,9 @@ Run it from the repository root (by hand; not part of the test suite):
 Started here, each node is a `genomegate serve` process (SQLite, its own data directory and keys; 1,000 variants of
 a small simulated cohort, PUBLIC) and node a gets the others as peers. Each round measures, for every node alone
 (`/beacon/v2/g_variants`) and then through node a's network Beacon (`/network/beacon/v2/g_variants`): latency one
-query at a time (p50, p95) and throughput with --connections queries in flight (q/s), on the same anonymous count
-queries over ranges of chromosome 1. Then the last node is killed and the network is measured again. Figures are
+query at a time (p50, p95) and throughput with --connections queries in flight (q/s; driven by wrk when installed,
+as a Python client on the same two cores takes CPU from the nodes), on the same anonymous count queries over ranges
+of chromosome 1. Then the last node is killed and the network is measured again. Figures are
 the median over the rounds, with the rounds' range.
 
 Targets: p95 with a dead node within the deadline + 10%; p50 overhead over the slowest live node under 10 ms;
