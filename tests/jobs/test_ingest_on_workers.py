@@ -224,7 +224,9 @@ def _assert_retried_only_for_load(tree: list[Job], logs: str) -> None:
     idempotent): a worker logged the database busy with another write, or a lease lost or not renewed in time."""
     for job in (j for j in tree if j.attempts > 1):
         lines = [line for line in logs.splitlines() if re.search(rf"\bjob {job.id}\b", line)]
-        assert any("busy" in line or "lease" in line for line in lines), (job.id, job.kind, job.attempts, logs)
+        # the job's own lines first (pytest shortens a long message from the middle), then the logs around them
+        assert any("busy" in line or "lease" in line for line in lines), "\n".join(
+            [f"job {job.id} ({job.kind}) ran {job.attempts} times:", *lines, "--- logs:", logs[-6000:]])
 
 
 def _assert_exact(lab: Lab, ingestion: IngestionJob, cohort: Cohort) -> None:
