@@ -411,7 +411,7 @@ class VariantReader:
 
     def _batches(self) -> Iterator[list[VariantRow]]:
         path, summary = self.path, self.summary
-        _check_container(path)
+        fmt = _check_container(path)
         header = _open(path)
         try:
             in_file = list(header.samples)
@@ -444,7 +444,7 @@ class VariantReader:
         # Records are read as text where they can be (ingest.text_records); otherwise htslib reads them whole,
         # leaving out excluded samples' columns as it decodes each record (what `bcftools view -s ^S` reads),
         # so the others are counted as in a file without them.
-        text = text_records(path, in_file, kept, spelled) if has_gt and not no_records else None
+        text = text_records(path, fmt, in_file, kept, spelled) if has_gt and not no_records else None
         self._text = text
         vcf = None if text else _open(path, samples=kept if len(kept) < len(in_file) else None)
         summary.samples = kept

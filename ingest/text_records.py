@@ -151,9 +151,11 @@ class TextRecords:
             self._htslib.close()
 
 
-def text_records(path: str, samples: Sequence[str], kept: Sequence[str], region: str | None) -> TextRecords | None:
-    """Records read as text from a bgzipped, indexed VCF with samples to count; None where htslib must read them."""
-    if not kept:
+def text_records(path: str, fmt: str, samples: Sequence[str], kept: Sequence[str],
+                 region: str | None) -> TextRecords | None:
+    """Records read as text from a bgzipped, indexed VCF (`fmt` as the reader found it: "VCF" or "BCF") with
+    samples to count; None where htslib must read them."""
+    if fmt != "VCF" or not kept:
         return None
     index = next((path + suffix for suffix in (".csi", ".tbi") if os.path.exists(path + suffix)), None)
     if index is None:
@@ -162,7 +164,4 @@ def text_records(path: str, samples: Sequence[str], kept: Sequence[str], region:
         head = handle.read(18)
     if head[:2] != b"\x1f\x8b" or not (head[3] & 4 and head[12:14] == b"BC"):  # not BGZF: no index can serve it
         return None
-    with pysam.BGZFile(path, "rb", None) as bgzf:
-        if bgzf.read(5)[:3] == b"BCF":
-            return None
     return TextRecords(path, index, samples, kept, region)

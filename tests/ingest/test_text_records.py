@@ -90,7 +90,7 @@ def test_simple_calls_read_only_the_shapes_they_know() -> None:
 @pytest.mark.parametrize("left_out", [(), ("P003", "P017", "P030")])
 def test_every_records_calls_equal_htslibs(cohort: Path, left_out: tuple[str, ...]) -> None:
     kept = [s for s in SAMPLES if s not in left_out]
-    records = text_records(str(cohort), SAMPLES, kept, None)
+    records = text_records(str(cohort), "VCF", SAMPLES, kept, None)
     assert records is not None
     htslib = VCF(str(cohort), samples=kept if left_out else None)
     try:
@@ -114,7 +114,7 @@ def test_every_records_calls_equal_htslibs(cohort: Path, left_out: tuple[str, ..
 
 @pytest.mark.parametrize("region", ["chr1:150-600", "chrX", "chr1:1-99"])
 def test_a_region_reads_the_records_htslib_reads(cohort: Path, region: str) -> None:
-    records = text_records(str(cohort), SAMPLES, SAMPLES, region)
+    records = text_records(str(cohort), "VCF", SAMPLES, SAMPLES, region)
     assert records is not None
     try:
         got = [(v.CHROM, v.POS, v.ALT) for v, _ in records]
@@ -162,9 +162,9 @@ def test_files_the_text_path_cannot_read_go_to_htslib(cohort: Path, tmp_path: Pa
     bcftools("index", bcf)
     unindexed = tmp_path / "unindexed.vcf.gz"
     unindexed.write_bytes(cohort.read_bytes())
-    assert text_records(str(bcf), SAMPLES, SAMPLES, None) is None
-    assert text_records(str(unindexed), SAMPLES, SAMPLES, None) is None
-    assert text_records(str(cohort), SAMPLES, [], None) is None  # nobody is counted
-    records = text_records(str(cohort), SAMPLES, SAMPLES, None)  # the indexed bgzipped VCF itself is read as text
+    assert text_records(str(bcf), "BCF", SAMPLES, SAMPLES, None) is None
+    assert text_records(str(unindexed), "VCF", SAMPLES, SAMPLES, None) is None
+    assert text_records(str(cohort), "VCF", SAMPLES, [], None) is None  # nobody is counted
+    records = text_records(str(cohort), "VCF", SAMPLES, SAMPLES, None)  # the indexed bgzipped VCF: read as text
     assert records is not None
     records.close()
