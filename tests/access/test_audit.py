@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from access import audit
 from access.audit import GENESIS, verify_chain
+from access.models import AuditEvent
 from tests.access.conftest import World
 
 
@@ -46,4 +47,38 @@ def test_appends_chain_on_the_head(session: Session) -> None:
     session.commit()
     assert first.prev_hash == GENESIS
     assert second.prev_hash == first.hash
+    assert verify_chain(session).ok
+
+
+def _chain(session: Session) -> list[AuditEvent]:
+    return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))))
+
+
+def test_lines_appended_together_chain_in_order_on_the_head(session: Session) -> None:
+    audit.append(session, actor="a", action="test.before")
+    rows = audit.append_lines(session, [audit.Line("b", f"test.batch.{n}", client="10.0.0.1", details={"n": n})
+                                        for n in range(3)])
+    session.commit()
+    events = _chain(session)
+    assert [e.action for e in events] == ["test.before", "test.batch.0", "test.batch.1", "test.batch.2"]
+    assert [e.hash for e in events[1:]] == [r["hash"] for r in rows]
+    for before, event in zip(events, events[1:], strict=False):
+        assert event.prev_hash == before.hash
+        assert event.hash == audit.event_hash(event, before.hash)
+    assert events[2].details == {"n": 1} and events[2].client == "10.0.0.1"
+    assert verify_chain(session).ok
+
+
+def test_lines_built_on_a_head_another_writer_took_are_chained_anew(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    audit.append(session, actor="a", action="test.first")
+    session.commit()
+    heads = iter([GENESIS])  # the first read sees the log as it was before "another writer" appended
+    read_head = audit._head
+    monkeypatch.setattr(audit, "_head", lambda s: next(heads, None) or read_head(s))
+    audit.append_lines(session, [audit.Line("b", "test.second"), audit.Line("c", "test.third")])
+    session.commit()
+    events = _chain(session)
+    assert [e.action for e in events] == ["test.first", "test.second", "test.third"]
+    assert events[1].prev_hash == events[0].hash
     assert verify_chain(session).ok
