@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -46,7 +46,8 @@ from catalogue.runtime import Runtime
 from catalogue.settings import Settings
 
 __all__ = [
-    "BEACON_ERRORS", "BEACON_PATH", "BeaconJSON", "BeaconShortcut", "VariantQueries", "create_beacon_app",
+    "BEACON_ERRORS", "BEACON_PATH", "BeaconJSON", "BeaconShortcuts", "Endpoint", "VariantQueries", "answer_directly",
+    "create_beacon_app",
     "error_envelope", "install_beacon_errors", "query_pairs", "router",
 ]
 
@@ -199,7 +200,7 @@ _IDENTITY_HEADERS = (b"authorization", b"x-ga4gh-passport")
 class VariantQueries:
     """The variant query (GET or POST g_variants) from request to response.
 
-    The sub-app's routes call it, and so does `BeaconShortcut`, which hands it the busiest path's requests
+    The sub-app's routes call it, and `BeaconShortcuts` hands the busiest route its requests
     before routing and dependency resolution. The request is read and parsed on the event loop; then an
     anonymous, unfiltered query on a SQLite catalogue (`on_loop`) is answered right there, from `reader`
     (the loop thread's own read-only connection, see `catalogue.database.make_loop_reader`), and every
@@ -407,25 +408,33 @@ def create_beacon_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-class BeaconShortcut:
-    """ASGI middleware of the outer app: `BEACON_PATH/g_variants` goes straight to the Beacon's
-    `VariantQueries`, past the outer and the sub-app's routing and dependency resolution; errors become
-    Beacon error responses by the sub-app's own handlers. Everything else passes through."""
+Endpoint = Callable[[Request], Awaitable[Response]]  # a route taking the request alone
 
-    def __init__(self, app: ASGIApp, *, beacon: FastAPI) -> None:
+
+async def answer_directly(app: FastAPI, endpoint: Endpoint, scope: Scope, receive: Receive) -> Response:
+    """The response of `endpoint`, a route of `app` (the Beacon or another Beacon-shaped sub-app), to a request, as
+    if routed to `app` but past routing and dependency resolution; errors become Beacon error responses by the
+    handlers `install_beacon_errors` gave `app`."""
+    request = Request({**scope, "app": app}, receive)
+    try:
+        return await endpoint(request)
+    except Exception as exc:  # noqa: BLE001 - every error becomes a Beacon error response, as in the sub-app
+        return await _handler_for(exc)(request, exc)
+
+
+class BeaconShortcuts:
+    """ASGI middleware of the outer app: the busiest paths (the Beacon's and the network Beacon's g_variants, GET
+    and POST) go straight to their endpoints (`answer_directly`). Everything else passes through."""
+
+    def __init__(self, app: ASGIApp, *, routes: Mapping[str, tuple[FastAPI, Endpoint]]) -> None:
         self.app = app
-        self.beacon = beacon
-        self.queries: VariantQueries = beacon.state.queries
-        self.path = f"{BEACON_PATH}/g_variants"
+        self.routes = dict(routes)  # full path -> (sub-app, endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] not in ("GET", "POST"):
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})  # shared with the copy: the access log reads the subject noted there
-        request = Request({**scope, "app": self.beacon}, receive)  # as if routed to the Beacon app
-        try:
-            response = await self.queries.respond(request)
-        except Exception as exc:  # noqa: BLE001 - every error becomes a Beacon error response, as in the sub-app
-            response = await _handler_for(exc)(request, exc)
+        response = await answer_directly(*route, scope, receive)
         await response(scope, receive, send)

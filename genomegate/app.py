@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from access.api import audit_wellknown_router
 from access.api import router as access_router
 from access.release.api import HTSGET_ERRORS, htsget_error_response, htsget_router, keys_router, release_router
-from beacon.api import BEACON_PATH, BeaconShortcut, create_beacon_app, error_envelope
+from beacon import api as beacon_api
+from beacon.api import BEACON_PATH, BeaconShortcuts, create_beacon_app, error_envelope
 from beacon.privacy.api import router as privacy_router
 from catalogue.api import router as catalogue_router
 from catalogue.api import wellknown_router
@@ -36,6 +37,7 @@ from genomegate.shedding import LoadShedding, install_busy_handlers, size_thread
 from ingest.api import router as ingest_router
 from jobs import broker as brokers
 from jobs.api import router as jobs_router
+from network import beacon_api as network_beacon_api
 from network.api import datasets_router as network_datasets_router
 from network.api import registry_router
 from network.api import router as network_router
@@ -78,7 +80,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ("/htsget", htsget_error_response)))
     install_busy_handlers(app, errors)
     beacon = create_beacon_app(runtime)
-    app.add_middleware(BeaconShortcut, beacon=beacon)  # first added, innermost: logged and CORS-wrapped
+    network_beacon = create_network_beacon_app(runtime, local=beacon)
+    app.add_middleware(BeaconShortcuts, routes={  # first added, innermost: logged, limited, shed and CORS-wrapped
+        f"{BEACON_PATH}/g_variants": (beacon, beacon_api.g_variants),
+        f"{NETWORK_BEACON_PATH}/g_variants": (network_beacon, network_beacon_api.g_variants)})
     app.add_middleware(BodyLimits, limits=_limits(runtime.settings), errors=errors)
     app.add_middleware(LoadShedding, limit=runtime.settings.max_in_flight,  # refusals are logged too
                        heavy_limit=runtime.settings.max_heavy_in_flight, errors=errors)
@@ -88,7 +93,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.mount(BEACON_PATH, beacon)  # first: the busiest routes are matched soonest
-    network_beacon = create_network_beacon_app(runtime, local=beacon)
     app.state.network = network_beacon.state.network  # the web's lookup page asks the network too
     app.mount(NETWORK_BEACON_PATH, network_beacon)
     routers = [wellknown_router, audit_wellknown_router, catalogue_router, ingest_router, access_router, keys_router,

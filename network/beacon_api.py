@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp
 
 from beacon import framework
 from beacon import request as parse
-from beacon.api import BEACON_ERRORS, BeaconJSON, install_beacon_errors, query_pairs
+from beacon.api import BEACON_ERRORS, BeaconJSON, Endpoint, install_beacon_errors, query_pairs
 from beacon.errors import InvalidParameter
 from beacon.models import BeaconRequest
 from beacon.responses import informational
@@ -38,9 +37,7 @@ from network.deadline import DEADLINE_PARAMETER, parse_deadline, without_deadlin
 from network.fanout import Call, Judge, Network
 from network.forwarding import PASSPORT_HEADER, identity_from_headers
 
-__all__ = ["NETWORK_BEACON_PATH", "create_network_beacon_app", "router"]
-
-Endpoint = Callable[[Request], Awaitable[Response]]
+__all__ = ["NETWORK_BEACON_PATH", "create_network_beacon_app", "g_variants", "router"]
 
 NETWORK_BEACON_PATH = "/network/beacon/v2"
 
@@ -181,7 +178,7 @@ async def datasets(request: Request) -> Response:
     return _respond(request, answer, combined_datasets(answer))
 
 
-def create_network_beacon_app(runtime: Runtime, local: ASGIApp) -> FastAPI:
+def create_network_beacon_app(runtime: Runtime, local: FastAPI) -> FastAPI:
     """The network Beacon sub-app, to mount at NETWORK_BEACON_PATH; `local` is this node's Beacon app."""
     app = FastAPI(title="GenomeGate network Beacon v2", version="0.1.0", default_response_class=BeaconJSON,
                   summary="GA4GH Beacon v2 of this node and its peers, asked at once under one deadline",
