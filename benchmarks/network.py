@@ -16,6 +16,12 @@ as a Python client on the same two cores takes CPU from the nodes), on the same 
 of chromosome 1. Then the last node is killed and the network is measured again. Figures are
 the median over the rounds, with the rounds' range.
 
+With nodes started here, each throughput run also reads the CPU time every node process used (/proc), per query
+answered: on one machine the three nodes share its cores (and wrk's), so the network's q/s is bounded by the CPU all
+three spend on a network query, whereas a deployment gives each node machines of its own. Printed too: what the
+network node alone spends per network query against what a node spends per query of its own (the throughput
+ratio if every node had cores of its own), and the bound this machine's cores put on the network's q/s.
+
 Targets: p95 with a dead node within the deadline + 10%; p50 overhead over the slowest live node under 10 ms;
 network throughput at least 0.5x that of the slowest node alone.
 """
@@ -34,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -119,27 +126,51 @@ def _throughput_wrk(url: str, queries: list[dict[str, str]], connections: int, s
     return float(rate.group(1))
 
 
+def _cpu_seconds(pids: list[int]) -> list[float]:
+    """Each process's CPU time so far (user + system, all its threads), from /proc/<pid>/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append((int(fields[11]) + int(fields[12])) / ticks)
+    return out
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _measure(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Run:
+    p50: float
+    p95: float
+    rate: float
+    cpu_ms: tuple[float, ...] = ()  # per query answered in the throughput run, of each node process (when known)
+
+
+def _measure(url: str, args: argparse.Namespace, pids: list[int]) -> Run:
     queries = _queries()
     asyncio.run(_throughput(url, queries, args.connections, 1.0))  # warm
     latencies = asyncio.run(_latency(url, queries, args.latency_queries))
+    live = [p for p in pids if Path(f"/proc/{p}").exists()]
+    before = _cpu_seconds(live)
+    started = time.monotonic()
     if args.client == "wrk":
         rate = _throughput_wrk(url, queries, args.connections, args.seconds)
     else:
         rate = asyncio.run(_throughput(url, queries, args.connections, args.seconds))
-    return _pct(latencies, 0.5), _pct(latencies, 0.95), rate
+    answered = rate * (time.monotonic() - started)
+    cpu = tuple((b - a) * 1000 / answered for a, b in zip(before, _cpu_seconds(live), strict=True))
+    return Run(_pct(latencies, 0.5), _pct(latencies, 0.95), rate, cpu)
 
 
 def _spread(values: list[float], unit: str, digits: int = 1) -> str:
     return f"{statistics.median(values):8.{digits}f} {unit} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def _start_nodes(stack: ExitStack, folder: Path, deadline: float) -> tuple[list[str], Callable[[], None]]:
+def _start_nodes(stack: ExitStack, folder: Path, deadline: float
+                 ) -> tuple[list[str], list[int], Callable[[], None]]:
     from catalogue.models import SecurityLevel
     from ingest.synthetic import simulate_cohort, write_sample_sheet
     from tests.network.nodes import nodes
@@ -152,7 +183,7 @@ def _start_nodes(stack: ExitStack, folder: Path, deadline: float) -> tuple[list[
         node.start()
     for peer in made[1:]:
         made[0].cli("network", "add", peer.url)
-    return [n.url for n in made], made[-1].kill
+    return [n.url for n in made], [n.process.pid for n in made if n.process is not None], made[-1].kill
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,45 +201,65 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     with ExitStack() as stack:
+        pids: list[int] = []
         if args.network:
             urls, kill = [args.network, *[u for u in args.nodes if u != args.network]], None
         else:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gg-network-bench-")))
             print("starting three nodes ...", flush=True)
-            urls, kill = _start_nodes(stack, folder, args.deadline)
+            urls, pids, kill = _start_nodes(stack, folder, args.deadline)
         network = f"{urls[0]}/network/beacon/v2/g_variants"
-        alone: dict[str, list[tuple[float, float, float]]] = {u: [] for u in urls}
-        live: list[tuple[float, float, float]] = []
+        alone: dict[str, list[Run]] = {u: [] for u in urls}
+        live: list[Run] = []
         for r in range(args.rounds):
-            for url in urls:
-                alone[url].append(_measure(f"{url}/beacon/v2/g_variants", args))
-            live.append(_measure(network, args))
-            print(f"round {r + 1}: network p50 {live[-1][0]:.1f} ms, p95 {live[-1][1]:.1f} ms, "
-                  f"{live[-1][2]:.0f} q/s", flush=True)
-        dead: list[tuple[float, float, float]] = []
+            for i, url in enumerate(urls):
+                alone[url].append(_measure(f"{url}/beacon/v2/g_variants", args, pids[i:i + 1]))
+            live.append(_measure(network, args, pids))
+            print(f"round {r + 1}: network p50 {live[-1].p50:.1f} ms, p95 {live[-1].p95:.1f} ms, "
+                  f"{live[-1].rate:.0f} q/s", flush=True)
+        dead: list[Run] = []
         if kill is not None:
             kill()
             for _ in range(args.rounds):
-                dead.append(_measure(network, args))
+                dead.append(_measure(network, args, pids[:-1]))
 
     print("\n                         p50                  p95                  throughput")
     for url, runs in alone.items():
-        print(f"{url:<24} {_spread([x[0] for x in runs], 'ms')} {_spread([x[1] for x in runs], 'ms')} "
-              f"{_spread([x[2] for x in runs], 'q/s')}")
-    print(f"{'network, 3 live':<24} {_spread([x[0] for x in live], 'ms')} {_spread([x[1] for x in live], 'ms')} "
-          f"{_spread([x[2] for x in live], 'q/s')}")
+        print(f"{url:<24} {_spread([x.p50 for x in runs], 'ms')} {_spread([x.p95 for x in runs], 'ms')} "
+              f"{_spread([x.rate for x in runs], 'q/s')}")
+    print(f"{'network, 3 live':<24} {_spread([x.p50 for x in live], 'ms')} {_spread([x.p95 for x in live], 'ms')} "
+          f"{_spread([x.rate for x in live], 'q/s')}")
     if dead:
-        print(f"{'network, 1 dead':<24} {_spread([x[0] for x in dead], 'ms')} {_spread([x[1] for x in dead], 'ms')} "
-              f"{_spread([x[2] for x in dead], 'q/s')}")
-    slowest = max(urls, key=lambda u: statistics.median(x[0] for x in alone[u]))
-    overhead = [n[0] - s[0] for n, s in zip(live, alone[slowest], strict=True)]
-    ratio = [n[2] / s[2] for n, s in zip(live, alone[slowest], strict=True)]
+        print(f"{'network, 1 dead':<24} {_spread([x.p50 for x in dead], 'ms')} {_spread([x.p95 for x in dead], 'ms')} "
+              f"{_spread([x.rate for x in dead], 'q/s')}")
+    slowest = max(urls, key=lambda u: statistics.median(x.p50 for x in alone[u]))
+    overhead = [n.p50 - s.p50 for n, s in zip(live, alone[slowest], strict=True)]
+    ratio = [n.rate / s.rate for n, s in zip(live, alone[slowest], strict=True)]
     print(f"\nslowest node alone: {slowest}")
     print(f"p50 overhead over it: {_spread(overhead, 'ms')}  (target < {TARGET_P50_OVERHEAD_MS:.0f} ms)")
     print(f"throughput ratio:     {_spread(ratio, 'x', 2)}  (target >= {TARGET_THROUGHPUT})")
     if dead:
-        print(f"p95 with a dead node: {_spread([x[1] for x in dead], 'ms')}  "
+        print(f"p95 with a dead node: {_spread([x.p95 for x in dead], 'ms')}  "
               f"(target <= {args.deadline * TARGET_DEAD_P95 * 1000:.0f} ms: the deadline + 10%)")
+    if pids:
+        _print_cpu(alone[slowest], live)
+
+
+def _print_cpu(alone: list[Run], live: list[Run]) -> None:
+    """CPU per query: of the slowest node alone, and of each node while the network is asked."""
+    single = [x.cpu_ms[0] for x in alone]
+    print("\nCPU per query answered (ms; the median over the rounds, with their range):")
+    print(f"  a node alone, per query of its own:     {_spread(single, 'ms', 3)}")
+    for i, name in enumerate("abc"):
+        print(f"  node {name}, per network query{' (network)' if i == 0 else ''}: "
+              f"{_spread([x.cpu_ms[i] for x in live], 'ms', 3)}")
+    per_node = [s / x.cpu_ms[0] for s, x in zip(single, live, strict=True)]
+    print(f"throughput ratio with cores of its own per node (a node's CPU per query / the network node's): "
+          f"{_spread(per_node, 'x', 2)}")
+    cores = os.cpu_count() or 1
+    bound = [cores * 1000 / sum(x.cpu_ms) / a.rate for x, a in zip(live, alone, strict=True)]
+    print(f"this machine's bound on the ratio ({cores} cores shared by all three nodes, the load generator not "
+          f"counted): {_spread(bound, 'x', 2)}")
 
 
 if __name__ == "__main__":
