@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, event, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -38,6 +39,29 @@ _DEFAULT_ATTEMPTS = Settings.model_fields["job_max_attempts"].default
 
 # updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
 _JOBS = update(Job).execution_options(synchronize_session=False)
+
+def _known(session: Session, dedupe_key: str) -> Job | None:
+    """The job recorded with `dedupe_key`, if any."""
+    return session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+
+
+def _insert_once(session: Session, job: Job) -> Job | None:
+    """`job` (with a dedupe key) recorded, or None when another transaction recorded its key first."""
+    if is_sqlite(engine_of(session)):
+        # The ledger's check may have read outside a transaction (the driver begins one at the first write), so
+        # another process may have recorded the key since: the insert does nothing then. (Not a SAVEPOINT: SQLite's
+        # driver turns a first SAVEPOINT into the transaction itself, and its release would commit the caller's
+        # work.)
+        new_id = session.execute(sqlite_insert(Job).values(job.model_dump(exclude={"id"}))
+                                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(Job.id))).scalar()
+        return None if new_id is None else session.get_one(Job, new_id)
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        return None
+    return job
+
 
 def engine_of(session: Session) -> Engine:
     bind = session.get_bind()
@@ -66,7 +90,7 @@ def submit(session: Session, kind: str, payload: Mapping[str, Any], dedupe_key: 
                                                                                        dedupe_key):
             return waiting.job
     if dedupe_key is not None:
-        known = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+        known = _known(session, dedupe_key)
         if known is not None:
             return known
     kind_of = registry.get(kind)
@@ -75,20 +99,17 @@ def submit(session: Session, kind: str, payload: Mapping[str, Any], dedupe_key: 
                 broker.settings.job_max_attempts if broker else _DEFAULT_ATTEMPTS)
     job = Job(kind=kind, payload=body, dedupe_key=dedupe_key, parent_id=parent_id, max_attempts=attempts,
               not_before=not_before or utcnow())
-    if dedupe_key is None or is_sqlite(engine_of(session)):
-        # SQLite's driver turns a first SAVEPOINT into the transaction itself (its release would commit the
-        # caller's work); its single writer makes the check above enough there
+    if dedupe_key is None:
         session.add(job)
         session.flush()
     else:
-        try:
-            with session.begin_nested():
-                session.add(job)
-        except IntegrityError:  # a concurrent transaction recorded this dedupe key first
-            known = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+        recorded = _insert_once(session, job)
+        if recorded is None:  # another transaction recorded this dedupe key since the check
+            known = _known(session, dedupe_key)
             if known is None:
-                raise
+                raise RuntimeError(f"the job with dedupe key {dedupe_key!r} was neither recorded nor found")
             return known
+        job = recorded
     _hold(session, job)
     return job
 

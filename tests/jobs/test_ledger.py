@@ -118,3 +118,24 @@ def test_each_slot_is_claimed_once_and_a_zero_interval_turns_a_kind_off(engine: 
         kinds_run = [session.get(Job, i).kind for i in first + second]  # type: ignore[union-attr]
     # every 10 s and every 15 s (half the 30 s lease); the other kinds are off
     assert sorted(kinds_run) == ["audit.checkpoint", "audit.checkpoint", "jobs.reap"]
+
+
+def test_a_dedupe_key_recorded_by_another_process_after_the_check_is_that_job(
+        engine: Engine, dispatch: brokers.Broker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers finishing an ingestion's last chunks at once both find no publish job and both submit one:
+    the second gets the first's job, without an error (on SQLite the check reads outside a transaction)."""
+    with Session(engine) as session:
+        first = ledger.submit(session, "audit.checkpoint", {}, dedupe_key="audit.checkpoint@slot-2").id
+        session.commit()
+    found, checks = ledger._known, []
+
+    def known(s: Session, key: str) -> Job | None:  # the first check runs before the other process's commit
+        checks.append(key)
+        return None if len(checks) == 1 else found(s, key)
+
+    monkeypatch.setattr(ledger, "_known", known)
+    with Session(engine) as session:
+        second = ledger.submit(session, "audit.checkpoint", {}, dedupe_key="audit.checkpoint@slot-2")
+        session.commit()
+        assert second.id == first
+        assert len(session.exec(select(Job)).all()) == 1
