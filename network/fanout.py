@@ -7,9 +7,10 @@ connection pool cost the fan-out a third of its throughput; benchmarks/network.p
 
 This node is asked in-process, through the ASGI interface of its own Beacon app: the very code path an HTTP
 request takes (parsing, the privacy gate, the audit, the error envelopes) without a socket, a second pass through
-load shedding, or the node having to reach its own public URL. The Beacon runs its database work on the thread
-pool, so the event loop is never blocked; at the deadline the wait for any node, this one included, is abandoned
-(a local query still running finishes on its thread and its answer is dropped). A query naming datasets goes to
+load shedding, or the node having to reach its own public URL. The Beacon does its database work as over HTTP (on
+the thread pool, but for anonymous SQLite reads on the loop's own read-only connection, beacon.api.VariantQueries);
+at the deadline the wait for any node, this one included, is abandoned (a local query still running on a thread
+finishes there and its answer is dropped). A query naming datasets goes to
 the nodes holding them, each asked for those it holds (network/routing.py).
 
 Database work (the nodes and their datasets, the visas this node issues, the audit line, the breakers afterwards)
