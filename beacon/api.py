@@ -47,8 +47,7 @@ from catalogue.settings import Settings
 
 __all__ = [
     "BEACON_ERRORS", "BEACON_PATH", "BeaconJSON", "BeaconShortcuts", "Endpoint", "VariantQueries", "answer_directly",
-    "create_beacon_app",
-    "error_envelope", "install_beacon_errors", "query_pairs", "router",
+    "create_beacon_app", "error_envelope", "g_variants", "install_beacon_errors", "query_pairs", "router",
 ]
 
 BEACON_PATH = "/beacon/v2"

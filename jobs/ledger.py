@@ -40,6 +40,7 @@ _DEFAULT_ATTEMPTS = Settings.model_fields["job_max_attempts"].default
 # updates that leave the session's loaded objects alone (they hold naive datetimes on SQLite)
 _JOBS = update(Job).execution_options(synchronize_session=False)
 
+
 def _known(session: Session, dedupe_key: str) -> Job | None:
     """The job recorded with `dedupe_key`, if any."""
     return session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()

@@ -267,8 +267,7 @@ class Network:
                 async for chunk in response.content.iter_chunked(1 << 16):
                     body += chunk
                     if len(body) > MAX_ANSWER_BYTES:
-                        return NodeReply(_since(started), failure=f"its answer is larger than {MAX_ANSWER_BYTES:,} "
-                                                                  "bytes")
+                        return _too_large(started)
                 return NodeReply(_since(started), response.status, bytes(body))
         except TimeoutError:
             return NodeReply(_since(started), timed_out=True)
@@ -302,14 +301,18 @@ class Network:
 
         if call.path == "/g_variants":  # the busiest query: as beacon_api.BeaconShortcuts answers it over HTTP
             response = await beacon_api.answer_directly(self.local, beacon_api.g_variants, scope, receive)
-            return NodeReply(_since(started), response.status_code, bytes(response.body))
-        reply = _LocalReply()
-        try:
-            await self.local(scope, receive, reply.send)
-        except Exception:  # noqa: BLE001 - what the app did not turn into a response is a 500, as over HTTP
-            log.exception("this node's Beacon failed a network query")
-            return NodeReply(_since(started), 500, b"")
-        return NodeReply(_since(started), reply.status, bytes(reply.body))
+            status, body = response.status_code, bytes(response.body)
+        else:
+            reply = _LocalReply()
+            try:
+                await self.local(scope, receive, reply.send)
+            except Exception:  # noqa: BLE001 - what the app did not turn into a response is a 500, as over HTTP
+                log.exception("this node's Beacon failed a network query")
+                reply.status = 500
+            status, body = reply.status, bytes(reply.body)
+        if len(body) > MAX_ANSWER_BYTES:  # as a peer's answer is read
+            return _too_large(started)
+        return NodeReply(_since(started), status, body)
 
     # --- after the answer: on the thread pool -----------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class _LocalReply:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-        elif message["type"] == "http.response.body" and len(self.body) <= MAX_ANSWER_BYTES:
+        elif message["type"] == "http.response.body" and len(self.body) <= MAX_ANSWER_BYTES:  # more: not kept
             self.body += message.get("body", b"")
 
 
@@ -391,6 +394,10 @@ def _routed(call: Call, wanted: list[str], holds: frozenset[str] | None) -> Call
 
 def _since(started: float) -> float:
     return (time.monotonic() - started) * 1000
+
+
+def _too_large(started: float) -> NodeReply:
+    return NodeReply(_since(started), failure=f"its answer is larger than {MAX_ANSWER_BYTES:,} bytes")
 
 
 def audit_line(caller: Caller, request: BeaconRequest, call: Call, asked: Sequence[Target]) -> audit.Line:
