@@ -488,18 +488,22 @@ def _write_files(session: Session, job: IngestionJob,
         return per_file, None
     conn = session.connection()
     existing = {f["name"]: index.file_by_name(session, job.dataset_id, f["name"]) for f in files}
+    # The files first: registering one takes the id counter's row lock (held to the commit), and a publish that
+    # began its load (a read lock on the variant index) before waiting for that row would deadlock with one
+    # holding it and waiting to swap its partition in (PostgreSQL: two ingestions published at once).
+    registered = {f["path"]: index.replace_file(session, old, uri=f["path"], size=f["size"], md5=f["md5"],
+                                                sha256=f["sha256"], index_uri=f["index_path"], keep_variants=True)
+                  if (old := existing[f["name"]]) else
+                  index.register_file(session, dataset_id=job.dataset_id, name=f["name"], fmt=f["format"],
+                                      uri=f["path"], size=f["size"], md5=f["md5"], sha256=f["sha256"],
+                                      index_uri=f["index_path"]) for f in files}
     load = index.begin_variant_load(session, job.dataset_id,
                                     dropping_files=[old.id for old in existing.values() if old is not None])
     # Staged groups are JSON text; PostgreSQL's json column takes them cast (SQLite's JSON is text).
     staged = (_VARIANT_COLUMNS if is_sqlite(conn.engine)
               else _VARIANT_COLUMNS.replace('"groups"', 'CAST("groups" AS json)'))
     for f in files:
-        old = existing[f["name"]]
-        file = (index.replace_file(session, old, uri=f["path"], size=f["size"], md5=f["md5"], sha256=f["sha256"],
-                                   index_uri=f["index_path"], keep_variants=True) if old
-                else index.register_file(session, dataset_id=job.dataset_id, name=f["name"], fmt=f["format"],
-                                         uri=f["path"], size=f["size"], md5=f["md5"], sha256=f["sha256"],
-                                         index_uri=f["index_path"]))
+        file = registered[f["path"]]
         numbers = f["chunks"]
         mine = [p for p in parts if p.number in set(numbers)]
         per_file[f["path"]] = {"records_read": sum((p.summary or {}).get("records_read", 0) for p in mine),

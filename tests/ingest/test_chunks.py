@@ -7,11 +7,14 @@ inside publishing. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from catalogue.errors import Conflict, InvalidInput
 from catalogue.identity import Caller
 from catalogue.models import Dataset, DatasetFile, Sample, Variant
 from catalogue.runtime import Runtime
+from catalogue.services import index
 from ingest import chunks
 from ingest.models import IngestionChunk, IngestionJob, JobState, StagedVariant
 from ingest.reader import read_variants
@@ -304,3 +308,35 @@ def test_a_chunk_read_while_its_ingestion_fails_stages_nothing_and_says_so(
     with Session(runtime.engine) as s:
         job = s.get(IngestionJob, ingestion)
         assert job is not None and (job.state, job.error) == (JobState.failed, "another chunk failed")
+
+
+def test_two_ingestions_published_at_once_both_succeed(
+        runtime: Runtime, session: Session, cohort: SimulatedCohort, oracle: dict[Key, Counts],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each publish holds its load open until the other has begun its own (or 3 s passed): on PostgreSQL a publish
+    that began its load (a read lock on the variant index) and then waited for the id counter's row, held by the
+    other publish waiting to swap its partition in, deadlocked (the two-servers test's retried publish)."""
+    organisation = make_organisation(session).id
+    datasets = [make_dataset(session, organisation_id=organisation, publish=True, title=f"Cohort {n}").id
+                for n in (1, 2)]
+    ingestions = []
+    for dataset_id in datasets:
+        planned = _planned(runtime, dataset_id, cohort.path)
+        for part in planned:
+            chunks.stage(runtime.engine, part.ingestion_id, part.number)
+        ingestions.append(planned[0].ingestion_id)
+    both = threading.Barrier(2, timeout=3)
+    begin = index.begin_variant_load
+
+    def begin_then_wait(*args: Any, **kwargs: Any) -> index.VariantLoad:
+        load = begin(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other may be waiting for a lock we hold
+            both.wait()
+        return load
+
+    monkeypatch.setattr(index, "begin_variant_load", begin_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        published = list(pool.map(lambda i: chunks.publish(runtime.engine, i), ingestions))
+    assert [job.state for job in published] == [JobState.succeeded] * 2
+    for dataset_id in datasets:
+        assert_counts_equal(_index(runtime.engine, dataset_id), oracle)
