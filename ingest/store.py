@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def store_file(source: Path, root: Path, *, checksums: tuple[int, str, str] | No
     """
     kind = _kind(source)
     root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".staging-{os.getpid()}-{source.name}"
+    # one staging name per call: a worker's threads may store two files of one name at once
+    staging = root / f".staging-{os.getpid()}-{uuid.uuid4().hex}-{source.name}"
     notes: list[str] = []
     try:
         if kind == "vcf":
