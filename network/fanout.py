@@ -58,8 +58,9 @@ log = logging.getLogger("genomegate.network")
 Judge = Callable[[Node, NodeReply], NodeOutcome]
 MAX_ANSWER_BYTES = 16 << 20  # a node's answer read at most; more is an erroring node
 PEERS_SECONDS = 1.0  # how long the peers read from the database are used before they are read again
-# How long the audit writer waits for more lines when other queries are under way: at 600 network queries/s, one
-# commit per 1-2 lines cost a third of the node's CPU; lingering 1 ms raised throughput 12% (benchmarks/network.py).
+# How long the audit writer waits for more lines when other queries are under way: at ~600 network queries/s a
+# commit per 1-2 lines cost about a quarter of the throughput (556-606 q/s with the audit, 742-779 without);
+# lingering 1 ms gave 645-657 q/s (benchmarks/network.py's queries, driven by wrk).
 AUDIT_LINGER_SECONDS = 0.001
 
 
