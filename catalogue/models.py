@@ -430,7 +430,11 @@ class Variant(SQLModel, table=True):
     """
 
     __tablename__ = "catalogue_variant"
-    __table_args__ = (Index("ix_catalogue_variant_locus", "chrom", "pos"),)
+    # On PostgreSQL the locus index also carries what a count reads (catalogue.services.partitions.LOCUS_INCLUDE,
+    # migration 0023); there the table is partitioned by dataset and carries no foreign keys (migration 0011).
+    __table_args__ = (Index("ix_catalogue_variant_locus", "chrom", "pos",
+                            postgresql_include=["ref", "alt", "end", "ac", "het", "hom_alt", "hemi_alt",
+                                                "dataset_id"]),)
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
     chrom: str = Field(primary_key=True, max_length=8)
     pos: int = Field(primary_key=True)

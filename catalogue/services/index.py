@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import case, column, delete, exists, func, insert, table, update
+from sqlalchemy import case, column, delete, event, exists, func, insert, table, update
 from sqlmodel import Session, col, select
 
 from catalogue.accessions import FILE, next_accession
@@ -342,7 +342,8 @@ def begin_variant_load(session: Session, dataset_id: str, *, dropping_files: Seq
 
 def finish_variant_load(session: Session, load: VariantLoad) -> None:
     """Make the load the dataset's variants (PostgreSQL: index it, then swap partitions; the parent is locked
-    from here to the commit, so commit soon). Conflict when the rows hold one allele twice."""
+    from here to the commit, so commit soon; once committed, the new partition is vacuumed, `partitions.settle`).
+    Conflict when the rows hold one allele twice."""
     if not load.partitioned:
         return
     try:
@@ -350,6 +351,8 @@ def finish_variant_load(session: Session, load: VariantLoad) -> None:
     except partitions.DuplicateVariant:
         raise Conflict(f"dataset {load.dataset_id} would hold some variants twice (two of its files hold "
                        "the same allele)") from None
+    engine = session.connection().engine
+    event.listen(session, "after_commit", lambda _: partitions.settle(engine, load.table), once=True)
 
 
 def replace_dataset_variants(session: Session, dataset_id: str,

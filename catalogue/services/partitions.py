@@ -6,28 +6,40 @@ old partition is detached and dropped and the new table attached (its CHECK cons
 the scan). The cost of a replacement is that of the dataset's own rows, whatever else the index holds.
 A DEFAULT partition takes rows written to the parent for a dataset without a partition of its own (small,
 direct writes); a swap moves the dataset out of it. SQLite keeps one plain table and never comes here.
+
+The Beacon's counts are answered from the locus index alone: (chrom, pos) carries the other columns a count
+reads (LOCUS_INCLUDE), so an exact or range count is an index-only scan that reads no row of the table, once
+the partition's pages are marked all-visible. `settle` does that (VACUUM) right after the swap commits; until
+it has run (or autovacuum, which a freshly loaded table triggers within minutes) a count also reads its rows.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from catalogue.database import DatabaseBusy
 
 __all__ = [
-    "DEFAULT_PARTITION", "PARENT", "DuplicateVariant", "dataset_partitions", "drop_dataset_partition",
-    "lock_dataset", "new_load_table", "swap_in",
+    "DEFAULT_PARTITION", "LOCUS_INCLUDE", "PARENT", "DuplicateVariant", "dataset_partitions",
+    "drop_dataset_partition", "lock_dataset", "new_load_table", "settle", "swap_in",
 ]
+
+_log = logging.getLogger(__name__)
 
 PARENT = "catalogue_variant"
 DEFAULT_PARTITION = "catalogue_variant_default"
 _KEY = ("dataset_id", "chrom", "pos", "ref", "alt")
+# What the locus index (chrom, pos) carries besides its key: every column a count query reads (lookup's
+# tally_variants), so that it is an index-only scan. The same as the parent's index (migration 0023), which
+# ATTACH requires of a partition's index to take it as the parent's.
+LOCUS_INCLUDE = ("ref", "alt", "end", "ac", "het", "hom_alt", "hemi_alt", "dataset_id")
 # How a swap waits for the parent's lock: in short tries, so that queries arriving meanwhile queue behind
 # a waiting swap for one try at most, never for as long as a slow reader holds the table.
 _LOCK_TRY_MS = 200
@@ -91,7 +103,8 @@ def swap_in(session: Session, dataset_id: str, table: str) -> None:
                                  f"({', '.join(_KEY)})"))
     except IntegrityError:
         raise DuplicateVariant(dataset_id) from None
-    session.execute(text(f'CREATE INDEX "{table}_locus" ON {quoted} (chrom, pos)'))
+    include = ", ".join(f'"{c}"' for c in LOCUS_INCLUDE)
+    session.execute(text(f'CREATE INDEX "{table}_locus" ON {quoted} (chrom, pos) INCLUDE ({include})'))
     session.execute(text(f'CREATE INDEX "{table}_file_id" ON {quoted} (file_id)'))
     # Implies the partition's bound, so ATTACH takes it as proof instead of scanning the rows.
     session.execute(text(f'ALTER TABLE {quoted} ADD CONSTRAINT "{table}_bound" '
@@ -101,6 +114,18 @@ def swap_in(session: Session, dataset_id: str, table: str) -> None:
     _detach_and_drop(session, dataset_id)
     session.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {quoted} FOR VALUES IN ({_literal(dataset_id)})"))
     session.execute(text(f'ALTER TABLE {quoted} DROP CONSTRAINT "{table}_bound"'))
+
+
+def settle(engine: Engine, table: str) -> None:
+    """After the swap of `table` committed: VACUUM it (outside any transaction), marking its pages all-visible so
+    that counts are index-only scans from the first query rather than once autovacuum has come by. Best effort:
+    a table already replaced again, or held by a lock, is left to autovacuum."""
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SET lock_timeout = '1s'"))
+            conn.execute(text(f'VACUUM (SKIP_LOCKED) "{table}"'))
+    except DBAPIError as exc:
+        _log.info("the new partition %s was not vacuumed now (autovacuum will): %s", table, exc.orig)
 
 
 def drop_dataset_partition(session: Session, dataset_id: str) -> None:

@@ -204,6 +204,42 @@ def test_the_beacon_queries_read_only_the_partitions_of_the_datasets_asked(
                     assert _locked_partitions(session) == {partition_of[d] for d in datasets}, (search, datasets)
 
 
+def test_counts_are_answered_from_the_locus_index_alone_once_a_load_commits(engine: Engine) -> None:
+    """PostgreSQL: the Beacon's exact, range and overlap counts read no row of the table (index-only scans, no
+    heap fetch), from the first query after the load committed: the locus index carries what a count reads and
+    the new partition is vacuumed at the commit. The counts are those of the rows loaded."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one table with its own indexes")
+    rows = [("1", 1000 * (i + 1), "A", "G", 1000 * (i + 1), "SNP", 1, 1 + i % 7, 100, 1 + i % 7, 0, 0, None, None)
+            for i in range(20_000)]
+    with Session(engine, expire_on_commit=False) as session:
+        dataset_id, file_id = _dataset_with_file(session, make_organisation(session).id)
+        index.replace_dataset_variants(session, dataset_id, [(file_id, [rows])])
+        session.commit()
+    (partition,) = (p for p in _partitions(engine) if p != "catalogue_variant_default")
+    wanted = [(VariantSearch(chrom="1", pos_min=5000, pos_max=5000, ref="A", alt="G"), [rows[4]]),
+              (VariantSearch(chrom="1", pos_min=100_000, pos_max=200_000), rows[99:200]),
+              (VariantSearch(chrom="1", overlap=(300_500, 400_500)), rows[300:400])]
+    for search, matching in wanted:
+        with session_scope(engine) as session:
+            published = PublishedDataset(dataset_id, "GRCh38", "PUBLIC", "record", 0,
+                                         {"max_span_per_chromosome": {"1": 0}})  # as ingest keeps them
+            before = _reads(session, partition)
+            tally = tally_variants(session, [published], search)[dataset_id]
+            after = _reads(session, partition)
+        seq_scans, index_scans, heap_fetches = (b - a for a, b in zip(before, after, strict=True))
+        assert (tally.variants, tally.allele_count) == (len(matching), sum(r[7] for r in matching)), search
+        assert (seq_scans, index_scans, heap_fetches) == (0, 1, 0), search
+
+
+def _reads(session: Session, table: str) -> tuple[int, int, int]:
+    """This connection's sequential scans, index scans and rows fetched by index scans of `table` so far."""
+    row = session.connection().execute(text(
+        "SELECT seq_scan, idx_scan, idx_tup_fetch FROM pg_stat_xact_user_tables WHERE relname = :t"),
+        {"t": table}).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def _count_in(session: Session, partition: str, dataset_id: str) -> int:
     return int(session.connection().execute(text(f'SELECT COUNT(*) FROM "{partition}" WHERE dataset_id = :d'),
                                             {"d": dataset_id}).scalar_one())
