@@ -8,10 +8,12 @@ Run by `benchmarks/scale.py postgres` (or this file directly); by hand, not in C
 For each level (alleles in the index, all datasets together) it ingests sites-only VCFs with AC/AN (written
 here directly, bgzipped and indexed by bgzip/tabix) through GenomeGate's own ingestion into a new PostgreSQL
 database until the level is reached: a first dataset of 1M alleles, then datasets of up to --dataset-size.
-Then, with one `genomegate serve` and one keep-alive HTTP client: exact-allele and 100 kb range count
+Then, once the ingestions' writes are flushed (a checkpoint and the OS's dirty pages), with one
+`genomegate serve` and one keep-alive HTTP client: exact-allele and 100 kb range count
 queries (p50/p99 over --queries each, after a warm-up); then the first dataset's 1M alleles are replaced
 (build aside, swap partitions) while another client keeps querying, and the time each step took and the
-longest query meanwhile are reported. The database is dropped at the end unless --keep.
+longest query meanwhile are reported. The database is dropped at the end unless --keep; `--database NAME` measures
+a kept one again (without growing it).
 """
 
 from __future__ import annotations
@@ -130,6 +132,25 @@ def _new_node(admin_url: str, workdir: Path) -> Node:
         org = registry.create_organisation(session, Caller.cli_operator(), OrganisationCreate(name="Scale lab"))
     print(f"database {name}, data in {data_dir}", flush=True)
     return Node(url, data_dir, runtime, org.id)
+
+
+def _kept_node(admin_url: str, name: str, workdir: Path) -> Node:
+    """A database an earlier run kept (--keep): its datasets and their alleles as they are now."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from catalogue.runtime import build_runtime
+    from catalogue.settings import Settings
+
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    data_dir = workdir / name
+    runtime = build_runtime(Settings(data_dir=data_dir, database_url=url))
+    with runtime.engine.connect() as conn:
+        org_id = conn.execute(text("SELECT id FROM catalogue_organisation ORDER BY id LIMIT 1")).scalar_one()
+        datasets = [(str(d), int(n)) for d, n in conn.execute(text(
+            "SELECT dataset_id, COUNT(*) FROM catalogue_variant GROUP BY dataset_id ORDER BY dataset_id"))]
+    print(f"database {name} (kept), {sum(n for _, n in datasets):,} alleles in {len(datasets)} datasets", flush=True)
+    return Node(url, data_dir, runtime, org_id, datasets)
 
 
 def _drop(node: Node, admin_url: str) -> None:
@@ -365,9 +386,26 @@ def _grow(node: Node, target: int, dataset_size: int, workdir: Path, rates: list
               f"index {node.alleles:,}", flush=True)
 
 
+def _settle(node: Node) -> None:
+    """Flush what the ingestions wrote (a checkpoint, then the OS's dirty pages) before querying: the figures are
+    then the queries' own, not the disk's writeback of gigabytes competing with them for the two cores."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    started = time.perf_counter()
+    try:
+        with node.runtime.engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+    except DBAPIError as exc:  # the user may not checkpoint (PostgreSQL 15: superuser or pg_checkpoint)
+        print(f"  (no checkpoint: {exc.orig})", flush=True)
+    os.sync()
+    print(f"  writes flushed in {time.perf_counter() - started:.0f} s", flush=True)
+
+
 def _measure(node: Node, queries: int, seed: int, rates: list[float]) -> Level:
     import httpx
 
+    _settle(node)
     whole, index_bytes = _database_bytes(node)
     process, base = _serve(node)
     try:
@@ -414,12 +452,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=3000, help="queries of each kind per level")
     parser.add_argument("--workdir", type=Path, default=_HERE / "out" / "scale-postgres")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--database", help="measure again a database an earlier run kept (its name; --levels is "
+                                           "then ignored and the database kept)")
     args = parser.parse_args(argv)
     levels = sorted(_count(x) for x in args.levels.split(","))
     if not levels or levels[0] < FIRST:
         parser.error(f"the first level must hold at least {FIRST:,} alleles (the dataset that is replaced)")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    node = _new_node(args.url, args.workdir)
+    if args.database:
+        node = _kept_node(args.url, args.database, args.workdir)
+        levels, args.keep = [node.alleles], True
+    else:
+        node = _new_node(args.url, args.workdir)
     results: list[Level] = []
     try:
         for number, target in enumerate(levels):

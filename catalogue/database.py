@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, event
+from sqlalchemy import Connection, Dialect, Engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
@@ -17,7 +18,9 @@ from sqlmodel import Session, create_engine
 from catalogue.errors import DomainError
 
 __all__ = ["DatabaseBusy", "ScopeSession", "busy_error", "is_sqlite", "make_engine", "make_loop_reader",
-           "session_scope"]
+           "session_scope", "vacuum"]
+
+_log = logging.getLogger(__name__)
 
 RETRY_AFTER_BUSY = 1  # seconds a client is told to wait when the node sheds load
 
@@ -115,6 +118,20 @@ def busy_error(original: BaseException) -> DatabaseBusy | None:
     if lost:
         return DatabaseBusy(f"the data this request changes {lost}; retry shortly")
     return None
+
+
+def vacuum(engine: Engine, table: str) -> None:
+    """PostgreSQL: VACUUM `table` now (outside any transaction), so that the space of its deleted rows is reused
+    and its pages are marked all-visible, rather than when autovacuum comes by (if it is on). Best effort, never
+    raising: a table gone, locked by another (SKIP_LOCKED: no wait) or no connection free within the pool's
+    timeout is left as it is. SQLite: nothing (it reuses freed pages itself; its VACUUM rewrites the database)."""
+    if is_sqlite(engine):
+        return
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'VACUUM (SKIP_LOCKED) "{table}"'))
+    except sa_exc.SQLAlchemyError as exc:
+        _log.info("%s was not vacuumed now: %s", table, exc)
 
 
 def make_loop_reader(url: str) -> Engine | None:

@@ -9,29 +9,26 @@ direct writes); a swap moves the dataset out of it. SQLite keeps one plain table
 
 The Beacon's counts are answered from the locus index alone: (chrom, pos) carries the other columns a count
 reads (LOCUS_INCLUDE), so an exact or range count is an index-only scan that reads no row of the table, once
-the partition's pages are marked all-visible. `settle` does that (VACUUM) right after the swap commits; until
-it has run (or autovacuum, which a freshly loaded table triggers within minutes) a count also reads its rows.
+the partition's pages are marked all-visible: the load vacuums the new partition right after its commit
+(`index.finish_variant_load`); until that has run (or autovacuum) a count also reads the rows it finds.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
 
-from sqlalchemy import Engine, bindparam, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from catalogue.database import DatabaseBusy
 
 __all__ = [
     "DEFAULT_PARTITION", "LOCUS_INCLUDE", "PARENT", "DuplicateVariant", "dataset_partitions",
-    "drop_dataset_partition", "lock_dataset", "new_load_table", "settle", "swap_in",
+    "drop_dataset_partition", "lock_dataset", "new_load_table", "swap_in",
 ]
-
-_log = logging.getLogger(__name__)
 
 PARENT = "catalogue_variant"
 DEFAULT_PARTITION = "catalogue_variant_default"
@@ -114,18 +111,6 @@ def swap_in(session: Session, dataset_id: str, table: str) -> None:
     _detach_and_drop(session, dataset_id)
     session.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {quoted} FOR VALUES IN ({_literal(dataset_id)})"))
     session.execute(text(f'ALTER TABLE {quoted} DROP CONSTRAINT "{table}_bound"'))
-
-
-def settle(engine: Engine, table: str) -> None:
-    """After the swap of `table` committed: VACUUM it (outside any transaction), marking its pages all-visible so
-    that counts are index-only scans from the first query rather than once autovacuum has come by. Best effort:
-    a table already replaced again, locked by another (SKIP_LOCKED: no wait), or no connection free within the
-    pool's timeout, is left to autovacuum. (Run from the loading session's after_commit: it never raises.)"""
-    try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'VACUUM (SKIP_LOCKED) "{table}"'))
-    except SQLAlchemyError as exc:
-        _log.info("the new partition %s was not vacuumed now (autovacuum will): %s", table, exc)
 
 
 def drop_dataset_partition(session: Session, dataset_id: str) -> None:

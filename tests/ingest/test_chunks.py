@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, text
 from sqlmodel import Session, col, func, select
 
 from catalogue.errors import Conflict, InvalidInput
@@ -340,3 +340,27 @@ def test_two_ingestions_published_at_once_both_succeed(
     assert [job.state for job in published] == [JobState.succeeded] * 2
     for dataset_id in datasets:
         assert_counts_equal(_index(runtime.engine, dataset_id), oracle)
+
+
+def test_the_space_of_a_published_ingestions_staged_rows_is_reused_by_the_next(
+        runtime: Runtime, session: Session, cohort: SimulatedCohort) -> None:
+    """PostgreSQL: publishing vacuums the staging table (its rows just deleted), so the next ingestion's rows take
+    their space: the table holds no more than one ingestion's rows after two (it grew by each, autovacuum off)."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reuses freed pages itself")
+    organisation = make_organisation(session).id
+    sizes = []
+    for n in (1, 2):
+        dataset_id = make_dataset(session, organisation_id=organisation, publish=True, title=f"Cohort {n}").id
+        planned = _planned(runtime, dataset_id, cohort.path)
+        for part in planned:
+            chunks.stage(runtime.engine, part.ingestion_id, part.number)
+        sizes.append(_staging_bytes(runtime.engine))
+        assert chunks.publish(runtime.engine, planned[0].ingestion_id).state == "succeeded"
+    assert _staged_rows(runtime.engine) == 0
+    assert sizes[1] <= sizes[0] > 0, sizes
+
+
+def _staging_bytes(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_table_size('ingest_staged_variant')")).scalar_one())
