@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "Assembly", "Dac", "Gene", "DacCreate", "DacPublic", "Dataset", "DatasetCondition", "DatasetCreate",
     "DatasetFile", "DatasetFilePublic", "DatasetPublic", "DatasetStatus", "DatasetUpdate", "DatasetsPublic",
-    "IdCounter", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
+    "IdCounter", "LOCUS_INCLUDE", "Organisation", "OrganisationCreate", "OrganisationPublic", "Role", "RoleGrant",
     "PRIVACY_P", "BeaconGranularity", "ReferenceAllele", "ReferenceSpan", "RemoteDac", "RemoteDacPublic",
     "RemoteDacSet", "RoleGrantCreate", "RoleGrantPublic", "Sample", "SampleExclusion", "SampleOptOut", "SamplePublic",
     "SecurityLevel", "UtcDatetime", "Variant", "VariantAnnotation", "WithdrawnAllele", "as_utc", "utcnow",
@@ -422,6 +422,11 @@ class ReferenceSpan(SQLModel, table=True):
     max_span: int
 
 
+# The columns the variant index's locus index (chrom, pos) carries besides its key on PostgreSQL: every column
+# a count query reads (catalogue.services.lookup.tally_variants), so that a count is an index-only scan.
+LOCUS_INCLUDE = ("ref", "alt", "end", "ac", "het", "hom_alt", "hemi_alt", "dataset_id")
+
+
 class Variant(SQLModel, table=True):
     """One allele of a dataset: (chrom, pos, ref, alt) normalised, with counts from its genotypes.
 
@@ -430,11 +435,9 @@ class Variant(SQLModel, table=True):
     """
 
     __tablename__ = "catalogue_variant"
-    # On PostgreSQL the locus index also carries what a count reads (catalogue.services.partitions.LOCUS_INCLUDE,
-    # migration 0023); there the table is partitioned by dataset and carries no foreign keys (migration 0011).
-    __table_args__ = (Index("ix_catalogue_variant_locus", "chrom", "pos",
-                            postgresql_include=["ref", "alt", "end", "ac", "het", "hom_alt", "hemi_alt",
-                                                "dataset_id"]),)
+    # On PostgreSQL the locus index also carries what a count reads (migration 0023; catalogue.services.partitions);
+    # there the table is partitioned by dataset and carries no foreign keys (migration 0011).
+    __table_args__ = (Index("ix_catalogue_variant_locus", "chrom", "pos", postgresql_include=list(LOCUS_INCLUDE)),)
     dataset_id: str = Field(foreign_key="catalogue_dataset.id", primary_key=True, max_length=16)
     chrom: str = Field(primary_key=True, max_length=8)
     pos: int = Field(primary_key=True)

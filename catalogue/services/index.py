@@ -342,8 +342,8 @@ def begin_variant_load(session: Session, dataset_id: str, *, dropping_files: Seq
 
 def finish_variant_load(session: Session, load: VariantLoad) -> None:
     """Make the load the dataset's variants (PostgreSQL: index it, then swap partitions; the parent is locked
-    from here to the commit, so commit soon; once committed, the new partition is vacuumed, `partitions.settle`).
-    Conflict when the rows hold one allele twice."""
+    from here to the commit, so commit soon; once committed, the new partition is vacuumed). Conflict when the
+    rows hold one allele twice."""
     if not load.partitioned:
         return
     try:

@@ -8,9 +8,9 @@ A DEFAULT partition takes rows written to the parent for a dataset without a par
 direct writes); a swap moves the dataset out of it. SQLite keeps one plain table and never comes here.
 
 The Beacon's counts are answered from the locus index alone: (chrom, pos) carries the other columns a count
-reads (LOCUS_INCLUDE), so an exact or range count is an index-only scan that reads no row of the table, once
-the partition's pages are marked all-visible: the load vacuums the new partition right after its commit
-(`index.finish_variant_load`); until that has run (or autovacuum) a count also reads the rows it finds.
+reads (`catalogue.models.LOCUS_INCLUDE`), so an exact or range count is an index-only scan that reads no row of
+the table, once the partition's pages are marked all-visible: the load vacuums the new partition right after its
+commit (`index.finish_variant_load`); until that has run (or autovacuum) a count also reads the rows it finds.
 """
 
 from __future__ import annotations
@@ -24,19 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from catalogue.database import DatabaseBusy
+from catalogue.models import LOCUS_INCLUDE
 
 __all__ = [
-    "DEFAULT_PARTITION", "LOCUS_INCLUDE", "PARENT", "DuplicateVariant", "dataset_partitions",
-    "drop_dataset_partition", "lock_dataset", "new_load_table", "swap_in",
+    "DEFAULT_PARTITION", "PARENT", "DuplicateVariant", "dataset_partitions", "drop_dataset_partition",
+    "lock_dataset", "new_load_table", "swap_in",
 ]
 
 PARENT = "catalogue_variant"
 DEFAULT_PARTITION = "catalogue_variant_default"
 _KEY = ("dataset_id", "chrom", "pos", "ref", "alt")
-# What the locus index (chrom, pos) carries besides its key: every column a count query reads (lookup's
-# tally_variants), so that it is an index-only scan. The same as the parent's index (migration 0023), which
-# ATTACH requires of a partition's index to take it as the parent's.
-LOCUS_INCLUDE = ("ref", "alt", "end", "ac", "het", "hom_alt", "hemi_alt", "dataset_id")
 # How a swap waits for the parent's lock: in short tries, so that queries arriving meanwhile queue behind
 # a waiting swap for one try at most, never for as long as a slow reader holds the table.
 _LOCK_TRY_MS = 200
@@ -100,7 +97,7 @@ def swap_in(session: Session, dataset_id: str, table: str) -> None:
                                  f"({', '.join(_KEY)})"))
     except IntegrityError:
         raise DuplicateVariant(dataset_id) from None
-    include = ", ".join(f'"{c}"' for c in LOCUS_INCLUDE)
+    include = ", ".join(f'"{c}"' for c in LOCUS_INCLUDE)  # as the parent's index: ATTACH then takes it as its own
     session.execute(text(f'CREATE INDEX "{table}_locus" ON {quoted} (chrom, pos) INCLUDE ({include})'))
     session.execute(text(f'CREATE INDEX "{table}_file_id" ON {quoted} (file_id)'))
     # Implies the partition's bound, so ATTACH takes it as proof instead of scanning the rows.
