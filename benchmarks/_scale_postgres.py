@@ -440,7 +440,7 @@ def _measure(node: Node, queries: int, seed: int, rates: list[float]) -> Level:
             exact = _percentiles(_timed(client, [_exact(a) for a in alleles]))
             ranged = _percentiles(_timed(client, [_range(a) for a in alleles]))
             warm_exact = warm_ranged = None
-            if _read_locus_indexes(node):  # then as many other alleles, none asked before
+            if _read_locus_indexes(node):  # then as many alleles again, sampled anew
                 others = _sample_alleles(node, queries, seed + 1000)
                 warm_exact = _percentiles(_timed(client, [_exact(a) for a in others]))
                 warm_ranged = _percentiles(_timed(client, [_range(a) for a in others]))
